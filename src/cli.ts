@@ -1,0 +1,17 @@
+// The `storelink` command line. Each command lives in src/cli/<name>.ts and registers itself here.
+import { Command } from "commander";
+import { ConfigError } from "./config.js";
+
+const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
+
+// Commands are added below as they are built (one import + one call each).
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof ConfigError) {
+    console.error(err.message);
+    process.exit(2);
+  }
+  throw err;
+}

@@ -1,0 +1,235 @@
+// Environment -> typed, validated configuration. Fails fast with one line naming the bad variable.
+import { createHash } from "node:crypto";
+import { z } from "zod";
+
+export class ConfigError extends Error {
+  constructor(public readonly variable: string, detail: string) {
+    super(`Invalid configuration: ${variable} ${detail}`);
+    this.name = "ConfigError";
+  }
+}
+
+const SHOPIFY_DEFAULT_SCOPES = "read_products,read_inventory,read_discounts,read_locations,read_product_listings";
+
+const optionalString = z.string().trim().min(1).optional();
+const url = z.string().trim().url();
+
+/** Every variable storelink reads. `.env.example` documents each one. */
+const schema = z.object({
+  NODE_ENV: z.enum(["development", "production", "test"]).default("development"),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  HOST: z.string().trim().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(5000),
+  /** Public base URL of this service (redirect and webhook addresses derive from it). */
+  PUBLIC_URL: url.optional(),
+  DATA_DIR: z.string().trim().min(1).default("./data"),
+  /** postgres://... for PostgreSQL; sqlite:<path> or unset for SQLite under DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must start with postgres://, postgresql:// or sqlite:")
+    .optional(),
+  /** 32-byte key, base64 or hex, optionally "keyid:key". Encrypts tokens at rest. */
+  ENCRYPTION_KEY: optionalString,
+  /** Older keys still accepted for decryption during rotation, comma-separated, same format. */
+  ENCRYPTION_KEYS_PREVIOUS: optionalString,
+  /** Signs OAuth state and session cookies (never used for encryption). */
+  STATE_TOKEN_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
+  SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+
+  SHOPIFY_API_KEY: optionalString,
+  SHOPIFY_API_SECRET: optionalString,
+  SHOPIFY_REDIRECT_URI: url.optional(),
+  SHOPIFY_WEBHOOK_ADDRESS: url.optional(),
+  SHOPIFY_API_VERSION: z.string().regex(/^\d{4}-(01|04|07|10)$/, "must look like 2026-10").default("2026-10"),
+  SHOPIFY_SCOPES: z.string().trim().min(1).default(SHOPIFY_DEFAULT_SCOPES),
+  /** Where a shop's HTTP endpoints live; {shop} is replaced by the validated shop domain.
+   *  Default https://{shop}. Point at the simulator for tests and the demo. */
+  SHOPIFY_SHOP_ORIGIN: z
+    .string()
+    .trim()
+    .refine((v) => v.includes("{shop}") && /^https?:\/\//.test(v), "must be an http(s) URL containing {shop}")
+    .default("https://{shop}"),
+  SHOPIFY_WEBHOOK_BODY_LIMIT: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** Catalogs with more products than this sync with a bulk operation. */
+  SHOPIFY_BULK_THRESHOLD: z.coerce.number().int().min(0).default(5000),
+  RECONCILE_CRON: z.string().trim().min(1).default("0 3 * * *"),
+  /** Lookback subtracted from the last good sync when reconciling, in seconds. */
+  RECONCILE_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
+
+  FACEBOOK_APP_ID: optionalString,
+  FACEBOOK_APP_SECRET: optionalString,
+  FACEBOOK_REDIRECT_URI: url.optional(),
+  FACEBOOK_WEBHOOK_ADDRESS: url.optional(),
+  FACEBOOK_VERIFY_TOKEN: optionalString,
+
+  SPACES_KEY: optionalString,
+  SPACES_SECRET: optionalString,
+  SPACES_REGION: optionalString,
+  SPACES_BUCKET: optionalString,
+  SPACES_ENDPOINT: url.optional(),
+
+  /** Run the bundled Shopify simulator in-process and connect a demo shop to it. Default: on when
+   *  no SHOPIFY_API_KEY is set. */
+  DEMO: z
+    .enum(["true", "false", "1", "0"])
+    .transform((v) => v === "true" || v === "1")
+    .optional(),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+export interface Config {
+  env: Env["NODE_ENV"];
+  logLevel: Env["LOG_LEVEL"];
+  host: string;
+  port: number;
+  publicUrl: string;
+  dataDir: string;
+  database: { kind: "sqlite"; path: string } | { kind: "postgres"; url: string };
+  /** First key encrypts; all keys decrypt. Null means "not configured" (demo generates one). */
+  encryptionKeys: EncryptionKey[] | null;
+  stateSecret: string | null;
+  sessionTtlSeconds: number;
+  demo: boolean;
+  shopify: {
+    apiKey: string | null;
+    apiSecret: string | null;
+    redirectUri: string;
+    webhookAddress: string;
+    apiVersion: string;
+    scopes: string[];
+    shopOrigin: string;
+    webhookBodyLimit: number;
+    bulkThreshold: number;
+    reconcileCron: string;
+    reconcileLookbackSeconds: number;
+  };
+  facebook: {
+    appId: string | null;
+    appSecret: string | null;
+    redirectUri: string;
+    webhookAddress: string;
+    verifyToken: string | null;
+  };
+  spaces: { key: string; secret: string; region: string; bucket: string; endpoint: string } | null;
+}
+
+/** Parses a 32-byte key given as base64 or hex, optionally prefixed "id:". */
+export function parseEncryptionKey(raw: string, variable: string): EncryptionKey {
+  const m = /^(?:([A-Za-z0-9_-]{1,32}):)?(.+)$/.exec(raw.trim());
+  const material = m?.[2] ?? "";
+  let key: Buffer | null = null;
+  if (/^[0-9a-fA-F]{64}$/.test(material)) key = Buffer.from(material, "hex");
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(material)) {
+    const b = Buffer.from(material, "base64");
+    if (b.length === 32) key = b;
+  }
+  if (!key) throw new ConfigError(variable, "must be 32 bytes as 64 hex characters or base64 (optionally prefixed with 'keyid:')");
+  const id = m?.[1] ?? defaultKeyId(key);
+  return { id, key };
+}
+
+/** A key's id when none is given: a short fingerprint (not reversible, safe to store). */
+export function defaultKeyId(key: Buffer): string {
+  return createHash("sha256").update("storelink-key-id:").update(key).digest("hex").slice(0, 8);
+}
+
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings count as unset, as most .env tooling treats them.
+  const cleaned: Record<string, string> = {};
+  for (const [k, v] of Object.entries(source)) if (v !== undefined && v !== "") cleaned[k] = v;
+
+  const parsed = schema.safeParse(cleaned);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? "environment");
+    const got = cleaned[variable];
+    const secretish = /SECRET|KEY|TOKEN|PASSWORD/.test(variable);
+    const shown = got === undefined ? "" : secretish ? " (value hidden)" : ` (got ${JSON.stringify(got)})`;
+    throw new ConfigError(variable, `${issue.message.replace(/^Invalid input: /, "")}${shown}`);
+  }
+  const e = parsed.data;
+
+  const publicUrl = (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, "");
+  const dataDir = e.DATA_DIR;
+  let database: Config["database"];
+  if (e.DATABASE_URL?.startsWith("postgres")) database = { kind: "postgres", url: e.DATABASE_URL };
+  else database = { kind: "sqlite", path: e.DATABASE_URL ? e.DATABASE_URL.slice("sqlite:".length) : `${dataDir}/storelink.db` };
+
+  let encryptionKeys: EncryptionKey[] | null = null;
+  if (e.ENCRYPTION_KEY) {
+    encryptionKeys = [parseEncryptionKey(e.ENCRYPTION_KEY, "ENCRYPTION_KEY")];
+    for (const raw of (e.ENCRYPTION_KEYS_PREVIOUS ?? "").split(",").filter((s) => s.trim())) {
+      encryptionKeys.push(parseEncryptionKey(raw, "ENCRYPTION_KEYS_PREVIOUS"));
+    }
+  } else if (e.ENCRYPTION_KEYS_PREVIOUS) {
+    throw new ConfigError("ENCRYPTION_KEY", "is required when ENCRYPTION_KEYS_PREVIOUS is set");
+  }
+
+  const demo = e.DEMO ?? !e.SHOPIFY_API_KEY;
+  if (e.NODE_ENV === "production" && !demo) {
+    for (const v of ["ENCRYPTION_KEY", "STATE_TOKEN_SECRET", "SHOPIFY_API_KEY", "SHOPIFY_API_SECRET"] as const) {
+      if (!e[v]) throw new ConfigError(v, "is required when NODE_ENV=production");
+    }
+  }
+  if (e.SHOPIFY_API_KEY && !e.SHOPIFY_API_SECRET) throw new ConfigError("SHOPIFY_API_SECRET", "is required when SHOPIFY_API_KEY is set");
+  if (e.STATE_TOKEN_SECRET && e.ENCRYPTION_KEY && e.STATE_TOKEN_SECRET === e.ENCRYPTION_KEY) {
+    throw new ConfigError("STATE_TOKEN_SECRET", "must differ from ENCRYPTION_KEY");
+  }
+
+  const spacesVars = [e.SPACES_KEY, e.SPACES_SECRET, e.SPACES_REGION, e.SPACES_BUCKET];
+  let spaces: Config["spaces"] = null;
+  if (spacesVars.some(Boolean)) {
+    for (const v of ["SPACES_KEY", "SPACES_SECRET", "SPACES_REGION", "SPACES_BUCKET"] as const) {
+      if (!e[v]) throw new ConfigError(v, "is required when any SPACES_* variable is set");
+    }
+    spaces = {
+      key: e.SPACES_KEY!,
+      secret: e.SPACES_SECRET!,
+      region: e.SPACES_REGION!,
+      bucket: e.SPACES_BUCKET!,
+      endpoint: e.SPACES_ENDPOINT ?? `https://${e.SPACES_REGION}.digitaloceanspaces.com`,
+    };
+  }
+
+  return {
+    env: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    host: e.HOST,
+    port: e.PORT,
+    publicUrl,
+    dataDir,
+    database,
+    encryptionKeys,
+    stateSecret: e.STATE_TOKEN_SECRET ?? null,
+    sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    demo,
+    shopify: {
+      apiKey: e.SHOPIFY_API_KEY ?? null,
+      apiSecret: e.SHOPIFY_API_SECRET ?? null,
+      redirectUri: e.SHOPIFY_REDIRECT_URI ?? `${publicUrl}/shopify/callback`,
+      webhookAddress: e.SHOPIFY_WEBHOOK_ADDRESS ?? `${publicUrl}/shopify/webhook`,
+      apiVersion: e.SHOPIFY_API_VERSION,
+      scopes: e.SHOPIFY_SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
+      shopOrigin: e.SHOPIFY_SHOP_ORIGIN.replace(/\/+$/, ""),
+      webhookBodyLimit: e.SHOPIFY_WEBHOOK_BODY_LIMIT,
+      bulkThreshold: e.SHOPIFY_BULK_THRESHOLD,
+      reconcileCron: e.RECONCILE_CRON,
+      reconcileLookbackSeconds: e.RECONCILE_LOOKBACK_SECONDS,
+    },
+    facebook: {
+      appId: e.FACEBOOK_APP_ID ?? null,
+      appSecret: e.FACEBOOK_APP_SECRET ?? null,
+      redirectUri: e.FACEBOOK_REDIRECT_URI ?? `${publicUrl}/facebook/callback`,
+      webhookAddress: e.FACEBOOK_WEBHOOK_ADDRESS ?? `${publicUrl}/facebook/webhook`,
+      verifyToken: e.FACEBOOK_VERIFY_TOKEN ?? null,
+    },
+    spaces,
+  };
+}

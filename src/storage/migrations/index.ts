@@ -1,0 +1,8 @@
+// Ordered list of migrations. Each is a module with up(db) [and down(db)] written with Kysely's
+// schema builder, so it runs unchanged on SQLite and PostgreSQL. Add new ones at the end.
+import type { Migration } from "kysely";
+import * as m0001 from "./0001_foundation.js";
+
+export const migrations: Record<string, Migration> = {
+  "0001_foundation": m0001,
+};

@@ -1,0 +1,76 @@
+// Test databases on every dialect: SQLite always (a temp file), PostgreSQL when TEST_DATABASE_URL
+// is set (a fresh database per call, dropped on cleanup). Use with describe/it per dialect:
+//
+//   for (const d of testDialects()) describe(`shops [${d.name}]`, { skip: d.skip }, () => { ... d.open() ... });
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { randomBytes } from "node:crypto";
+import pg from "pg";
+import { migrate, openDatabase, type DatabaseHandle, type DatabaseTarget, type Dialect } from "../../src/storage/db.js";
+
+export interface TestDatabase extends DatabaseHandle {
+  target: DatabaseTarget;
+  /** Closes the handle and removes the database. */
+  cleanup(): Promise<void>;
+}
+
+export interface TestDialect {
+  name: Dialect;
+  /** A reason to skip (string) or false. */
+  skip: string | false;
+  open(opts?: { migrate?: boolean }): Promise<TestDatabase>;
+}
+
+export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
+
+export async function openSqliteTestDb(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  const dir = mkdtempSync(join(tmpdir(), "storelink-test-"));
+  const target: DatabaseTarget = { kind: "sqlite", path: join(dir, "test.db") };
+  const h = openDatabase(target);
+  if (opts.migrate !== false) await migrate(h.db);
+  return {
+    ...h,
+    target,
+    async cleanup() {
+      await h.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function openPostgresTestDb(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  if (!TEST_DATABASE_URL) throw new Error("TEST_DATABASE_URL is not set");
+  const name = `storelink_t_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const u = new URL(TEST_DATABASE_URL);
+  u.pathname = `/${name}`;
+  const target: DatabaseTarget = { kind: "postgres", url: u.toString() };
+  const h = openDatabase(target, { poolSize: 5 });
+  if (opts.migrate !== false) await migrate(h.db);
+  return {
+    ...h,
+    target,
+    async cleanup() {
+      await h.close();
+      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export function testDialects(): TestDialect[] {
+  return [
+    { name: "sqlite", skip: false, open: openSqliteTestDb },
+    {
+      name: "postgres",
+      skip: TEST_DATABASE_URL ? false : "TEST_DATABASE_URL not set (PostgreSQL tests skipped)",
+      open: openPostgresTestDb,
+    },
+  ];
+}
