@@ -38,9 +38,80 @@ export interface OAuthStatesTable {
   expires_at: number;
 }
 
+// Catalog mirror (migration 0003_catalog; written by src/shopify/catalog/store.ts only).
+export interface CatalogProductsTable {
+  shop: string;
+  id: string;
+  num_id: number;
+  updated_at: number;
+  deleted: number;
+  data: string;
+  stored_at: number;
+}
+
+export interface CatalogInventoryLevelsTable {
+  shop: string;
+  inventory_item_id: string;
+  location_id: string;
+  available: number;
+  updated_at: number;
+}
+
+export interface CatalogCollectionsTable {
+  shop: string;
+  id: string;
+  num_id: number;
+  updated_at: number;
+  deleted: number;
+  data: string;
+}
+
+export interface CatalogCollectionProductsTable {
+  shop: string;
+  collection_id: string;
+  product_id: string;
+}
+
+export interface CatalogDiscountsTable {
+  shop: string;
+  id: string;
+  data: string;
+}
+
+export interface CatalogShopMetadataTable {
+  shop: string;
+  data: string;
+  updated_at: number;
+}
+
+export type SyncStatus = "idle" | "running" | "failed";
+
+export interface CatalogSyncStateTable {
+  shop: string;
+  status: SyncStatus;
+  mode: string | null;
+  started_at: number | null;
+  last_full_sync_at: number | null;
+  last_good_sync_at: number | null;
+  last_reconcile_at: number | null;
+  checkpoint: string | null;
+  product_count: number;
+  drift_repaired_last: number;
+  drift_repaired_total: number;
+  last_error: string | null;
+  updated_at: number;
+}
+
 export interface Database {
   users: UsersTable;
   shops: ShopsTable;
   sessions: SessionsTable;
   oauth_states: OAuthStatesTable;
+  catalog_products: CatalogProductsTable;
+  catalog_inventory_levels: CatalogInventoryLevelsTable;
+  catalog_collections: CatalogCollectionsTable;
+  catalog_collection_products: CatalogCollectionProductsTable;
+  catalog_discounts: CatalogDiscountsTable;
+  catalog_shop_metadata: CatalogShopMetadataTable;
+  catalog_sync_state: CatalogSyncStateTable;
 }

@@ -2,7 +2,9 @@
 // schema builder, so it runs unchanged on SQLite and PostgreSQL. Add new ones at the end.
 import type { Migration } from "kysely";
 import * as m0001 from "./0001_foundation.js";
+import * as m0003 from "./0003_catalog.js";
 
 export const migrations: Record<string, Migration> = {
   "0001_foundation": m0001,
+  "0003_catalog": m0003,
 };
