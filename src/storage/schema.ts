@@ -1,6 +1,8 @@
 // Row types of every table, as Kysely sees them. One interface per table; Database lists them.
 // Timestamps are epoch milliseconds (number). Booleans are 0/1 integers (portable).
 
+import type { Generated } from "kysely";
+
 export interface UsersTable {
   id: string;
   created_at: number;
@@ -102,6 +104,38 @@ export interface CatalogSyncStateTable {
   updated_at: number;
 }
 
+/** Durable job queue (src/jobs/queue.ts). payload is JSON text. */
+export interface JobsTable {
+  id: Generated<number>;
+  kind: string;
+  shop: string | null;
+  key: string | null;
+  payload: string;
+  run_at: number;
+  attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  created_at: number;
+}
+
+export type WebhookDeliveryStatus = "pending" | "applied" | "skipped" | "failed";
+
+/** Every accepted Shopify webhook delivery, keyed by X-Shopify-Webhook-Id. payload is the raw body. */
+export interface WebhookDeliveriesTable {
+  webhook_id: string;
+  shop: string;
+  topic: string;
+  api_version: string | null;
+  event_id: string | null;
+  triggered_at: number | null;
+  received_at: number;
+  payload: string;
+  status: WebhookDeliveryStatus;
+  applied_at: number | null;
+  error: string | null;
+}
+
 export interface Database {
   users: UsersTable;
   shops: ShopsTable;
@@ -114,4 +148,6 @@ export interface Database {
   catalog_discounts: CatalogDiscountsTable;
   catalog_shop_metadata: CatalogShopMetadataTable;
   catalog_sync_state: CatalogSyncStateTable;
+  jobs: JobsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
 }
