@@ -1,0 +1,420 @@
+// The catalog mirror's write/read API: used by full sync, bulk sync, reconciliation AND the webhook
+// apply worker. The database is the truth; readExport() builds the export shape from it.
+//
+// Public API (db is the Kysely handle, ctx.db; shop is "<name>.myshopify.com"; ids are GIDs;
+// a Timestamp is epoch ms, an ISO-8601 string or a Date):
+//   upsertProduct(db, shop, product: ExportProduct, opts?: UpsertProductOptions): Promise<boolean>
+//       Refused (returns false) when the stored version (or tombstone) is newer than
+//       opts.sourceUpdatedAt (default product.updatedAt). Equal versions are applied (idempotent).
+//       By default also replaces the per-location inventory of the product's variants from
+//       variants[].inventory (rows newer than opts.inventoryAt are kept); pass
+//       { replaceInventory: false } for payloads without per-location inventory (REST webhooks).
+//   deleteProduct(db, shop, id, { at }): Promise<boolean>      tombstone; refused if stored is newer
+//   getProduct(db, shop, id): Promise<ExportProduct | null>    with inventory; null if absent/deleted
+//   getProductVersion(db, shop, id): Promise<{ updatedAt: number; deleted: boolean } | null>
+//   listProductIds(db, shop): Promise<string[]>                live products, by numeric id
+//   setInventoryLevel(db, shop, inventoryItemId, locationId, available, at): Promise<boolean>
+//   removeInventoryLevel(db, shop, inventoryItemId, locationId, at): Promise<boolean>
+//   removeInventoryItem(db, shop, inventoryItemId, at): Promise<number>
+//   upsertCollection(db, shop, c: CollectionInput, opts?: { sourceUpdatedAt? }): Promise<boolean>
+//       c.productIds, when given, replaces the membership (only if the upsert applied).
+//   setCollectionProducts(db, shop, collectionId, productIds: string[]): Promise<void>
+//   deleteCollection(db, shop, id, { at }): Promise<boolean>
+//   replaceDiscounts(db, shop, discounts: ExportDiscount[]): Promise<void>
+//   upsertShopMetadata(db, shop, m: ShopMetadataExport, opts?: { at? }): Promise<boolean>
+//   readExport(db, shop): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }>
+//   purgeShopCatalog(db, shop): Promise<void>                  shop/redact: everything for the shop
+//   onCatalogChange(db, listener: (shop) => void): () => void  every applied write notifies (exports)
+import type { Db } from "../../storage/db.js";
+import {
+  gidNumber,
+  type ExportCollection,
+  type ExportDiscount,
+  type ExportInventory,
+  type ExportProduct,
+  type ShopMetadataExport,
+  type ShopProductsExport,
+} from "./export-types.js";
+
+export type Timestamp = number | string | Date;
+
+export interface UpsertProductOptions {
+  sourceUpdatedAt?: Timestamp;
+  replaceInventory?: boolean;
+  inventoryAt?: Timestamp;
+}
+
+export type CollectionInput = Omit<ExportCollection, "productIds"> & { productIds?: string[] };
+
+export function toMs(t: Timestamp): number {
+  const n = typeof t === "number" ? t : t instanceof Date ? t.getTime() : Date.parse(t);
+  if (!Number.isFinite(n)) throw new Error(`invalid timestamp: ${String(t)}`);
+  return n;
+}
+
+// ---- change notification (in-process; keyed by database handle so test databases stay apart) ----
+type Listener = (shop: string) => void;
+const listeners = new WeakMap<object, Set<Listener>>();
+
+export function onCatalogChange(db: Db, listener: Listener): () => void {
+  let set = listeners.get(db);
+  if (!set) listeners.set(db, (set = new Set()));
+  set.add(listener);
+  return () => set!.delete(listener);
+}
+
+function changed(db: Db, shop: string): void {
+  for (const l of listeners.get(db) ?? []) {
+    try {
+      l(shop);
+    } catch {
+      // a listener's failure must not fail the write that already committed
+    }
+  }
+}
+
+const CHUNK = 500;
+function chunks<T>(xs: T[], n = CHUNK): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+// ---- products ----
+
+function stripInventory(p: ExportProduct): ExportProduct {
+  return { ...p, variants: p.variants.map((v) => ({ ...v, inventory: [] })) };
+}
+
+function itemIdsOf(data: string | undefined): string[] {
+  if (!data) return [];
+  const p = JSON.parse(data) as Partial<ExportProduct>;
+  return (p.variants ?? []).map((v) => v.inventoryItemId);
+}
+
+export async function upsertProduct(db: Db, shop: string, product: ExportProduct, opts: UpsertProductOptions = {}): Promise<boolean> {
+  const at = toMs(opts.sourceUpdatedAt ?? product.updatedAt);
+  const invAt = opts.inventoryAt === undefined ? at : toMs(opts.inventoryAt);
+  const data = JSON.stringify(stripInventory(product));
+  const applied = await db.transaction().execute(async (trx) => {
+    const old = await trx
+      .selectFrom("catalog_products")
+      .select(["data", "updated_at"])
+      .where("shop", "=", shop)
+      .where("id", "=", product.id)
+      .executeTakeFirst();
+    if (old && old.updated_at > at) return false;
+    const r = await trx
+      .insertInto("catalog_products")
+      .values({ shop, id: product.id, num_id: gidNumber(product.id), updated_at: at, deleted: 0, data, stored_at: Date.now() })
+      .onConflict((oc) =>
+        oc
+          .columns(["shop", "id"])
+          .doUpdateSet({ updated_at: at, deleted: 0, data, stored_at: Date.now() })
+          .where("catalog_products.updated_at", "<=", at),
+      )
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    if (opts.replaceInventory !== false) {
+      const levels = product.variants.flatMap((v) => v.inventory.map((l) => ({ item: v.inventoryItemId, ...l })));
+      await replaceLevels(trx, shop, [...new Set([...itemIdsOf(old?.data), ...product.variants.map((v) => v.inventoryItemId)])], levels, invAt);
+    } else if (old) {
+      // Items the product no longer has: their levels go (variants removed by this version).
+      const keep = new Set(product.variants.map((v) => v.inventoryItemId));
+      const gone = itemIdsOf(old.data).filter((i) => !keep.has(i));
+      for (const c of chunks(gone)) {
+        await trx.deleteFrom("catalog_inventory_levels").where("shop", "=", shop).where("inventory_item_id", "in", c).where("updated_at", "<=", invAt).execute();
+      }
+    }
+    return true;
+  });
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+/** Makes the stored levels of `itemIds` equal `levels`, leaving rows newer than `at` alone. */
+async function replaceLevels(
+  db: Db,
+  shop: string,
+  itemIds: string[],
+  levels: (ExportInventory & { item: string })[],
+  at: number,
+): Promise<void> {
+  const wanted = new Set(levels.map((l) => `${l.item}\n${l.locationId}`));
+  for (const c of chunks(itemIds)) {
+    const rows = await db
+      .selectFrom("catalog_inventory_levels")
+      .select(["inventory_item_id", "location_id", "updated_at"])
+      .where("shop", "=", shop)
+      .where("inventory_item_id", "in", c)
+      .execute();
+    for (const r of rows) {
+      if (r.updated_at > at || wanted.has(`${r.inventory_item_id}\n${r.location_id}`)) continue;
+      await db
+        .deleteFrom("catalog_inventory_levels")
+        .where("shop", "=", shop)
+        .where("inventory_item_id", "=", r.inventory_item_id)
+        .where("location_id", "=", r.location_id)
+        .where("updated_at", "<=", at)
+        .execute();
+    }
+  }
+  for (const c of chunks(levels, 400)) {
+    await db
+      .insertInto("catalog_inventory_levels")
+      .values(c.map((l) => ({ shop, inventory_item_id: l.item, location_id: l.locationId, available: l.available, updated_at: at })))
+      .onConflict((oc) =>
+        oc
+          .columns(["shop", "inventory_item_id", "location_id"])
+          .doUpdateSet((eb) => ({ available: eb.ref("excluded.available"), updated_at: eb.ref("excluded.updated_at") }))
+          .whereRef("catalog_inventory_levels.updated_at", "<=", "excluded.updated_at"),
+      )
+      .execute();
+  }
+}
+
+export async function deleteProduct(db: Db, shop: string, id: string, opts: { at: Timestamp }): Promise<boolean> {
+  const at = toMs(opts.at);
+  const applied = await db.transaction().execute(async (trx) => {
+    const old = await trx.selectFrom("catalog_products").select(["data", "updated_at", "deleted"]).where("shop", "=", shop).where("id", "=", id).executeTakeFirst();
+    if (old && old.updated_at > at) return false;
+    const r = await trx
+      .insertInto("catalog_products")
+      .values({ shop, id, num_id: gidNumber(id), updated_at: at, deleted: 1, data: "{}", stored_at: Date.now() })
+      .onConflict((oc) =>
+        oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 1, data: "{}", stored_at: Date.now() }).where("catalog_products.updated_at", "<=", at),
+      )
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    for (const c of chunks(itemIdsOf(old?.data))) {
+      await trx.deleteFrom("catalog_inventory_levels").where("shop", "=", shop).where("inventory_item_id", "in", c).execute();
+    }
+    await trx.deleteFrom("catalog_collection_products").where("shop", "=", shop).where("product_id", "=", id).execute();
+    return true;
+  });
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+export async function getProductVersion(db: Db, shop: string, id: string): Promise<{ updatedAt: number; deleted: boolean } | null> {
+  const r = await db.selectFrom("catalog_products").select(["updated_at", "deleted"]).where("shop", "=", shop).where("id", "=", id).executeTakeFirst();
+  return r ? { updatedAt: r.updated_at, deleted: r.deleted === 1 } : null;
+}
+
+export async function getProduct(db: Db, shop: string, id: string): Promise<ExportProduct | null> {
+  const r = await db.selectFrom("catalog_products").select(["data"]).where("shop", "=", shop).where("id", "=", id).where("deleted", "=", 0).executeTakeFirst();
+  if (!r) return null;
+  const p = JSON.parse(r.data) as ExportProduct;
+  const levels = await levelsByItem(db, shop, p.variants.map((v) => v.inventoryItemId));
+  attachInventory([p], levels);
+  return p;
+}
+
+export async function listProductIds(db: Db, shop: string): Promise<string[]> {
+  const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  return rows.map((r) => r.id);
+}
+
+// ---- inventory ----
+
+export async function setInventoryLevel(
+  db: Db,
+  shop: string,
+  inventoryItemId: string,
+  locationId: string,
+  available: number,
+  at: Timestamp,
+): Promise<boolean> {
+  const ms = toMs(at);
+  const r = await db
+    .insertInto("catalog_inventory_levels")
+    .values({ shop, inventory_item_id: inventoryItemId, location_id: locationId, available, updated_at: ms })
+    .onConflict((oc) =>
+      oc
+        .columns(["shop", "inventory_item_id", "location_id"])
+        .doUpdateSet({ available, updated_at: ms })
+        .where("catalog_inventory_levels.updated_at", "<=", ms),
+    )
+    .executeTakeFirst();
+  const applied = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+export async function removeInventoryLevel(db: Db, shop: string, inventoryItemId: string, locationId: string, at: Timestamp): Promise<boolean> {
+  const r = await db
+    .deleteFrom("catalog_inventory_levels")
+    .where("shop", "=", shop)
+    .where("inventory_item_id", "=", inventoryItemId)
+    .where("location_id", "=", locationId)
+    .where("updated_at", "<=", toMs(at))
+    .executeTakeFirst();
+  const applied = Number(r.numDeletedRows) > 0;
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+export async function removeInventoryItem(db: Db, shop: string, inventoryItemId: string, at: Timestamp): Promise<number> {
+  const r = await db
+    .deleteFrom("catalog_inventory_levels")
+    .where("shop", "=", shop)
+    .where("inventory_item_id", "=", inventoryItemId)
+    .where("updated_at", "<=", toMs(at))
+    .executeTakeFirst();
+  const n = Number(r.numDeletedRows);
+  if (n > 0) changed(db, shop);
+  return n;
+}
+
+async function levelsByItem(db: Db, shop: string, itemIds: string[] | null): Promise<Map<string, ExportInventory[]>> {
+  const out = new Map<string, ExportInventory[]>();
+  const add = (rows: { inventory_item_id: string; location_id: string; available: number }[]) => {
+    for (const r of rows) {
+      let l = out.get(r.inventory_item_id);
+      if (!l) out.set(r.inventory_item_id, (l = []));
+      l.push({ locationId: r.location_id, available: r.available });
+    }
+  };
+  const q = db.selectFrom("catalog_inventory_levels").select(["inventory_item_id", "location_id", "available"]).where("shop", "=", shop);
+  if (itemIds === null) add(await q.execute());
+  else for (const c of chunks(itemIds)) add(await q.where("inventory_item_id", "in", c).execute());
+  for (const l of out.values()) l.sort((a, b) => gidNumber(a.locationId) - gidNumber(b.locationId));
+  return out;
+}
+
+function attachInventory(products: ExportProduct[], levels: Map<string, ExportInventory[]>): void {
+  for (const p of products) for (const v of p.variants) v.inventory = levels.get(v.inventoryItemId) ?? [];
+}
+
+// ---- collections ----
+
+export async function upsertCollection(db: Db, shop: string, c: CollectionInput, opts: { sourceUpdatedAt?: Timestamp } = {}): Promise<boolean> {
+  const at = toMs(opts.sourceUpdatedAt ?? c.updatedAt);
+  const { productIds, ...rest } = c;
+  const data = JSON.stringify(rest);
+  const applied = await db.transaction().execute(async (trx) => {
+    const r = await trx
+      .insertInto("catalog_collections")
+      .values({ shop, id: c.id, num_id: gidNumber(c.id), updated_at: at, deleted: 0, data })
+      .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 0, data }).where("catalog_collections.updated_at", "<=", at))
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    if (productIds) await writeMembership(trx, shop, c.id, productIds);
+    return true;
+  });
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+async function writeMembership(db: Db, shop: string, collectionId: string, productIds: string[]): Promise<void> {
+  await db.deleteFrom("catalog_collection_products").where("shop", "=", shop).where("collection_id", "=", collectionId).execute();
+  for (const c of chunks([...new Set(productIds)])) {
+    await db
+      .insertInto("catalog_collection_products")
+      .values(c.map((product_id) => ({ shop, collection_id: collectionId, product_id })))
+      .execute();
+  }
+}
+
+export async function setCollectionProducts(db: Db, shop: string, collectionId: string, productIds: string[]): Promise<void> {
+  await db.transaction().execute((trx) => writeMembership(trx, shop, collectionId, productIds));
+  changed(db, shop);
+}
+
+export async function deleteCollection(db: Db, shop: string, id: string, opts: { at: Timestamp }): Promise<boolean> {
+  const at = toMs(opts.at);
+  const applied = await db.transaction().execute(async (trx) => {
+    const r = await trx
+      .insertInto("catalog_collections")
+      .values({ shop, id, num_id: gidNumber(id), updated_at: at, deleted: 1, data: "{}" })
+      .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 1, data: "{}" }).where("catalog_collections.updated_at", "<=", at))
+      .executeTakeFirst();
+    if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    await trx.deleteFrom("catalog_collection_products").where("shop", "=", shop).where("collection_id", "=", id).execute();
+    return true;
+  });
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+export async function listCollectionIds(db: Db, shop: string): Promise<string[]> {
+  const rows = await db.selectFrom("catalog_collections").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  return rows.map((r) => r.id);
+}
+
+// ---- discounts and shop metadata ----
+
+export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDiscount[]): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).execute();
+    for (const c of chunks(discounts)) {
+      await trx.insertInto("catalog_discounts").values(c.map((d) => ({ shop, id: d.id, data: JSON.stringify(d) }))).execute();
+    }
+  });
+  changed(db, shop);
+}
+
+export async function upsertShopMetadata(db: Db, shop: string, m: ShopMetadataExport, opts: { at?: Timestamp } = {}): Promise<boolean> {
+  const at = toMs(opts.at ?? m.updatedAt ?? Date.now());
+  const data = JSON.stringify(m);
+  const r = await db
+    .insertInto("catalog_shop_metadata")
+    .values({ shop, data, updated_at: at })
+    .onConflict((oc) => oc.column("shop").doUpdateSet({ data, updated_at: at }).where("catalog_shop_metadata.updated_at", "<=", at))
+    .executeTakeFirst();
+  const applied = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  if (applied) changed(db, shop);
+  return applied;
+}
+
+export async function getShopMetadata(db: Db, shop: string): Promise<ShopMetadataExport | null> {
+  const r = await db.selectFrom("catalog_shop_metadata").select("data").where("shop", "=", shop).executeTakeFirst();
+  return r ? (JSON.parse(r.data) as ShopMetadataExport) : null;
+}
+
+// ---- the export ----
+
+const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export async function readExport(db: Db, shop: string): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }> {
+  const productRows = await db.selectFrom("catalog_products").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const products = productRows.map((r) => JSON.parse(r.data) as ExportProduct);
+  products.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
+  attachInventory(products, await levelsByItem(db, shop, null));
+
+  const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
+  const byColl = new Map<string, string[]>();
+  for (const m of members) {
+    let l = byColl.get(m.collection_id);
+    if (!l) byColl.set(m.collection_id, (l = []));
+    l.push(m.product_id);
+  }
+  const collections = collRows.map((r) => {
+    const c = JSON.parse(r.data) as Omit<ExportCollection, "productIds">;
+    const productIds = (byColl.get(c.id) ?? []).sort((a, b) => gidNumber(a) - gidNumber(b));
+    return { id: c.id, title: c.title, handle: c.handle, updatedAt: c.updatedAt, productIds };
+  });
+  collections.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
+
+  const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).execute();
+  const discounts = discRows.map((r) => JSON.parse(r.data) as ExportDiscount).sort((a, b) => byString(a.id, b.id));
+
+  return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
+}
+
+export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {
+  await db.transaction().execute(async (trx) => {
+    for (const t of [
+      "catalog_products",
+      "catalog_inventory_levels",
+      "catalog_collections",
+      "catalog_collection_products",
+      "catalog_discounts",
+      "catalog_shop_metadata",
+      "catalog_sync_state",
+    ] as const) {
+      await trx.deleteFrom(t).where("shop", "=", shop).execute();
+    }
+  });
+}
