@@ -1,0 +1,148 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { claim, complete, countJobs, enqueue, extendLease, fail, DEAD } from "../src/jobs/queue.js";
+import { testDialects } from "./helpers/db.js";
+
+const LEASE = 30_000;
+
+for (const d of testDialects()) {
+  describe(`job queue [${d.name}]`, { skip: d.skip }, () => {
+    it("claims due jobs oldest first, completes them, and leaves future jobs alone", async () => {
+      const t = await d.open();
+      try {
+        const now = 1_000_000;
+        await enqueue(t.db, "a", { n: 1 }, { now });
+        await enqueue(t.db, "a", { n: 2 }, { now: now + 1 });
+        await enqueue(t.db, "a", { n: 3 }, { now, runAt: now + 60_000 });
+        const j1 = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: now + 5 });
+        const j2 = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: now + 5 });
+        const j3 = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: now + 5 });
+        assert.deepEqual([j1?.payload, j2?.payload, j3], [{ n: 1 }, { n: 2 }, null]);
+        assert.equal(j1!.attempts, 1);
+        assert.equal(await complete(t.db, j1!, "w1"), true);
+        assert.equal(await complete(t.db, j2!, "other"), false, "a worker without the lease cannot complete");
+        assert.equal(await countJobs(t.db), 2);
+        assert.equal(await complete(t.db, j2!, "w1"), true);
+        const later = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: now + 60_000 });
+        assert.deepEqual(later?.payload, { n: 3 });
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("coalesces a pending job with the same kind+key, but not a running one", async () => {
+      const t = await d.open();
+      try {
+        const now = 2_000_000;
+        await enqueue(t.db, "apply", { v: 1 }, { key: "s1", shop: "s1", now, delayMs: 100 });
+        await enqueue(t.db, "apply", { v: 2 }, { key: "s1", shop: "s1", now: now + 10, delayMs: 100 });
+        await enqueue(t.db, "other", { v: 3 }, { key: "s1", now });
+        assert.equal(await countJobs(t.db, { kind: "apply" }), 1);
+        const j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 100, kinds: ["apply"] });
+        assert.deepEqual(j?.payload, { v: 2 }, "the newer payload wins");
+        assert.equal(j?.runAt, now + 100, "the earlier run_at is kept");
+        await enqueue(t.db, "apply", { v: 4 }, { key: "s1", shop: "s1", now: now + 200 });
+        assert.equal(await countJobs(t.db, { kind: "apply" }), 2, "work arriving during a run gets a fresh job");
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("never runs two jobs of one shop at once, and keeps each shop's order", async () => {
+      const t = await d.open();
+      try {
+        const now = 3_000_000;
+        await enqueue(t.db, "k", { s: "A", i: 1 }, { shop: "A", now });
+        await enqueue(t.db, "k", { s: "A", i: 2 }, { shop: "A", now: now + 1 });
+        await enqueue(t.db, "k", { s: "B", i: 1 }, { shop: "B", now: now + 2 });
+        const at = now + 10;
+        const x = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: at });
+        const y = await claim(t.db, t.dialect, "w2", { leaseMs: LEASE, now: at });
+        const z = await claim(t.db, t.dialect, "w3", { leaseMs: LEASE, now: at });
+        assert.deepEqual(x?.payload, { s: "A", i: 1 });
+        assert.deepEqual(y?.payload, { s: "B", i: 1 }, "shop A is busy, so B's job comes next");
+        assert.equal(z, null, "A's second job waits for the first");
+        await complete(t.db, x!, "w1");
+        const a2 = await claim(t.db, t.dialect, "w3", { leaseMs: LEASE, now: at });
+        assert.deepEqual(a2?.payload, { s: "A", i: 2 });
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("a job whose lease expired (its process died) is claimed again; the old owner cannot complete it", async () => {
+      const t = await d.open();
+      try {
+        const now = 4_000_000;
+        await enqueue(t.db, "k", {}, { shop: "A", now });
+        const first = await claim(t.db, t.dialect, "dead-process", { leaseMs: 1000, now });
+        assert.ok(first);
+        assert.equal(await claim(t.db, t.dialect, "w2", { leaseMs: 1000, now: now + 999 }), null, "lease still live");
+        assert.equal(await extendLease(t.db, first, "dead-process", 1000, now + 500), true);
+        assert.equal(await claim(t.db, t.dialect, "w2", { leaseMs: 1000, now: now + 1400 }), null, "extended lease still live");
+        const again = await claim(t.db, t.dialect, "w2", { leaseMs: 1000, now: now + 1600 });
+        assert.equal(again?.id, first.id);
+        assert.equal(again?.attempts, 2);
+        assert.equal(await complete(t.db, first, "dead-process"), false);
+        assert.equal(await complete(t.db, again!, "w2"), true);
+        assert.equal(await countJobs(t.db), 0);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("fail() retries with backoff, then parks the job as dead after maxAttempts", async () => {
+      const t = await d.open();
+      try {
+        const now = 5_000_000;
+        await enqueue(t.db, "k", {}, { now });
+        let j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now });
+        assert.equal(await fail(t.db, j!, "w", new Error("boom 1"), { maxAttempts: 2, retryInMs: 5000, now }), "retry");
+        assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 4999 }), null, "not before the backoff");
+        j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 5000 });
+        assert.equal(j?.attempts, 2);
+        assert.equal(await fail(t.db, j!, "w", new Error("boom 2"), { maxAttempts: 2, now: now + 5000 }), "dead");
+        assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 10_000_000 }), null);
+        assert.equal(await countJobs(t.db, { dead: true }), 1);
+        const row = await t.db.selectFrom("jobs").selectAll().executeTakeFirstOrThrow();
+        assert.equal(row.locked_by, DEAD);
+        assert.equal(row.last_error, "boom 2");
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("a failing coalesced job merges into the pending twin that arrived while it ran", async () => {
+      const t = await d.open();
+      try {
+        const now = 6_000_000;
+        await enqueue(t.db, "apply", { v: 1 }, { key: "s", shop: "s", now });
+        const j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now });
+        await enqueue(t.db, "apply", { v: 2 }, { key: "s", shop: "s", now });
+        assert.equal(await fail(t.db, j!, "w", new Error("x"), { retryInMs: 1000, now }), "retry");
+        assert.equal(await countJobs(t.db), 1);
+        assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 999 }), null);
+        const next = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 1000 });
+        assert.deepEqual(next?.payload, { v: 2 });
+        assert.equal(next?.attempts, 2);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("concurrent claimers never share a job or a shop", async () => {
+      const t = await d.open();
+      try {
+        const now = 7_000_000;
+        for (let i = 0; i < 40; i++) await enqueue(t.db, "k", { i }, { shop: `s${i % 5}`, now });
+        const got = await Promise.all(Array.from({ length: 12 }, (_, w) => claim(t.db, t.dialect, `w${w}`, { leaseMs: LEASE, now })));
+        const jobs = got.filter((j) => j !== null);
+        assert.equal(jobs.length, 5, "one per shop");
+        assert.equal(new Set(jobs.map((j) => j!.shop)).size, 5);
+        assert.equal(new Set(jobs.map((j) => j!.id)).size, 5);
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+}
