@@ -1,0 +1,131 @@
+// Document store: where exports for the bot go (users/<uuid>/shopify/<shop>/shop_products.json ...).
+// Keys are relative, "/"-separated paths. The files implementation lives under DATA_DIR and writes
+// atomically (temp file in the same directory, fsync, rename, fsync of the directory), so a reader
+// sees the old document or the new one, never a torn one, even across a crash. An S3 (Spaces)
+// implementation of the same interface comes later.
+//
+// Public API:
+//   interface DocumentStore { put(key, body: Uint8Array | string): Promise<void>; get(key): Promise<Buffer | null>;
+//                             delete(key): Promise<void>; list(prefix): Promise<string[]> }
+//   createFileDocumentStore(rootDir): DocumentStore
+//   validateDocumentKey(key): string        throws InvalidDocumentKeyError on traversal and the like
+import { randomBytes } from "node:crypto";
+import { mkdir, open, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
+import { dirname, join } from "node:path";
+
+export interface DocumentStore {
+  put(key: string, body: Uint8Array | string): Promise<void>;
+  /** The document's bytes, or null when there is none. */
+  get(key: string): Promise<Buffer | null>;
+  /** Removes the document; no error when absent. */
+  delete(key: string): Promise<void>;
+  /** Every key starting with prefix (a plain string prefix), sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+export class InvalidDocumentKeyError extends Error {
+  constructor(key: string) {
+    super(`invalid document key: ${JSON.stringify(key.slice(0, 200))}`);
+    this.name = "InvalidDocumentKeyError";
+  }
+}
+
+const TMP_MARK = ".tmp-";
+
+/** Keys are relative paths of safe segments: no "", ".", "..", backslashes, NULs or temp-file names. */
+export function validateDocumentKey(key: string): string {
+  const segs = key.split("/");
+  const ok =
+    key.length > 0 &&
+    key.length <= 1024 &&
+    segs.every((s) => s.length > 0 && s.length <= 255 && s !== "." && s !== ".." && !/[\\\0]/.test(s) && !s.startsWith(TMP_MARK));
+  if (!ok) throw new InvalidDocumentKeyError(key);
+  return key;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException)?.code === "ENOENT";
+}
+
+export function createFileDocumentStore(rootDir: string): DocumentStore {
+  const pathOf = (key: string) => join(rootDir, ...validateDocumentKey(key).split("/"));
+
+  async function fsyncDir(dir: string): Promise<void> {
+    // Makes the rename durable. Not supported on every platform (Windows): best effort there.
+    let fh;
+    try {
+      fh = await open(dir, "r");
+      await fh.sync();
+    } catch {
+      // ignore: directory fsync is unavailable on this platform
+    } finally {
+      await fh?.close();
+    }
+  }
+
+  return {
+    async put(key, body) {
+      const target = pathOf(key);
+      const dir = dirname(target);
+      await mkdir(dir, { recursive: true });
+      const tmp = join(dir, `${TMP_MARK}${randomBytes(6).toString("hex")}`);
+      const fh = await open(tmp, "wx", 0o600);
+      try {
+        await fh.writeFile(body);
+        await fh.sync();
+      } catch (err) {
+        await fh.close();
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+      await fh.close();
+      try {
+        await rename(tmp, target);
+      } catch (err) {
+        await unlink(tmp).catch(() => {});
+        throw err;
+      }
+      await fsyncDir(dir);
+    },
+
+    async get(key) {
+      try {
+        return await readFile(pathOf(key));
+      } catch (err) {
+        if (isNotFound(err)) return null;
+        throw err;
+      }
+    },
+
+    async delete(key) {
+      await rm(pathOf(key), { force: true });
+    },
+
+    async list(prefix) {
+      // Walk only the deepest directory the prefix names completely.
+      const cut = prefix.lastIndexOf("/");
+      const baseKey = cut >= 0 ? prefix.slice(0, cut) : "";
+      if (baseKey) validateDocumentKey(baseKey);
+      const base = baseKey ? join(rootDir, ...baseKey.split("/")) : rootDir;
+      const out: string[] = [];
+      async function walk(dir: string, keyPrefix: string): Promise<void> {
+        let entries;
+        try {
+          entries = await readdir(dir, { withFileTypes: true });
+        } catch (err) {
+          if (isNotFound(err)) return;
+          throw err;
+        }
+        for (const e of entries) {
+          if (e.name.startsWith(TMP_MARK)) continue;
+          const key = keyPrefix ? `${keyPrefix}/${e.name}` : e.name;
+          if (e.isDirectory()) {
+            if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix.startsWith(key)) await walk(join(dir, e.name), key);
+          } else if (e.isFile() && key.startsWith(prefix)) out.push(key);
+        }
+      }
+      await walk(base, baseKey);
+      return out.sort();
+    },
+  };
+}
