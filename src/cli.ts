@@ -1,10 +1,14 @@
 // The `storelink` command line. Each command lives in src/cli/<name>.ts and registers itself here.
 import { Command } from "commander";
 import { ConfigError } from "./config.js";
+import { registerServe } from "./cli/serve.js";
+import { registerRotateKey } from "./cli/rotate-key.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
 // Commands are added below as they are built (one import + one call each).
+registerServe(program);
+registerRotateKey(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,42 @@
+// Cookies: the session cookie (random id, httpOnly, sameSite=lax, secure over https) and signed,
+// short-lived cookies (OAuth state) via @fastify/cookie's signer keyed by STATE_TOKEN_SECRET.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { CookieSerializeOptions } from "@fastify/cookie";
+import type { Config } from "../config.js";
+
+export const SESSION_COOKIE = "storelink_session";
+
+export function baseCookieOptions(config: Config): CookieSerializeOptions {
+  return { httpOnly: true, sameSite: "lax", secure: config.publicUrl.startsWith("https://"), path: "/" };
+}
+
+export function setSessionCookie(reply: FastifyReply, config: Config, id: string, expiresAt: number): void {
+  reply.setCookie(SESSION_COOKIE, id, { ...baseCookieOptions(config), expires: new Date(expiresAt) });
+}
+
+export function readSessionCookie(req: FastifyRequest): string | undefined {
+  return req.cookies[SESSION_COOKIE];
+}
+
+/** Sets a signed cookie whose value also carries its own expiry (checked on read). */
+export function setSignedCookie(reply: FastifyReply, config: Config, name: string, value: string, ttlSeconds: number, path: string, now = Date.now()): void {
+  const expiresAt = now + ttlSeconds * 1000;
+  reply.setCookie(name, `${value}|${expiresAt}`, { ...baseCookieOptions(config), path, maxAge: ttlSeconds, signed: true });
+}
+
+/** The value of a valid, unexpired signed cookie, or null. */
+export function readSignedCookie(req: FastifyRequest, name: string, now = Date.now()): string | null {
+  const raw = req.cookies[name];
+  if (!raw) return null;
+  const r = req.unsignCookie(raw);
+  if (!r.valid || r.value === null) return null;
+  const sep = r.value.lastIndexOf("|");
+  if (sep < 0) return null;
+  const expiresAt = Number(r.value.slice(sep + 1));
+  if (!Number.isFinite(expiresAt) || expiresAt <= now) return null;
+  return r.value.slice(0, sep);
+}
+
+export function clearCookie(reply: FastifyReply, config: Config, name: string, path: string): void {
+  reply.clearCookie(name, { ...baseCookieOptions(config), path });
+}

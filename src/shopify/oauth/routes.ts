@@ -1,0 +1,74 @@
+// Routes of the Shopify install: GET /shopify/:shop/login and GET /shopify/install?shop=...
+// (start), GET /shopify/callback (finish). Thin: validation and logic live in install.ts.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { AppContext } from "../../context.js";
+import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../../http/cookies.js";
+import { badRequest } from "../../http/errors.js";
+import { parseInput } from "../../http/validate.js";
+import { getSessionUserId } from "../../storage/sessions.js";
+import { beginShopifyInstall, completeShopifyInstall, type ShopInstalledHook } from "./install.js";
+import { normalizeShopDomain } from "./shop-domain.js";
+
+export const STATE_COOKIE = "storelink_shopify_state";
+const STATE_COOKIE_PATH = "/shopify";
+
+const shopParam = z.string().min(1).max(255);
+const callbackQuery = z.object({
+  code: z.string().min(1).max(512),
+  hmac: z.string().min(1).max(128),
+  shop: z.string().min(1).max(255),
+  state: z.string().min(1).max(128),
+  timestamp: z.string().min(1).max(20),
+});
+
+export interface ShopifyOAuthRoutesOptions {
+  ctx: AppContext;
+  hooks: ShopInstalledHook[];
+}
+
+export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAuthRoutesOptions): Promise<void> {
+  const { ctx, hooks } = opts;
+
+  async function start(req: FastifyRequest, reply: FastifyReply, rawShop: unknown) {
+    const domain = normalizeShopDomain(rawShop);
+    if (!domain) throw badRequest("shop must be <name> or <name>.myshopify.com", "invalid_shop");
+    const userId = await getSessionUserId(ctx.db, readSessionCookie(req));
+    const { authorizeUrl, nonce, ttlSeconds } = await beginShopifyInstall(ctx, domain, userId);
+    setSignedCookie(reply, ctx.config, STATE_COOKIE, nonce, ttlSeconds, STATE_COOKIE_PATH);
+    req.log.info({ shop: domain }, "redirecting to Shopify for install");
+    return reply.redirect(authorizeUrl, 302);
+  }
+
+  app.get("/shopify/:shop/login", async (req, reply) => {
+    const { shop } = parseInput(z.object({ shop: shopParam }), req.params, "path");
+    return start(req, reply, shop);
+  });
+
+  app.get("/shopify/install", async (req, reply) => {
+    const { shop } = parseInput(z.object({ shop: shopParam }), req.query);
+    return start(req, reply, shop);
+  });
+
+  app.get("/shopify/callback", async (req, reply) => {
+    const q = parseInput(callbackQuery, req.query);
+    const qi = req.url.indexOf("?");
+    const sessionId = readSessionCookie(req);
+    const { result, session } = await completeShopifyInstall(
+      ctx,
+      {
+        rawQuery: qi >= 0 ? req.url.slice(qi + 1) : "",
+        shop: q.shop,
+        code: q.code,
+        state: q.state,
+        cookieNonce: readSignedCookie(req, STATE_COOKIE),
+        sessionId,
+        sessionUserId: await getSessionUserId(ctx.db, sessionId),
+      },
+      hooks,
+    );
+    clearCookie(reply, ctx.config, STATE_COOKIE, STATE_COOKIE_PATH);
+    setSessionCookie(reply, ctx.config, session.id, session.expiresAt);
+    return reply.status(200).send(result);
+  });
+}

@@ -1,0 +1,45 @@
+// Single-use OAuth state nonces. The nonce goes to the provider (and, signed, into a short-lived
+// cookie); only its SHA-256 is stored. Consuming deletes the row atomically (DELETE ... RETURNING),
+// so a state can be used once even with concurrent callbacks.
+import { createHash, randomBytes } from "node:crypto";
+import type { Db } from "./db.js";
+
+export interface OAuthState {
+  provider: string;
+  subject: string;
+  userId: string | null;
+  expiresAt: number;
+}
+
+export const OAUTH_STATE_TTL_SECONDS = 600;
+
+function hashNonce(nonce: string): string {
+  return createHash("sha256").update(nonce, "utf8").digest("hex");
+}
+
+export async function createOAuthState(
+  db: Db,
+  input: { provider: string; subject: string; userId: string | null; ttlSeconds?: number },
+  now = Date.now(),
+): Promise<{ nonce: string; expiresAt: number }> {
+  const nonce = randomBytes(32).toString("base64url");
+  const expiresAt = now + (input.ttlSeconds ?? OAUTH_STATE_TTL_SECONDS) * 1000;
+  await db.deleteFrom("oauth_states").where("expires_at", "<=", now).execute();
+  await db
+    .insertInto("oauth_states")
+    .values({ nonce_hash: hashNonce(nonce), provider: input.provider, subject: input.subject, user_id: input.userId, created_at: now, expires_at: expiresAt })
+    .execute();
+  return { nonce, expiresAt };
+}
+
+/** Deletes and returns the state if it exists, belongs to provider+subject and is unexpired. */
+export async function consumeOAuthState(
+  db: Db,
+  nonce: string,
+  expect: { provider: string; subject: string },
+  now = Date.now(),
+): Promise<OAuthState | null> {
+  const row = await db.deleteFrom("oauth_states").where("nonce_hash", "=", hashNonce(nonce)).returningAll().executeTakeFirst();
+  if (!row || row.provider !== expect.provider || row.subject !== expect.subject || row.expires_at <= now) return null;
+  return { provider: row.provider, subject: row.subject, userId: row.user_id, expiresAt: row.expires_at };
+}

@@ -1,0 +1,57 @@
+// Key rotation: re-encrypt every encrypted column with the current (first) ENCRYPTION_KEY, in one
+// transaction. Modules that add encrypted columns append them to ENCRYPTED_COLUMNS (one line).
+import type { Kysely } from "kysely";
+import type { Db } from "./db.js";
+import type { Database } from "./schema.js";
+import { shopTokenAad, type Secrets } from "./secrets.js";
+
+export interface EncryptedColumn {
+  table: keyof Database;
+  /** Primary-key column identifying the row (used for associated data and the update). */
+  key: string;
+  column: string;
+  aad(keyValue: string): string;
+}
+
+export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
+  { table: "shops", key: "domain", column: "access_token_enc", aad: (d) => shopTokenAad(d, "access_token") },
+  { table: "shops", key: "domain", column: "refresh_token_enc", aad: (d) => shopTokenAad(d, "refresh_token") },
+];
+
+export interface RotationCount {
+  column: string;
+  reencrypted: number;
+  alreadyCurrent: number;
+}
+
+/** Re-encrypts values not under the current key. All or nothing; returns per-column counts. */
+export async function reencryptAll(db: Db, secrets: Secrets, columns: EncryptedColumn[] = ENCRYPTED_COLUMNS): Promise<RotationCount[]> {
+  return db.transaction().execute(async (trx) => {
+    const counts: RotationCount[] = [];
+    for (const c of columns) {
+      // Dynamic table/column names: typed loosely here, values still bound as parameters.
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const t = trx as unknown as Kysely<any>;
+      const rows: Array<Record<string, string | null>> = await t
+        .selectFrom(c.table)
+        .select([c.key, c.column])
+        .where(c.column, "is not", null)
+        .execute();
+      const count: RotationCount = { column: `${c.table}.${c.column}`, reencrypted: 0, alreadyCurrent: 0 };
+      for (const r of rows) {
+        const keyValue = String(r[c.key]);
+        const value = r[c.column]!;
+        if (secrets.isCurrent(value)) {
+          count.alreadyCurrent++;
+          continue;
+        }
+        const aad = c.aad(keyValue);
+        const fresh = secrets.encrypt(secrets.decrypt(value, aad), aad);
+        await t.updateTable(c.table).set({ [c.column]: fresh }).where(c.key, "=", keyValue).where(c.column, "=", value).execute();
+        count.reencrypted++;
+      }
+      counts.push(count);
+    }
+    return counts;
+  });
+}

@@ -1,0 +1,26 @@
+// Users: one UUID per merchant, linking their shops (and, later, Facebook Pages).
+import { randomUUID } from "node:crypto";
+import type { Db } from "./db.js";
+import type { UsersTable } from "./schema.js";
+
+export type User = UsersTable;
+
+export async function createUser(db: Db, at = Date.now()): Promise<User> {
+  const user: User = { id: randomUUID(), created_at: at };
+  await db.insertInto("users").values(user).execute();
+  return user;
+}
+
+export async function getUser(db: Db, id: string): Promise<User | undefined> {
+  return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+}
+
+/** The user that owns a shop, if the shop is known (installed now or before). */
+export async function getUserByShop(db: Db, domain: string): Promise<User | undefined> {
+  return db
+    .selectFrom("users")
+    .innerJoin("shops", "shops.user_id", "users.id")
+    .select(["users.id", "users.created_at"])
+    .where("shops.domain", "=", domain)
+    .executeTakeFirst();
+}
