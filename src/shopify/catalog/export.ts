@@ -1,0 +1,156 @@
+// Exports for the bot. The database is the truth; after a change, the shop's two documents are
+// rewritten from it through the DocumentStore (atomic writes), debounced per shop: a trailing
+// delay (default 250 ms) after the last change, but never more than maxWait (default 1 s) after the
+// first pending one, so a steady stream of changes still produces fresh files.
+//   users/<uuid>/shopify/<shop>/shop_metadata.json   (ShopMetadataExport; skipped until known)
+//   users/<uuid>/shopify/<shop>/shop_products.json   (ShopProductsExport)
+// Contents come from the catalog tables only, which never hold a token.
+//
+// Public API:
+//   createExporter({ db, documents, log?, debounceMs?, maxWaitMs?, subscribe? }): Exporter
+//     subscribe (default true): every applied store write (store.ts onCatalogChange) schedules
+//     an export of its shop, so callers need not remember to.
+//   interface Exporter {
+//     scheduleExport(shop): void;          debounced
+//     exportNow(shop): Promise<ExportWriteResult | null>;   null when the shop has no user (no row)
+//     flushExports(): Promise<void>;       runs every pending export now and waits (tests, shutdown)
+//     close(): Promise<void>;              flush, then stop listening
+//   }
+//   exportKeys(userId, shop): { metadata: string; products: string }
+//   deleteShopExports(documents, userId, shop): Promise<void>
+import type { Logger } from "../../log.js";
+import type { Db } from "../../storage/db.js";
+import type { DocumentStore } from "../../storage/documents.js";
+import { onCatalogChange, readExport } from "./store.js";
+
+export interface ExportWriteResult {
+  keys: string[];
+  products: number;
+}
+
+export interface Exporter {
+  scheduleExport(shop: string): void;
+  exportNow(shop: string): Promise<ExportWriteResult | null>;
+  flushExports(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ExporterOptions {
+  db: Db;
+  documents: DocumentStore;
+  log?: Logger;
+  debounceMs?: number;
+  maxWaitMs?: number;
+  subscribe?: boolean;
+}
+
+export function exportKeys(userId: string, shop: string): { metadata: string; products: string } {
+  const base = `users/${userId}/shopify/${shop}`;
+  return { metadata: `${base}/shop_metadata.json`, products: `${base}/shop_products.json` };
+}
+
+export async function deleteShopExports(documents: DocumentStore, userId: string, shop: string): Promise<void> {
+  const k = exportKeys(userId, shop);
+  await documents.delete(k.metadata);
+  await documents.delete(k.products);
+}
+
+interface Pending {
+  firstAt: number;
+  timer: NodeJS.Timeout;
+}
+
+export function createExporter(opts: ExporterOptions): Exporter {
+  const debounceMs = opts.debounceMs ?? 250;
+  const maxWaitMs = opts.maxWaitMs ?? 1000;
+  const pending = new Map<string, Pending>();
+  const running = new Map<string, Promise<unknown>>();
+  const dirtyWhileRunning = new Set<string>();
+  let closed = false;
+
+  async function write(shop: string): Promise<ExportWriteResult | null> {
+    const owner = await opts.db.selectFrom("shops").select("user_id").where("domain", "=", shop).executeTakeFirst();
+    if (!owner) {
+      opts.log?.warn({ shop }, "export skipped: shop has no user");
+      return null;
+    }
+    const { metadata, products } = await readExport(opts.db, shop);
+    const keys = exportKeys(owner.user_id, shop);
+    const written: string[] = [];
+    if (metadata) {
+      await opts.documents.put(keys.metadata, `${JSON.stringify(metadata)}\n`);
+      written.push(keys.metadata);
+    }
+    await opts.documents.put(keys.products, `${JSON.stringify(products)}\n`);
+    written.push(keys.products);
+    opts.log?.debug({ shop, products: products.products.length }, "exported catalog");
+    return { keys: written, products: products.products.length };
+  }
+
+  /** One export at a time per shop; a change during an export triggers one more afterwards. */
+  function run(shop: string): Promise<unknown> {
+    const current = running.get(shop);
+    if (current) {
+      dirtyWhileRunning.add(shop);
+      return current;
+    }
+    const p = write(shop)
+      .catch((err: unknown) => {
+        opts.log?.error({ shop, err: (err as Error).message }, "export failed");
+      })
+      .finally(() => {
+        running.delete(shop);
+        if (dirtyWhileRunning.delete(shop)) scheduleExport(shop);
+      });
+    running.set(shop, p);
+    return p;
+  }
+
+  function scheduleExport(shop: string): void {
+    if (closed) return;
+    const now = Date.now();
+    const prev = pending.get(shop);
+    const firstAt = prev?.firstAt ?? now;
+    if (prev) clearTimeout(prev.timer);
+    const delay = Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now));
+    const timer = setTimeout(() => {
+      pending.delete(shop);
+      void run(shop);
+    }, delay);
+    timer.unref?.();
+    pending.set(shop, { firstAt, timer });
+  }
+
+  async function flushExports(): Promise<void> {
+    // Loop: an export can schedule another (changes made while it ran).
+    for (let i = 0; i < 100 && (pending.size || running.size); i++) {
+      for (const [shop, p] of pending) {
+        clearTimeout(p.timer);
+        pending.delete(shop);
+        void run(shop);
+      }
+      await Promise.all([...running.values()]);
+    }
+  }
+
+  const unsubscribe = opts.subscribe === false ? () => {} : onCatalogChange(opts.db, scheduleExport);
+
+  return {
+    scheduleExport,
+    async exportNow(shop) {
+      const prev = pending.get(shop);
+      if (prev) {
+        clearTimeout(prev.timer);
+        pending.delete(shop);
+      }
+      while (running.has(shop)) await running.get(shop);
+      return write(shop);
+    },
+    flushExports,
+    async close() {
+      await flushExports();
+      closed = true;
+      unsubscribe();
+    },
+  };
+}
