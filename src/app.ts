@@ -7,6 +7,7 @@ import { registerErrorHandlers } from "./http/errors.js";
 import { ping } from "./storage/db.js";
 import { shopifyOAuthRoutes } from "./shopify/oauth/routes.js";
 import type { ShopInstalledHook } from "./shopify/oauth/install.js";
+import { webhookIntake } from "./shopify/webhooks/intake.js";
 
 export type { ShopInstalledHook, ShopInstalledEvent } from "./shopify/oauth/install.js";
 
@@ -43,7 +44,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
 
   // ---- Feature routes: register each feature's plugin here, one line each. ----
   await app.register(shopifyOAuthRoutes, { ctx, hooks: shopInstalledHooks });
-  // (e.g.) await app.register(shopifyWebhookRoutes, { ctx });   // POST /shopify/webhook
+  await app.register(webhookIntake, { ctx }); // POST /shopify/webhook
   // ---- end of feature routes ----
 
   return app;

@@ -1,0 +1,165 @@
+// POST /shopify/webhook: Shopify webhook intake. Verify, record durably, answer 200. Nothing else:
+// no Admin API call and no catalog write happens on the request path (the apply worker does that),
+// so Shopify's 5 s deadline is never at risk and a burst costs one INSERT per delivery.
+//
+// Public API:
+//   webhookIntake: FastifyPluginAsync<{ ctx: AppContext; secrets?: string[]; applyDelayMs?: number }>
+//       register with `await app.register(webhookIntake, { ctx })` (encapsulated: its raw-body parser
+//       applies to this route only).
+//   handleWebhook(deps, raw, headers) -> Promise<IntakeResult>   the logic, callable without HTTP
+//
+// Order of checks (each failure changes nothing and logs one line):
+//   1. body over config.shopify.webhookBodyLimit -> 413 (Fastify, before the body is buffered whole)
+//   2. X-Shopify-Hmac-Sha256 over the raw bytes, constant time -> 401 (before any parsing)
+//   3. X-Shopify-Topic, X-Shopify-Shop-Domain (a valid <name>.myshopify.com), X-Shopify-Webhook-Id -> 400
+//   4. body must be JSON -> 400
+//   5. unknown shop (no row in shops: never installed, or already purged by shop/redact) -> 200 and
+//      dropped with a log line. Answering 4xx/5xx would make Shopify retry for 48 h and then email
+//      the app's owner about a "failing" endpoint, for deliveries we will never use. Uninstalled
+//      shops still have their row, so their late deliveries and shop/redact are recorded.
+//   6. record (duplicate webhook id: 200, dropped) -> 200
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
+import type { AppContext } from "../../context.js";
+import type { Logger } from "../../log.js";
+import type { Db } from "../../storage/db.js";
+import { isShopDomain } from "../oauth/shop-domain.js";
+import { recordDelivery } from "./deliveries.js";
+import { verifyWebhookHmac } from "./verify.js";
+
+export const WEBHOOK_PATH = "/shopify/webhook";
+
+export type IntakeResult =
+  | { status: 200; outcome: "recorded" | "duplicate" | "unknown_shop" }
+  | { status: 400 | 401; error: string; message: string };
+
+export interface IntakeDeps {
+  db: Db;
+  log: Logger;
+  secrets: readonly string[];
+  applyDelayMs: number;
+  knownShops: KnownShops;
+  now?: () => number;
+}
+
+/**
+ * Positive cache of installed shops, so the hot path does not read `shops` on every delivery.
+ * Only "exists" is cached (briefly): a newly installed shop is seen at once; a purged shop may be
+ * taken for installed for up to ttlMs, in which case the worker skips its deliveries.
+ */
+export class KnownShops {
+  private readonly seen = new Map<string, number>();
+  constructor(private readonly db: Db, private readonly ttlMs = 5000, private readonly max = 10_000) {}
+  async has(domain: string, now: number): Promise<boolean> {
+    const until = this.seen.get(domain);
+    if (until !== undefined && until > now) return true;
+    const row = await this.db.selectFrom("shops").select("domain").where("domain", "=", domain).executeTakeFirst();
+    if (!row) {
+      this.seen.delete(domain);
+      return false;
+    }
+    if (this.seen.size >= this.max) this.seen.clear();
+    this.seen.set(domain, now + this.ttlMs);
+    return true;
+  }
+  forget(domain: string): void {
+    this.seen.delete(domain);
+  }
+}
+
+type Headers = FastifyRequest["headers"];
+
+function header(h: Headers, name: string): string | undefined {
+  const v = h[name];
+  return typeof v === "string" && v.length > 0 ? v : undefined;
+}
+
+const WEBHOOK_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TOPIC = /^[a-z_]{1,64}\/[a-z_]{1,64}$/;
+
+function parseTriggeredAt(v: string | undefined): number | null {
+  if (!v) return null;
+  const ms = Date.parse(v);
+  return Number.isFinite(ms) ? ms : null;
+}
+
+export async function handleWebhook(deps: IntakeDeps, raw: Buffer, h: Headers): Promise<IntakeResult> {
+  if (!verifyWebhookHmac(raw, header(h, "x-shopify-hmac-sha256"), deps.secrets)) {
+    deps.log.warn({ shop: header(h, "x-shopify-shop-domain")?.slice(0, 100), bytes: raw.length }, "webhook refused: invalid or missing HMAC");
+    return { status: 401, error: "invalid_hmac", message: "Webhook signature is missing or invalid" };
+  }
+  const topic = header(h, "x-shopify-topic");
+  const shop = header(h, "x-shopify-shop-domain");
+  const webhookId = header(h, "x-shopify-webhook-id");
+  if (!topic || !shop || !webhookId) {
+    deps.log.warn({ topic, shop, webhookId }, "webhook refused: missing X-Shopify headers");
+    return { status: 400, error: "missing_headers", message: "X-Shopify-Topic, X-Shopify-Shop-Domain and X-Shopify-Webhook-Id are required" };
+  }
+  if (!isShopDomain(shop) || !TOPIC.test(topic) || !WEBHOOK_ID.test(webhookId)) {
+    deps.log.warn({ topic: topic.slice(0, 100), shop: shop.slice(0, 100) }, "webhook refused: malformed X-Shopify headers");
+    return { status: 400, error: "bad_headers", message: "X-Shopify-Shop-Domain must be <name>.myshopify.com; topic and webhook id must be well-formed" };
+  }
+  const text = raw.toString("utf8");
+  try {
+    JSON.parse(text);
+  } catch {
+    deps.log.warn({ shop, topic, webhookId }, "webhook refused: body is not JSON");
+    return { status: 400, error: "bad_json", message: "Webhook body must be JSON" };
+  }
+  const now = deps.now ? deps.now() : Date.now();
+  if (!(await deps.knownShops.has(shop, now))) {
+    deps.log.info({ shop, topic, webhookId }, "webhook dropped: shop is not installed");
+    return { status: 200, outcome: "unknown_shop" };
+  }
+  const fresh = await recordDelivery(
+    deps.db,
+    {
+      webhookId,
+      shop,
+      topic,
+      apiVersion: header(h, "x-shopify-api-version") ?? null,
+      eventId: header(h, "x-shopify-event-id") ?? null,
+      triggeredAt: parseTriggeredAt(header(h, "x-shopify-triggered-at")),
+      receivedAt: now,
+      payload: text,
+    },
+    { applyDelayMs: deps.applyDelayMs },
+  );
+  if (!fresh) deps.log.debug({ shop, topic, webhookId }, "duplicate webhook delivery dropped");
+  return { status: 200, outcome: fresh ? "recorded" : "duplicate" };
+}
+
+export interface WebhookIntakeOptions {
+  ctx: AppContext;
+  /** Secrets accepted for the HMAC (default [config.shopify.apiSecret]). */
+  secrets?: string[];
+  /** Default 250 ms: deliveries arriving within it are applied together (one refetch per product). */
+  applyDelayMs?: number;
+  /** Called after each recorded delivery (the in-process worker wakes up on it). */
+  onRecorded?: (shop: string) => void;
+}
+
+export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (app, opts) => {
+  const { ctx } = opts;
+  const secrets = opts.secrets ?? (ctx.config.shopify.apiSecret ? [ctx.config.shopify.apiSecret] : []);
+  if (!secrets.length) ctx.log.warn("SHOPIFY_API_SECRET is not set: every webhook will be refused with 401");
+  const deps: IntakeDeps = {
+    db: ctx.db,
+    log: ctx.log,
+    secrets,
+    applyDelayMs: opts.applyDelayMs ?? 250,
+    knownShops: new KnownShops(ctx.db),
+  };
+  const bodyLimit = ctx.config.shopify.webhookBodyLimit;
+
+  // The raw bytes are what Shopify signed: take every content type as an unparsed Buffer.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit }, (_req, body, done) => done(null, body));
+
+  app.post(WEBHOOK_PATH, { bodyLimit }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const r = await handleWebhook(deps, raw, req.headers);
+    if (r.status !== 200) return reply.code(r.status).send({ error: r.error, message: r.message });
+    if (r.outcome === "recorded") opts.onRecorded?.(req.headers["x-shopify-shop-domain"] as string);
+    return reply.code(200).send();
+  });
+};
