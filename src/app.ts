@@ -3,7 +3,7 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import type { AppContext } from "./context.js";
-import { registerErrorHandlers } from "./http/errors.js";
+import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
 import { ping } from "./storage/db.js";
 import { shopifyOAuthRoutes } from "./shopify/oauth/routes.js";
 import type { ShopInstalledHook } from "./shopify/oauth/install.js";
@@ -22,6 +22,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     bodyLimit: ctx.config.shopify.webhookBodyLimit,
     // Redirects and cookies are for browsers; nothing here needs proxy trust by default.
     trustProxy: false,
+    frameworkErrors: frameworkErrorHandler,
   }) as unknown as FastifyInstance;
 
   await app.register(fastifyCookie, { secret: ctx.secrets.stateSecret });

@@ -1,6 +1,6 @@
 // JSON errors for every route: {error, message}. 4xx messages are ours (safe to show); 5xx never
 // reveal internals. Handlers throw HttpError (or use the helpers) and this handler answers.
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export class HttpError extends Error {
   constructor(readonly statusCode: number, readonly code: string, message: string) {
@@ -18,6 +18,14 @@ export const unavailable = (message: string, code = "unavailable") => new HttpEr
 export interface ErrorBody {
   error: string;
   message: string;
+}
+
+/** Fastify's `frameworkErrors` option: router-level errors (bad URL, over-long parameter) get
+ *  the same JSON shape as every other error. */
+export function frameworkErrorHandler(err: FastifyError, req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400;
+  req.log.warn({ status, error: err.code }, "request refused by the router");
+  void reply.status(status).send({ error: (err.code ?? "bad_request").toLowerCase(), message: err.message.slice(0, 200) });
 }
 
 export function registerErrorHandlers(app: FastifyInstance): void {
