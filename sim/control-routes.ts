@@ -86,6 +86,10 @@ export async function controlRoutes(app: FastifyInstance, opts: { control: Contr
     const b = z.object({ inventoryItemId: id, locationId: id, available: z.number().int() }).strict().parse(body(req));
     return c.setInventory(req.params.shop, b.inventoryItemId, b.locationId, b.available);
   });
+  app.post<P>("/:shop/inventory/disconnect", async (req) => {
+    const b = z.object({ inventoryItemId: id, locationId: id }).strict().parse(body(req));
+    return (c.disconnectInventory(req.params.shop, b.inventoryItemId, b.locationId), { disconnected: true });
+  });
 
   const collectionBase = { title: z.string().min(1).max(255), handle: z.string().min(1).optional(), descriptionHtml: z.string().optional() };
   app.post<P>("/:shop/collections", async (req, reply) =>

@@ -2,7 +2,7 @@
 // inventory, collections, discounts, shop details), uninstall an app, send compliance requests,
 // and turn chaos on and off. Every change delivers the webhooks Shopify would send, in the
 // background (control calls never wait for deliveries; await idle() for that).
-import { parseGid, type BulkOperation, type ShopState } from "./catalog/model.js";
+import { findInventoryItem, parseGid, type BulkOperation, type ShopState } from "./catalog/model.js";
 import * as m from "./catalog/mutate.js";
 import type { Chaos, ChaosOptions } from "./chaos.js";
 import type { OAuthServer } from "./oauth.js";
@@ -129,6 +129,21 @@ export function createControl(d: ControlDeps) {
       if (r.connected) emitter.emit(s, "inventory_levels/connect", () => p.inventoryLevelPayload(s, item, r.level));
       else if (r.previous !== available) emitter.emit(s, "inventory_levels/update", () => p.inventoryLevelPayload(s, item, r.level));
       return clone(r.level);
+    },
+
+    /** Stops stocking an item at a location (Shopify: inventoryDeactivate). */
+    disconnectInventory(domain: string, inventoryItemId: Id, locationId: Id) {
+      const s = shop(domain);
+      const item = toId(inventoryItemId);
+      const loc = toId(locationId);
+      const found = findInventoryItem(s, item);
+      if (!found) throw new ControlError(404, "inventory item not found");
+      const i = found.variant.inventory.findIndex((l) => l.locationId === loc);
+      if (i < 0) throw new ControlError(404, "inventory level not found");
+      // mutate.ts has no disconnect; this is the whole mutation (the level goes, the variant is touched).
+      found.variant.inventory.splice(i, 1);
+      found.variant.updatedAt = Math.max(s.clock(), found.variant.updatedAt);
+      emitter.emit(s, "inventory_levels/disconnect", () => p.inventoryLevelDisconnectPayload(item, loc));
     },
 
     createCollection(domain: string, input: { title: string; handle?: string; descriptionHtml?: string; productIds?: Id[] }) {

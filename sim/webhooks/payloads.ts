@@ -69,8 +69,31 @@ export interface ProductPayloadOptions {
   metafieldNamespaces?: string[];
 }
 
+/**
+ * The model has no images; the schemas want `image` to be an object, so every product gets one
+ * deterministic placeholder image (id derived from the product id; not part of the export shape).
+ */
+function placeholderImage(state: ShopState, p: Product): Json {
+  const id = 1_000_000_000 + p.id;
+  const t = localIso(p.createdAt, state.timezone);
+  return {
+    admin_graphql_api_id: gid("ProductImage", id),
+    alt: null,
+    created_at: t,
+    height: 800,
+    id,
+    position: 1,
+    product_id: p.id,
+    src: `https://cdn.shopify.com/s/files/1/sim/products/${p.id}.png`,
+    updated_at: t,
+    variant_ids: [],
+    width: 800,
+  };
+}
+
 export function productPayload(state: ShopState, p: Product, opts: ProductPayloadOptions = {}): Json {
   const t = (ms: number) => localIso(ms, state.timezone);
+  const image = placeholderImage(state, p);
   const body: Json = {
     admin_graphql_api_id: gid("Product", p.id),
     body_html: p.descriptionHtml,
@@ -88,8 +111,8 @@ export function productPayload(state: ShopState, p: Product, opts: ProductPayloa
     tags: p.tags.join(", "),
     variants: p.variants.slice(0, PAYLOAD_VARIANT_LIMIT).map((v) => variantPayload(state, v)),
     options: p.options.map((o, i) => ({ id: o.id, product_id: p.id, name: o.name, position: i + 1, values: [...o.values] })),
-    images: [],
-    image: null,
+    images: [image],
+    image,
     media: [],
     variant_gids: p.variants.map((v) => ({ admin_graphql_api_id: gid("ProductVariant", v.id), updated_at: new Date(v.updatedAt).toISOString() })),
     has_variants_that_requires_components: false,
@@ -141,7 +164,8 @@ export function inventoryItemPayload(state: ShopState, v: Variant): Json {
     created_at: localIso(v.createdAt, state.timezone),
     updated_at: localIso(v.updatedAt, state.timezone),
     requires_shipping: true,
-    cost: null,
+    // A unit cost as Shopify's REST sends it (decimal string); the model keeps none, so 40% of price.
+    cost: (Math.round(Number(v.price) * 40) / 100).toFixed(2),
     country_code_of_origin: null,
     province_code_of_origin: null,
     harmonized_system_code: null,
