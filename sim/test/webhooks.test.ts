@@ -4,7 +4,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { createRequire } from "node:module";
-import Ajv2020Module from "ajv/dist/2020.js";
+import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import { generateShop } from "../catalog/generate.js";
 import { topicFromRest, type ShopState, type WebhookSubscription } from "../catalog/model.js";
@@ -19,7 +19,6 @@ const require = createRequire(import.meta.url);
 const schemas = require("shopify-webhook-schemas") as { schemaForWebhook(v: string, t: string): object; allTopicsForVersion(v: string): string[] };
 // The package has no 2026-10 schemas; its newest version stands in (see sim/README.md).
 const SCHEMA_VERSION = "2026-07";
-const Ajv2020 = (Ajv2020Module as unknown as { default?: typeof Ajv2020Module }).default ?? Ajv2020Module;
 const addFormats = (addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule;
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 (addFormats as unknown as (a: unknown) => void)(ajv);
