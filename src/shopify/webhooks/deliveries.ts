@@ -6,11 +6,13 @@
 //   recordDelivery(db, d: DeliveryInput, opts?) -> Promise<boolean>   false: duplicate webhook id
 //       Inserts the delivery (ON CONFLICT DO NOTHING) and, only when new, enqueues/coalesces the
 //       shop's apply job IN THE SAME TRANSACTION, so a recorded delivery always has a job to run it.
+//   recordDeliveries(db, ds[], opts?) -> Promise<boolean[]>   the same for a batch, one transaction
+//   new DeliveryBatcher(db, opts).record(d) -> Promise<boolean>   group commit (intake uses this)
 //   pendingDeliveries(db, shop, limit)  -> Promise<DeliveryRow[]>  oldest first (triggered, received)
 //   markDeliveries(db, ids, status, error?, at?) -> Promise<void>
 //   countPendingDeliveries(db, shop?) -> Promise<number>
 //   deleteShopDeliveries(db, shop) -> Promise<number>
-import type { Kysely, Selectable } from "kysely";
+import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
 import { enqueue } from "../../jobs/queue.js";
 
@@ -35,26 +37,92 @@ export interface RecordOptions {
 }
 
 export async function recordDelivery(db: Kysely<Database>, d: DeliveryInput, opts: RecordOptions = {}): Promise<boolean> {
-  return db.transaction().execute(async (trx) => {
-    const r = await trx
+  return (await recordDeliveries(db, [d], opts))[0]!;
+}
+
+/**
+ * Records several deliveries in ONE transaction: one multi-row INSERT ... ON CONFLICT DO NOTHING
+ * RETURNING (which returns only the rows actually inserted), then one apply-job upsert per shop that
+ * got a new row. Returns, per input, true if it was new (a repeated id in the batch counts once).
+ */
+export async function recordDeliveries(db: Kysely<Database>, ds: readonly DeliveryInput[], opts: RecordOptions = {}): Promise<boolean[]> {
+  if (!ds.length) return [];
+  const firstIndex = new Map<string, number>();
+  const rows: Insertable<WebhookDeliveriesTable>[] = [];
+  for (let i = 0; i < ds.length; i++) {
+    const d = ds[i]!;
+    if (firstIndex.has(d.webhookId)) continue;
+    firstIndex.set(d.webhookId, i);
+    rows.push({
+      webhook_id: d.webhookId,
+      shop: d.shop,
+      topic: d.topic,
+      api_version: d.apiVersion,
+      event_id: d.eventId,
+      triggered_at: d.triggeredAt,
+      received_at: d.receivedAt,
+      payload: d.payload,
+      status: "pending" as const,
+    });
+  }
+  const out = new Array<boolean>(ds.length).fill(false);
+  await db.transaction().execute(async (trx) => {
+    const inserted = await trx
       .insertInto("webhook_deliveries")
-      .values({
-        webhook_id: d.webhookId,
-        shop: d.shop,
-        topic: d.topic,
-        api_version: d.apiVersion,
-        event_id: d.eventId,
-        triggered_at: d.triggeredAt,
-        received_at: d.receivedAt,
-        payload: d.payload,
-        status: "pending",
-      })
+      .values(rows)
       .onConflict((oc) => oc.column("webhook_id").doNothing())
-      .executeTakeFirst();
-    if (Number(r.numInsertedOrUpdatedRows ?? 0n) === 0) return false;
-    await enqueue(trx, APPLY_JOB, {}, { shop: d.shop, key: d.shop, now: d.receivedAt, delayMs: opts.applyDelayMs ?? 0 });
-    return true;
+      .returning(["webhook_id", "shop", "received_at"])
+      .execute();
+    const shops = new Map<string, number>();
+    for (const r of inserted) {
+      out[firstIndex.get(r.webhook_id)!] = true;
+      if (!shops.has(r.shop)) shops.set(r.shop, r.received_at);
+    }
+    for (const [shop, receivedAt] of shops) {
+      await enqueue(trx, APPLY_JOB, {}, { shop, key: shop, now: receivedAt, delayMs: opts.applyDelayMs ?? 0 });
+    }
   });
+  return out;
+}
+
+/**
+ * Group commit for the intake hot path: deliveries that arrive while a write is in flight are
+ * written together in the next transaction, so the per-transaction cost (BEGIN/COMMIT, WAL append)
+ * is shared under load, and an idle system still writes each delivery at once. Every caller's
+ * promise settles only after ITS transaction committed (durable before the 200), or rejects with
+ * that transaction's error.
+ */
+export class DeliveryBatcher {
+  private queue: { d: DeliveryInput; resolve: (fresh: boolean) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly opts: RecordOptions & { maxBatch?: number } = {},
+  ) {}
+
+  record(d: DeliveryInput): Promise<boolean> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ d, resolve, reject });
+      if (!this.running) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.running = true;
+    try {
+      while (this.queue.length) {
+        const batch = this.queue.splice(0, this.opts.maxBatch ?? 200);
+        try {
+          const fresh = await recordDeliveries(this.db, batch.map((b) => b.d), this.opts);
+          batch.forEach((b, i) => b.resolve(fresh[i]!));
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
 }
 
 export async function pendingDeliveries(db: Kysely<Database>, shop: string, limit: number): Promise<DeliveryRow[]> {

@@ -23,7 +23,7 @@ import type { AppContext } from "../../context.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { isShopDomain } from "../oauth/shop-domain.js";
-import { recordDelivery } from "./deliveries.js";
+import { DeliveryBatcher } from "./deliveries.js";
 import { verifyWebhookHmac } from "./verify.js";
 
 export const WEBHOOK_PATH = "/shopify/webhook";
@@ -36,7 +36,7 @@ export interface IntakeDeps {
   db: Db;
   log: Logger;
   secrets: readonly string[];
-  applyDelayMs: number;
+  recorder: DeliveryBatcher;
   knownShops: KnownShops;
   now?: () => number;
 }
@@ -110,20 +110,16 @@ export async function handleWebhook(deps: IntakeDeps, raw: Buffer, h: Headers): 
     deps.log.info({ shop, topic, webhookId }, "webhook dropped: shop is not installed");
     return { status: 200, outcome: "unknown_shop" };
   }
-  const fresh = await recordDelivery(
-    deps.db,
-    {
-      webhookId,
-      shop,
-      topic,
-      apiVersion: header(h, "x-shopify-api-version") ?? null,
-      eventId: header(h, "x-shopify-event-id") ?? null,
-      triggeredAt: parseTriggeredAt(header(h, "x-shopify-triggered-at")),
-      receivedAt: now,
-      payload: text,
-    },
-    { applyDelayMs: deps.applyDelayMs },
-  );
+  const fresh = await deps.recorder.record({
+    webhookId,
+    shop,
+    topic,
+    apiVersion: header(h, "x-shopify-api-version") ?? null,
+    eventId: header(h, "x-shopify-event-id") ?? null,
+    triggeredAt: parseTriggeredAt(header(h, "x-shopify-triggered-at")),
+    receivedAt: now,
+    payload: text,
+  });
   if (!fresh) deps.log.debug({ shop, topic, webhookId }, "duplicate webhook delivery dropped");
   return { status: 200, outcome: fresh ? "recorded" : "duplicate" };
 }
@@ -146,7 +142,7 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
     db: ctx.db,
     log: ctx.log,
     secrets,
-    applyDelayMs: opts.applyDelayMs ?? 250,
+    recorder: new DeliveryBatcher(ctx.db, { applyDelayMs: opts.applyDelayMs ?? 250 }),
     knownShops: new KnownShops(ctx.db),
   };
   const bodyLimit = ctx.config.shopify.webhookBodyLimit;
