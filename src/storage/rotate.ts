@@ -46,7 +46,14 @@ export async function reencryptAll(db: Db, secrets: Secrets, columns: EncryptedC
           continue;
         }
         const aad = c.aad(keyValue);
-        const fresh = secrets.encrypt(secrets.decrypt(value, aad), aad);
+        let plain: string;
+        try {
+          plain = secrets.decrypt(value, aad);
+        } catch (err) {
+          // Abort the whole rotation (the transaction rolls back) and say which row is at fault.
+          throw new Error(`rotation aborted, nothing changed: ${c.table}.${c.column} of ${keyValue}: ${(err as Error).message}`);
+        }
+        const fresh = secrets.encrypt(plain, aad);
         await t.updateTable(c.table).set({ [c.column]: fresh }).where(c.key, "=", keyValue).where(c.column, "=", value).execute();
         count.reencrypted++;
       }
