@@ -96,6 +96,8 @@ async function adminApp(opts: ChaosOptions) {
   return { app, chaos, gql: `http://127.0.0.1:${port}/a.myshopify.com/admin/api/2026-10/graphql.json`, base: `http://127.0.0.1:${port}` };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = async (res: Response): Promise<any> => res.json();
 const post = (url: string) => fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ shop { name } }" }) });
 
 test("admin faults over HTTP: 429 + Retry-After, 5xx, THROTTLED, slow, reset connection", async (t) => {
@@ -106,7 +108,7 @@ test("admin faults over HTTP: 429 + Retry-After, 5xx, THROTTLED, slow, reset con
   let res = await post(gql);
   assert.equal(res.status, 429);
   assert.equal(res.headers.get("retry-after"), "3");
-  assert.equal(typeof (await res.json()).errors, "string");
+  assert.equal(typeof (await json(res)).errors, "string");
 
   chaos.set(only("http5xx"));
   res = await post(gql);
@@ -115,14 +117,14 @@ test("admin faults over HTTP: 429 + Retry-After, 5xx, THROTTLED, slow, reset con
   chaos.set(only("throttled"));
   res = await post(gql);
   assert.equal(res.status, 200);
-  const body = await res.json();
+  const body = await json(res);
   assert.equal(body.errors[0].extensions.code, "THROTTLED");
   assert.equal(body.data, undefined);
 
   chaos.set(only("slow"));
   res = await post(gql);
   assert.equal(res.status, 200);
-  assert.deepEqual(await res.json(), { data: { shop: { name: "ok" } } });
+  assert.deepEqual(await json(res), { data: { shop: { name: "ok" } } });
 
   chaos.set(only("reset"));
   await assert.rejects(post(gql), (err: Error & { cause?: { code?: string } }) => {
@@ -133,7 +135,7 @@ test("admin faults over HTTP: 429 + Retry-After, 5xx, THROTTLED, slow, reset con
 
   // Faults apply only to the Admin GraphQL endpoint.
   res = await fetch(`${base}/a.myshopify.com/admin/oauth/access_token`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
-  assert.deepEqual(await res.json(), { untouched: true });
+  assert.deepEqual(await json(res), { untouched: true });
 
   chaos.reset();
   res = await post(gql);
@@ -148,7 +150,7 @@ test("admin fault sequence over HTTP is the same twice with one seed", async (t)
       const statuses: string[] = [];
       for (let i = 0; i < 30; i++) {
         const res = await post(gql);
-        const b = await res.json();
+        const b = await json(res);
         statuses.push(`${res.status}:${Array.isArray(b.errors) ? b.errors[0].extensions.code : "-"}`);
       }
       return statuses;
