@@ -13,6 +13,8 @@
 //   getProduct(db, shop, id): Promise<ExportProduct | null>    with inventory; null if absent/deleted
 //   getProductVersion(db, shop, id): Promise<{ updatedAt: number; deleted: boolean } | null>
 //   listProductIds(db, shop): Promise<string[]>                live products, by numeric id
+//   listProductsStoredBefore(db, shop, t): Promise<string[]>   live products not written since t
+//       (full sync's deletion detection: what a sync that started at t did not see)
 //   setInventoryLevel(db, shop, inventoryItemId, locationId, available, at): Promise<boolean>
 //   removeInventoryLevel(db, shop, inventoryItemId, locationId, at): Promise<boolean>
 //   removeInventoryItem(db, shop, inventoryItemId, at): Promise<number>
@@ -212,6 +214,18 @@ export async function getProduct(db: Db, shop: string, id: string): Promise<Expo
 
 export async function listProductIds(db: Db, shop: string): Promise<string[]> {
   const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  return rows.map((r) => r.id);
+}
+
+export async function listProductsStoredBefore(db: Db, shop: string, t: Timestamp): Promise<string[]> {
+  const rows = await db
+    .selectFrom("catalog_products")
+    .select("id")
+    .where("shop", "=", shop)
+    .where("deleted", "=", 0)
+    .where("stored_at", "<", toMs(t))
+    .orderBy("num_id")
+    .execute();
   return rows.map((r) => r.id);
 }
 

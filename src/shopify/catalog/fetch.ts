@@ -1,0 +1,183 @@
+// Paged reads of a shop's catalog through the Admin GraphQL client, shared by full sync, bulk sync
+// (for everything but products) and reconciliation. Every nested connection is followed where its
+// pageInfo says there is more (variants > first page, inventory levels, metafields, collection
+// members, discount codes), so nothing is silently truncated.
+//
+// Public API:
+//   interface AdminApi { request<T>(document, variables?): Promise<{ data: T }> }   (AdminClient fits)
+//   fetchShopMetadata(admin, shop): Promise<ShopMetadataExport>
+//   productsPagePlan(locationCount): { page: ProductsPagePlan; variants: { first; levelsFirst } }
+//   fetchProductsPage(admin, plan, { after, query }): Promise<{ products: ExportProduct[]; pageInfo }>
+//   completeProduct(admin, node, plan): Promise<ExportProduct | null>   null: deleted meanwhile
+//   fetchProductById(admin, id, plan): Promise<ExportProduct | null>
+//   fetchProductIds(admin, query?): Promise<{ id: string; updatedAt: string }[]>
+//   fetchCollections(admin): Promise<CollectionInput[]>              with complete membership
+//   fetchDiscounts(admin): Promise<ExportDiscount[]>                 code and automatic, every kind
+//   countProducts(admin): Promise<number | null>                     null when unknown
+import { planProductsPage, planVariantsPage, type ProductsPagePlan } from "../admin/documents.js";
+import type { ExportDiscount, ExportProduct, ShopMetadataExport } from "./export-types.js";
+import {
+  collectionFromGraphql,
+  discountFromGraphql,
+  nodesOf,
+  productFromGraphql,
+  shopMetadataFromGraphql,
+  type Connection,
+  type GqlInventoryLevel,
+  type GqlLocation,
+  type GqlMetafield,
+  type GqlProduct,
+  type GqlShop,
+  type GqlVariant,
+  type PageInfo,
+} from "./normalize.js";
+import type { CollectionInput } from "./store.js";
+
+/** What the catalog needs of the admin client (src/shopify/admin/client.ts AdminClient fits). */
+export interface AdminApi {
+  request<T = unknown>(document: string, variables?: Record<string, unknown>): Promise<{ data: T }>;
+}
+
+async function q<T>(admin: AdminApi, document: string, variables: Record<string, unknown>): Promise<T> {
+  return (await admin.request<T>(document, variables)).data;
+}
+
+export interface SyncPlan {
+  page: ProductsPagePlan;
+  variants: { first: number; levelsFirst: number };
+}
+
+export function productsPagePlan(locationCount: number): SyncPlan {
+  const n = Math.max(1, locationCount);
+  return { page: planProductsPage(n), variants: planVariantsPage(n) };
+}
+
+/** Follows a connection's pages: `more(after)` fetches the next one. Returns every node. */
+async function drain<T>(first: Connection<T> | null | undefined, more: (after: string) => Promise<Connection<T> | null>): Promise<T[]> {
+  const out = [...nodesOf(first)];
+  let pi: PageInfo | undefined = first?.pageInfo;
+  while (pi?.hasNextPage && pi.endCursor) {
+    const next = await more(pi.endCursor);
+    if (!next) break;
+    out.push(...nodesOf(next));
+    pi = next.pageInfo;
+  }
+  return out;
+}
+
+export async function fetchShopMetadata(admin: AdminApi, shop: string): Promise<ShopMetadataExport> {
+  type R = { shop: GqlShop; locations: Connection<GqlLocation> };
+  const first = await q<R>(admin, "ShopMetadata", {});
+  const locations = await drain(first.locations, async (after) => (await q<R>(admin, "ShopMetadata", { locationsAfter: after })).locations);
+  return shopMetadataFromGraphql(shop, first.shop, locations);
+}
+
+/** Fetches whatever a product node left on later pages, then normalizes it. */
+export async function completeProduct(admin: AdminApi, node: GqlProduct, plan: SyncPlan): Promise<ExportProduct | null> {
+  type VR = { product: { variants: Connection<GqlVariant> } | null };
+  let gone = false;
+  const variants = await drain(node.variants, async (after) => {
+    const r = await q<VR>(admin, "ProductVariantsPage", { id: node.id, first: plan.variants.first, levelsFirst: plan.variants.levelsFirst, after });
+    if (!r.product) gone = true;
+    return r.product?.variants ?? null;
+  });
+  if (gone) return null;
+  const full: GqlVariant[] = [];
+  for (const v of variants) {
+    type LR = { inventoryItem: { inventoryLevels: Connection<GqlInventoryLevel> } | null };
+    const levels = await drain(v.inventoryItem.inventoryLevels, async (after) => {
+      const r = await q<LR>(admin, "InventoryLevelsPage", { id: v.inventoryItem.id, after });
+      return r.inventoryItem?.inventoryLevels ?? null;
+    });
+    full.push({ ...v, inventoryItem: { id: v.inventoryItem.id, inventoryLevels: { nodes: levels } } });
+  }
+  type MR = { product: { metafields: Connection<GqlMetafield> } | null };
+  const metafields = await drain(node.metafields, async (after) => (await q<MR>(admin, "MetafieldsPage", { id: node.id, after })).product?.metafields ?? null);
+  return productFromGraphql({ ...node, variants: { nodes: full }, metafields: { nodes: metafields } });
+}
+
+export async function fetchProductsPage(
+  admin: AdminApi,
+  plan: SyncPlan,
+  opts: { after?: string | null; query?: string } = {},
+): Promise<{ products: ExportProduct[]; pageInfo: PageInfo }> {
+  type R = { products: Connection<GqlProduct> & { pageInfo: PageInfo } };
+  const r = await q<R>(admin, "ProductsPage", { ...plan.page, after: opts.after ?? null, query: opts.query ?? null });
+  const products: ExportProduct[] = [];
+  for (const node of nodesOf(r.products)) {
+    const p = await completeProduct(admin, node, plan);
+    if (p) products.push(p);
+  }
+  return { products, pageInfo: r.products.pageInfo };
+}
+
+export async function fetchProductById(admin: AdminApi, id: string, plan: SyncPlan): Promise<ExportProduct | null> {
+  const r = await q<{ product: GqlProduct | null }>(admin, "ProductById", {
+    id,
+    variantsFirst: Math.min(plan.variants.first, 50),
+    levelsFirst: plan.variants.levelsFirst,
+  });
+  return r.product ? completeProduct(admin, r.product, plan) : null;
+}
+
+export async function fetchProductIds(admin: AdminApi, query?: string): Promise<{ id: string; updatedAt: string }[]> {
+  type R = { products: Connection<{ id: string; updatedAt: string }> };
+  const first = await q<R>(admin, "ProductIdsPage", { query: query ?? null });
+  return drain(first.products, async (after) => (await q<R>(admin, "ProductIdsPage", { query: query ?? null, after })).products);
+}
+
+export async function countProducts(admin: AdminApi): Promise<number | null> {
+  try {
+    const r = await q<{ productsCount: { count: number; precision: string } | null }>(admin, "ProductsCount", {});
+    return r.productsCount?.count ?? null;
+  } catch {
+    return null; // a count is only for progress and the bulk decision; its absence is not an error
+  }
+}
+
+interface GqlCollection {
+  id: string;
+  title: string;
+  handle: string;
+  updatedAt: string;
+  products: Connection<{ id: string }>;
+}
+
+export async function fetchCollections(admin: AdminApi): Promise<CollectionInput[]> {
+  type R = { collections: Connection<GqlCollection> };
+  type PR = { collection: { products: Connection<{ id: string }> } | null };
+  const first = await q<R>(admin, "CollectionsPage", {});
+  const nodes = await drain(first.collections, async (after) => (await q<R>(admin, "CollectionsPage", { after })).collections);
+  const out: CollectionInput[] = [];
+  for (const c of nodes) {
+    const members = await drain(c.products, async (after) => (await q<PR>(admin, "CollectionProductsPage", { id: c.id, after })).collection?.products ?? null);
+    out.push(collectionFromGraphql({ ...c, products: { nodes: members } }));
+  }
+  return out;
+}
+
+type DiscountNode = Parameters<typeof discountFromGraphql>[0];
+
+export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]> {
+  type CR = { codeDiscountNodes: Connection<DiscountNode> };
+  type AR = { automaticDiscountNodes: Connection<DiscountNode> };
+  type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
+  const code = await drain(
+    (await q<CR>(admin, "CodeDiscountsPage", {})).codeDiscountNodes,
+    async (after) => (await q<CR>(admin, "CodeDiscountsPage", { after })).codeDiscountNodes,
+  );
+  const out: ExportDiscount[] = [];
+  for (const n of code) {
+    const body = n.codeDiscount;
+    if (body?.codes?.pageInfo?.hasNextPage) {
+      const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id: n.id, after })).codeDiscountNode?.codeDiscount.codes ?? null);
+      out.push(discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } }));
+    } else out.push(discountFromGraphql(n));
+  }
+  const auto = await drain(
+    (await q<AR>(admin, "AutomaticDiscountsPage", {})).automaticDiscountNodes,
+    async (after) => (await q<AR>(admin, "AutomaticDiscountsPage", { after })).automaticDiscountNodes,
+  );
+  for (const n of auto) out.push(discountFromGraphql(n));
+  return out;
+}

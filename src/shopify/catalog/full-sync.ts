@@ -1,0 +1,138 @@
+// Full sync of one shop through paged Admin GraphQL: shop metadata, every product (all variants,
+// per-location inventory, `custom` metafields), collections with membership, code and automatic
+// discounts; then deletion detection (stored products this sync did not write are gone).
+//
+// Resumable: after every products page the cursor is saved in catalog_sync_state.checkpoint; a
+// rerun after a crash or an error continues from it (same startedAt, so deletion detection still
+// sees the pages written before the interruption). The phases after products are cheap and rerun
+// whole.
+//
+// Public API:
+//   runFullSync(opts: FullSyncOptions): Promise<SyncResult>
+//   runCatalogSync(opts & { mode?: "auto" | "full" | "bulk"; bulkThreshold }): Promise<SyncResult>
+//       "auto" picks bulk when the product count exceeds bulkThreshold (or a bulk checkpoint exists)
+//   interface SyncProgress { phase; done; total: number | null }
+import type { Logger } from "../../log.js";
+import type { Db } from "../../storage/db.js";
+import { countProducts, fetchCollections, fetchDiscounts, fetchProductsPage, fetchShopMetadata, productsPagePlan, type AdminApi } from "./fetch.js";
+import {
+  deleteCollection,
+  deleteProduct,
+  listCollectionIds,
+  listProductIds,
+  listProductsStoredBefore,
+  replaceDiscounts,
+  upsertCollection,
+  upsertProduct,
+  upsertShopMetadata,
+} from "./store.js";
+import { markSyncFailed, markSyncFinished, markSyncRunning, readCheckpoint, saveCheckpoint, type SyncMode } from "./sync-state.js";
+
+export type SyncPhase = "metadata" | "products" | "collections" | "discounts" | "deletions" | "done";
+
+export interface SyncProgress {
+  phase: SyncPhase;
+  done: number;
+  total: number | null;
+}
+
+export interface SyncResult {
+  mode: SyncMode;
+  shop: string;
+  startedAt: number;
+  products: number;
+  deleted: number;
+  resumed: boolean;
+  requests?: number;
+  driftRepaired?: number;
+}
+
+export interface FullSyncOptions {
+  db: Db;
+  admin: AdminApi;
+  shop: string;
+  log?: Logger;
+  onProgress?: (p: SyncProgress) => void;
+  /** Ignore a stored checkpoint and start over. */
+  restart?: boolean;
+  now?: () => number;
+}
+
+interface FullCheckpoint {
+  kind: "full";
+  startedAt: number;
+  after: string | null;
+  done: number;
+  total: number | null;
+}
+
+/** Collections, discounts and metadata: fetched whole and replaced; stale collections removed. */
+export async function syncCollectionsDiscountsMetadata(
+  db: Db,
+  admin: AdminApi,
+  shop: string,
+  startedAt: number,
+  progress?: (p: SyncProgress) => void,
+): Promise<void> {
+  progress?.({ phase: "collections", done: 0, total: null });
+  const collections = await fetchCollections(admin);
+  const seen = new Set<string>();
+  for (const c of collections) {
+    seen.add(c.id);
+    await upsertCollection(db, shop, c);
+  }
+  for (const id of await listCollectionIds(db, shop)) if (!seen.has(id)) await deleteCollection(db, shop, id, { at: startedAt });
+  progress?.({ phase: "discounts", done: collections.length, total: collections.length });
+  await replaceDiscounts(db, shop, await fetchDiscounts(admin));
+  await upsertShopMetadata(db, shop, await fetchShopMetadata(admin, shop));
+}
+
+/** Deletes stored products that the sync started at `startedAt` did not write. */
+export async function deleteUnseenProducts(db: Db, shop: string, startedAt: number): Promise<number> {
+  let n = 0;
+  for (const id of await listProductsStoredBefore(db, shop, startedAt)) if (await deleteProduct(db, shop, id, { at: startedAt })) n++;
+  return n;
+}
+
+export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
+  const now = o.now ?? Date.now;
+  const stored = o.restart ? null : await readCheckpoint<FullCheckpoint>(o.db, o.shop, "full");
+  const cp: FullCheckpoint = stored ?? { kind: "full", startedAt: now(), after: null, done: 0, total: null };
+  const resumed = stored !== null;
+  await markSyncRunning(o.db, o.shop, "full", cp);
+  o.log?.info({ shop: o.shop, resumed, after: cp.after ? "(cursor)" : null, done: cp.done }, "full sync started");
+  try {
+    o.onProgress?.({ phase: "metadata", done: 0, total: null });
+    const metadata = await fetchShopMetadata(o.admin, o.shop);
+    await upsertShopMetadata(o.db, o.shop, metadata);
+    const plan = productsPagePlan(metadata.locations.length);
+    if (cp.total === null) cp.total = await countProducts(o.admin);
+    o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
+
+    let more = true;
+    while (more) {
+      const fetchedAt = now();
+      const page = await fetchProductsPage(o.admin, plan, { after: cp.after });
+      for (const p of page.products) await upsertProduct(o.db, o.shop, p, { inventoryAt: fetchedAt });
+      cp.done += page.products.length;
+      more = page.pageInfo.hasNextPage && !!page.pageInfo.endCursor;
+      if (more) cp.after = page.pageInfo.endCursor;
+      await saveCheckpoint(o.db, o.shop, cp);
+      o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
+      o.log?.debug({ shop: o.shop, done: cp.done, total: cp.total }, "full sync progress");
+    }
+
+    await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
+    o.onProgress?.({ phase: "deletions", done: cp.done, total: cp.total });
+    const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
+    const products = (await listProductIds(o.db, o.shop)).length;
+    await markSyncFinished(o.db, o.shop, { mode: "full", startedAt: cp.startedAt, productCount: products, full: true });
+    o.onProgress?.({ phase: "done", done: products, total: products });
+    o.log?.info({ shop: o.shop, products, deleted, resumed }, "full sync finished");
+    return { mode: "full", shop: o.shop, startedAt: cp.startedAt, products, deleted, resumed };
+  } catch (err) {
+    await markSyncFailed(o.db, o.shop, "full", err).catch(() => {});
+    o.log?.error({ shop: o.shop, err: (err as Error).message, done: cp.done }, "full sync failed (resumable)");
+    throw err;
+  }
+}

@@ -1,0 +1,334 @@
+// Shopify responses -> the export shapes of export-types.ts. Two sources:
+//  - Admin GraphQL nodes (full sync, bulk JSONL after assembly, targeted refetch). Connections may
+//    come as { nodes } or { edges { node } }; both are accepted.
+//  - REST-shaped webhook payloads (products/create|update, collections/*, shop/update,
+//    inventory_levels/*), so the apply worker can apply a payload without a refetch.
+//
+// Public API:
+//   productFromGraphql(node: GqlProduct): ExportProduct
+//   variantFromGraphql(node: GqlVariant): ExportVariant
+//   collectionFromGraphql(node): CollectionInput (productIds only when the node has `products`)
+//   discountFromGraphql(node: { id, codeDiscount? | automaticDiscount? }): ExportDiscount
+//   shopMetadataFromGraphql(shopDomain, shop: GqlShop, locations: GqlLocation[]): ShopMetadataExport
+//   productFromWebhook(payload, existing?: ExportProduct | null): ExportProduct
+//       inventory and (absent from the payload) metafields are carried over from `existing`;
+//       upsert the result with { replaceInventory: false }.
+//   collectionFromWebhook(payload): CollectionInput (no membership: REST payloads carry none)
+//   shopMetadataFromWebhook(shopDomain, payload, existing?): ShopMetadataExport
+//   toGid(type, idOrGid): string          toGid("Product", 12) -> "gid://shopify/Product/12"
+//   isoUtc(t): string                     any ISO-8601 -> "2026-01-02T03:04:05Z" (UTC, whole seconds)
+//   nodesOf(connection): T[]
+import {
+  gidNumber,
+  type ExportDiscount,
+  type ExportInventory,
+  type ExportMetafield,
+  type ExportProduct,
+  type ExportVariant,
+  type ShopMetadataExport,
+} from "./export-types.js";
+import type { CollectionInput } from "./store.js";
+
+export interface PageInfo {
+  hasNextPage: boolean;
+  endCursor: string | null;
+}
+export interface Connection<T> {
+  nodes?: T[];
+  edges?: { node: T; cursor?: string }[];
+  pageInfo?: PageInfo;
+}
+
+export function nodesOf<T>(c: Connection<T> | null | undefined): T[] {
+  if (!c) return [];
+  if (Array.isArray(c.nodes)) return c.nodes;
+  if (Array.isArray(c.edges)) return c.edges.map((e) => e.node);
+  return [];
+}
+
+export interface GqlInventoryLevel {
+  location: { id: string };
+  quantities: { name: string; quantity: number }[];
+}
+export interface GqlVariant {
+  id: string;
+  title: string;
+  sku?: string | null;
+  barcode?: string | null;
+  price: string;
+  compareAtPrice?: string | null;
+  position: number;
+  inventoryPolicy: string;
+  selectedOptions: { name: string; value: string }[];
+  inventoryItem: { id: string; inventoryLevels?: Connection<GqlInventoryLevel> };
+}
+export interface GqlMetafield {
+  namespace: string;
+  key: string;
+  type: string;
+  value: string;
+}
+export interface GqlProduct {
+  id: string;
+  title: string;
+  handle: string;
+  descriptionHtml?: string | null;
+  vendor?: string | null;
+  productType?: string | null;
+  status: string;
+  tags?: string[] | null;
+  createdAt: string;
+  updatedAt: string;
+  options?: { name: string; position?: number; values?: string[]; optionValues?: { name: string }[] }[];
+  variants?: Connection<GqlVariant>;
+  metafields?: Connection<GqlMetafield>;
+}
+
+export const METAFIELD_NAMESPACE = "custom";
+
+export function isoUtc(t: string | number | Date): string {
+  const d = new Date(t);
+  if (Number.isNaN(d.getTime())) throw new Error(`invalid timestamp: ${String(t)}`);
+  return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
+}
+
+export function toGid(type: string, id: string | number): string {
+  const s = String(id);
+  return s.startsWith("gid://") ? s : `gid://shopify/${type}/${s}`;
+}
+
+const byStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+export function sortTags(tags: string[]): string[] {
+  return [...new Set(tags.map((t) => t.trim()).filter(Boolean))].sort(byStr);
+}
+
+export function sortMetafields(ms: ExportMetafield[]): ExportMetafield[] {
+  return ms
+    .filter((m) => m.namespace === METAFIELD_NAMESPACE)
+    .map((m) => ({ namespace: m.namespace, key: m.key, type: m.type, value: String(m.value) }))
+    .sort((a, b) => byStr(a.namespace, b.namespace) || byStr(a.key, b.key));
+}
+
+export function inventoryFromLevels(levels: GqlInventoryLevel[]): ExportInventory[] {
+  return levels
+    .map((l) => ({
+      locationId: l.location.id,
+      available: l.quantities.find((q) => q.name === "available")?.quantity ?? 0,
+    }))
+    .sort((a, b) => gidNumber(a.locationId) - gidNumber(b.locationId));
+}
+
+function policy(p: string | null | undefined): "DENY" | "CONTINUE" {
+  return String(p ?? "").toUpperCase() === "CONTINUE" ? "CONTINUE" : "DENY";
+}
+
+function status(s: string | null | undefined): ExportProduct["status"] {
+  const u = String(s ?? "").toUpperCase();
+  return u === "DRAFT" || u === "ARCHIVED" ? u : "ACTIVE";
+}
+
+export function variantFromGraphql(v: GqlVariant): ExportVariant {
+  return {
+    id: v.id,
+    title: v.title,
+    sku: v.sku ?? null,
+    barcode: v.barcode ?? null,
+    price: String(v.price),
+    compareAtPrice: v.compareAtPrice == null ? null : String(v.compareAtPrice),
+    position: v.position,
+    inventoryPolicy: policy(v.inventoryPolicy),
+    inventoryItemId: v.inventoryItem.id,
+    selectedOptions: v.selectedOptions.map((o) => ({ name: o.name, value: o.value })),
+    inventory: inventoryFromLevels(nodesOf(v.inventoryItem.inventoryLevels)),
+  };
+}
+
+function optionsOf(p: Pick<GqlProduct, "options">): ExportProduct["options"] {
+  return [...(p.options ?? [])]
+    .sort((a, b) => (a.position ?? 0) - (b.position ?? 0))
+    .map((o) => ({ name: o.name, values: o.values ?? (o.optionValues ?? []).map((v) => v.name) }));
+}
+
+/** A product node; variants/metafields beyond the node's first page must be merged in by the caller. */
+export function productFromGraphql(p: GqlProduct): ExportProduct {
+  return {
+    id: p.id,
+    title: p.title,
+    handle: p.handle,
+    descriptionHtml: p.descriptionHtml ?? "",
+    vendor: p.vendor ?? "",
+    productType: p.productType ?? "",
+    status: status(p.status),
+    tags: sortTags(p.tags ?? []),
+    createdAt: isoUtc(p.createdAt),
+    updatedAt: isoUtc(p.updatedAt),
+    options: optionsOf(p),
+    variants: nodesOf(p.variants).map(variantFromGraphql).sort((a, b) => a.position - b.position),
+    metafields: sortMetafields(nodesOf(p.metafields)),
+  };
+}
+
+export function collectionFromGraphql(c: {
+  id: string;
+  title: string;
+  handle: string;
+  updatedAt: string;
+  products?: Connection<{ id: string }>;
+}): CollectionInput {
+  const out: CollectionInput = { id: c.id, title: c.title, handle: c.handle, updatedAt: isoUtc(c.updatedAt) };
+  if (c.products) out.productIds = nodesOf(c.products).map((p) => p.id);
+  return out;
+}
+
+interface GqlDiscountBody {
+  __typename: string;
+  title?: string;
+  status?: string;
+  summary?: string | null;
+  startsAt?: string;
+  endsAt?: string | null;
+  codes?: Connection<{ code: string }>;
+  customerGets?: { value?: { __typename?: string; percentage?: number; amount?: { amount: string; currencyCode: string } } | null } | null;
+}
+
+export function discountFromGraphql(n: { id: string; codeDiscount?: GqlDiscountBody; automaticDiscount?: GqlDiscountBody }): ExportDiscount {
+  const body = n.codeDiscount ?? n.automaticDiscount;
+  if (!body) throw new Error(`discount ${n.id} has no codeDiscount/automaticDiscount`);
+  const method = n.codeDiscount ? "code" : "automatic";
+  let value: ExportDiscount["value"] = null;
+  const basic = body.__typename === "DiscountCodeBasic" || body.__typename === "DiscountAutomaticBasic";
+  const v = body.customerGets?.value;
+  if (basic && v) {
+    if (typeof v.percentage === "number") value = { percentage: v.percentage };
+    else if (v.amount) value = { amount: String(v.amount.amount), currencyCode: v.amount.currencyCode };
+  }
+  const st = String(body.status ?? "").toUpperCase();
+  return {
+    id: n.id,
+    method,
+    type: body.__typename,
+    title: body.title ?? "",
+    status: st === "EXPIRED" || st === "SCHEDULED" ? st : "ACTIVE",
+    summary: body.summary ?? null,
+    startsAt: isoUtc(body.startsAt ?? 0),
+    endsAt: body.endsAt ? isoUtc(body.endsAt) : null,
+    codes: method === "code" ? nodesOf(body.codes).map((c) => c.code).sort(byStr) : [],
+    value,
+  };
+}
+
+export interface GqlShop {
+  name: string;
+  email?: string | null;
+  currencyCode: string;
+  primaryDomain: { url: string } | string;
+  ianaTimezone?: string | null;
+  updatedAt?: string | null;
+}
+export interface GqlLocation {
+  id: string;
+  name: string;
+  isActive: boolean;
+}
+
+export function shopMetadataFromGraphql(shopDomain: string, s: GqlShop, locations: GqlLocation[]): ShopMetadataExport {
+  return {
+    shop: shopDomain,
+    name: s.name,
+    email: s.email ?? null,
+    currencyCode: s.currencyCode,
+    primaryDomain: typeof s.primaryDomain === "string" ? s.primaryDomain : s.primaryDomain.url,
+    timezone: s.ianaTimezone ?? null,
+    updatedAt: s.updatedAt ? isoUtc(s.updatedAt) : null,
+    locations: locations
+      .map((l) => ({ id: l.id, name: l.name, isActive: l.isActive }))
+      .sort((a, b) => gidNumber(a.id) - gidNumber(b.id)),
+  };
+}
+
+// ---- REST webhook payloads ----
+
+type Rest = Record<string, unknown>;
+const str = (v: unknown): string => (v == null ? "" : String(v));
+const strOrNull = (v: unknown): string | null => (v == null || v === "" ? null : String(v));
+
+/** products/create and products/update payloads (REST shape) -> ExportProduct. */
+export function productFromWebhook(payload: Rest, existing?: ExportProduct | null): ExportProduct {
+  const id = toGid("Product", str(payload.admin_graphql_api_id || payload.id));
+  const options = Array.isArray(payload.options)
+    ? (payload.options as Rest[])
+        .slice()
+        .sort((a, b) => Number(a.position ?? 0) - Number(b.position ?? 0))
+        .map((o) => ({ name: str(o.name), values: Array.isArray(o.values) ? (o.values as unknown[]).map(str) : [] }))
+    : (existing?.options ?? []);
+  const oldInv = new Map<string, ExportInventory[]>();
+  for (const v of existing?.variants ?? []) oldInv.set(v.inventoryItemId, v.inventory);
+  const variants = Array.isArray(payload.variants)
+    ? (payload.variants as Rest[]).map((v): ExportVariant => {
+        const inventoryItemId = toGid("InventoryItem", str(v.inventory_item_id));
+        const selectedOptions = options
+          .map((o, i) => ({ name: o.name, value: v[`option${i + 1}`] }))
+          .filter((o) => o.value != null)
+          .map((o) => ({ name: o.name, value: str(o.value) }));
+        return {
+          id: toGid("ProductVariant", str(v.admin_graphql_api_id || v.id)),
+          title: str(v.title),
+          sku: strOrNull(v.sku),
+          barcode: strOrNull(v.barcode),
+          price: str(v.price),
+          compareAtPrice: strOrNull(v.compare_at_price),
+          position: Number(v.position),
+          inventoryPolicy: policy(str(v.inventory_policy)),
+          inventoryItemId,
+          selectedOptions,
+          inventory: (oldInv.get(inventoryItemId) ?? []).map((l) => ({ ...l })),
+        };
+      })
+    : (existing?.variants ?? []);
+  const tags =
+    typeof payload.tags === "string" ? sortTags(payload.tags.split(",")) : Array.isArray(payload.tags) ? sortTags((payload.tags as unknown[]).map(str)) : (existing?.tags ?? []);
+  const metafields = Array.isArray(payload.metafields)
+    ? sortMetafields((payload.metafields as Rest[]).map((m) => ({ namespace: str(m.namespace), key: str(m.key), type: str(m.type), value: str(m.value) })))
+    : (existing?.metafields ?? []);
+  return {
+    id,
+    title: str(payload.title),
+    handle: str(payload.handle),
+    descriptionHtml: str(payload.body_html),
+    vendor: str(payload.vendor),
+    productType: str(payload.product_type),
+    status: status(str(payload.status)),
+    tags,
+    createdAt: isoUtc(str(payload.created_at) || existing?.createdAt || 0),
+    updatedAt: isoUtc(str(payload.updated_at) || existing?.updatedAt || 0),
+    options,
+    variants: variants.sort((a, b) => a.position - b.position),
+    metafields,
+  };
+}
+
+/** collections/create and collections/update payloads -> collection row (membership not included). */
+export function collectionFromWebhook(payload: Rest): CollectionInput {
+  return {
+    id: toGid("Collection", str(payload.admin_graphql_api_id || payload.id)),
+    title: str(payload.title),
+    handle: str(payload.handle),
+    updatedAt: isoUtc(str(payload.updated_at)),
+  };
+}
+
+/** shop/update payload -> metadata; locations are kept from `existing` (the payload has none). */
+export function shopMetadataFromWebhook(shopDomain: string, payload: Rest, existing?: ShopMetadataExport | null): ShopMetadataExport {
+  const domain = strOrNull(payload.domain);
+  return {
+    shop: shopDomain,
+    name: str(payload.name),
+    email: strOrNull(payload.email),
+    currencyCode: str(payload.currency) || existing?.currencyCode || "USD",
+    primaryDomain: domain ? (domain.startsWith("http") ? domain : `https://${domain}`) : (existing?.primaryDomain ?? `https://${shopDomain}`),
+    timezone: strOrNull(payload.iana_timezone) ?? existing?.timezone ?? null,
+    updatedAt: payload.updated_at ? isoUtc(str(payload.updated_at)) : (existing?.updatedAt ?? null),
+    locations: existing?.locations ?? [],
+  };
+}

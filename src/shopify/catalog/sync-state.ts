@@ -1,0 +1,96 @@
+// Per-shop sync bookkeeping (catalog_sync_state): status, the resumable checkpoint of a running
+// full/bulk sync, last full and last good sync, product count, drift repaired.
+//
+// Public API:
+//   getSyncState(db, shop): Promise<CatalogSyncStateTable | null>
+//   listSyncStates(db): Promise<CatalogSyncStateTable[]>
+//   readCheckpoint<T>(db, shop, kind): Promise<T | null>        the stored checkpoint if its kind matches
+//   markSyncRunning(db, shop, mode, checkpoint): Promise<void>
+//   saveCheckpoint(db, shop, checkpoint): Promise<void>
+//   markSyncFinished(db, shop, r: { mode, startedAt, productCount, driftRepaired?, full? }): Promise<void>
+//   markSyncFailed(db, shop, mode, error): Promise<void>        keeps the checkpoint for a resume
+import type { Db } from "../../storage/db.js";
+import type { CatalogSyncStateTable } from "../../storage/schema.js";
+
+export type SyncMode = "full" | "bulk" | "reconcile";
+
+export async function getSyncState(db: Db, shop: string): Promise<CatalogSyncStateTable | null> {
+  return (await db.selectFrom("catalog_sync_state").selectAll().where("shop", "=", shop).executeTakeFirst()) ?? null;
+}
+
+export async function listSyncStates(db: Db): Promise<CatalogSyncStateTable[]> {
+  return db.selectFrom("catalog_sync_state").selectAll().orderBy("shop").execute();
+}
+
+async function ensureRow(db: Db, shop: string): Promise<void> {
+  await db
+    .insertInto("catalog_sync_state")
+    .values({ shop, status: "idle", product_count: 0, drift_repaired_last: 0, drift_repaired_total: 0, updated_at: Date.now() })
+    .onConflict((oc) => oc.column("shop").doNothing())
+    .execute();
+}
+
+export async function readCheckpoint<T extends { kind: string }>(db: Db, shop: string, kind: string): Promise<T | null> {
+  const s = await getSyncState(db, shop);
+  if (!s?.checkpoint) return null;
+  try {
+    const cp = JSON.parse(s.checkpoint) as T;
+    return cp.kind === kind ? cp : null;
+  } catch {
+    return null;
+  }
+}
+
+export async function markSyncRunning(db: Db, shop: string, mode: SyncMode, checkpoint: unknown): Promise<void> {
+  await ensureRow(db, shop);
+  await db
+    .updateTable("catalog_sync_state")
+    .set({ status: "running", mode, started_at: Date.now(), checkpoint: checkpoint == null ? null : JSON.stringify(checkpoint), last_error: null, updated_at: Date.now() })
+    .where("shop", "=", shop)
+    .execute();
+}
+
+export async function saveCheckpoint(db: Db, shop: string, checkpoint: unknown): Promise<void> {
+  await db
+    .updateTable("catalog_sync_state")
+    .set({ checkpoint: checkpoint == null ? null : JSON.stringify(checkpoint), updated_at: Date.now() })
+    .where("shop", "=", shop)
+    .execute();
+}
+
+export async function markSyncFinished(
+  db: Db,
+  shop: string,
+  r: { mode: SyncMode; startedAt: number; productCount: number; driftRepaired?: number; full?: boolean },
+): Promise<void> {
+  await ensureRow(db, shop);
+  const drift = r.driftRepaired ?? 0;
+  const prev = await getSyncState(db, shop);
+  await db
+    .updateTable("catalog_sync_state")
+    .set({
+      status: "idle",
+      mode: r.mode,
+      checkpoint: null,
+      last_error: null,
+      product_count: r.productCount,
+      last_good_sync_at: r.startedAt,
+      ...(r.full ? { last_full_sync_at: r.startedAt } : {}),
+      ...(r.mode === "reconcile" ? { last_reconcile_at: r.startedAt } : {}),
+      drift_repaired_last: drift,
+      drift_repaired_total: (prev?.drift_repaired_total ?? 0) + drift,
+      updated_at: Date.now(),
+    })
+    .where("shop", "=", shop)
+    .execute();
+}
+
+export async function markSyncFailed(db: Db, shop: string, mode: SyncMode, error: unknown): Promise<void> {
+  await ensureRow(db, shop);
+  const msg = error instanceof Error ? error.message : String(error);
+  await db
+    .updateTable("catalog_sync_state")
+    .set({ status: "failed", mode, last_error: msg.slice(0, 500), updated_at: Date.now() })
+    .where("shop", "=", shop)
+    .execute();
+}
