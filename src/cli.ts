@@ -3,12 +3,14 @@ import { Command } from "commander";
 import { ConfigError } from "./config.js";
 import { registerServe } from "./cli/serve.js";
 import { registerRotateKey } from "./cli/rotate-key.js";
+import { registerSim } from "./cli/sim.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
 // Commands are added below as they are built (one import + one call each).
 registerServe(program);
 registerRotateKey(program);
+registerSim(program);
 
 try {
   await program.parseAsync(process.argv);
