@@ -99,7 +99,10 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
     deleteSubscriptionOnExhaustion: opts.deleteSubscriptionOnExhaustion,
   });
   const truthPath = "./truth.js"; // sim-core's module; resolved at run time until it lands
-  const { truth } = (await import(truthPath)) as { truth: (s: ShopState) => unknown };
+  const truth = await import(truthPath).then(
+    (m: { truth: (s: ShopState) => unknown }) => m.truth,
+    () => () => { throw new Error("truth is not available"); },
+  );
   const control = createControl({ shops, oauth, emitter, queue, chaos, truth: (s) => truth(s) });
   const ctx: SimContext = { shops, shopOptions, oauth, control, chaos, clock, baseUrl: "" };
   const app = await buildSimServer({

@@ -140,7 +140,9 @@ export class OAuthServer {
     this.codes.set(code, { shop, apiKey: app.apiKey, scope: scope.join(","), expiresAt: this.clock() + this.codeTtlMs });
     const params: Record<string, string> = {
       code,
-      host: Buffer.from(`${shop}/admin`).toString("base64"),
+      // Unpadded URL-safe base64, so the signed message is the same whether a verifier URL-encodes
+      // the values (Node, Ruby libraries) or joins them raw (Python library, hand-written checks).
+      host: Buffer.from(`${shop}/admin`).toString("base64url"),
       shop,
       state,
       timestamp: String(Math.floor(this.clock() / 1000)),

@@ -43,6 +43,7 @@ test("redirect carries code, hmac, host, shop, state, timestamp, signed as Shopi
   assert.equal(url.searchParams.get("shop"), SHOP);
   assert.equal(url.searchParams.get("state"), "st&te=1 x");
   assert.equal(Buffer.from(url.searchParams.get("host")!, "base64").toString(), `${SHOP}/admin`);
+  assert.match(url.searchParams.get("host")!, /^[A-Za-z0-9_-]+$/);
   assert.equal(url.searchParams.get("timestamp"), String(Math.floor(clock() / 1000)));
   assert.match(url.searchParams.get("hmac")!, /^[0-9a-f]{64}$/);
 
