@@ -1,0 +1,51 @@
+// Checks Shopify makes before executing, beyond GraphQL validation: every connection needs `first`
+// or `last`, and neither may exceed 250 (MAX_PAGE_SIZE). Errors carry locations and path like
+// Shopify's. Walks the operation with TypeInfo so fragments are checked where they are used.
+
+import {
+  GraphQLError, Kind, TypeInfo, getNamedType, visit, visitWithTypeInfo, valueFromAST,
+  type DocumentNode, type GraphQLSchema, type ASTNode, type FieldNode,
+} from "graphql";
+import { isConnectionType } from "./cost.js";
+import { MAX_PAGE_SIZE } from "./connection.js";
+
+export function checkConnectionArgs(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> = {}): GraphQLError[] {
+  const errors: GraphQLError[] = [];
+  const typeInfo = new TypeInfo(schema);
+  const path: string[] = [];
+  visit(document, visitWithTypeInfo(typeInfo, {
+    Field: {
+      enter(node: FieldNode) {
+        path.push(node.alias?.value ?? node.name.value);
+        const def = typeInfo.getFieldDef();
+        if (!def) return;
+        const named = getNamedType(def.type);
+        if (!named || !isConnectionType(named)) return;
+        const val = (name: string): unknown => {
+          const arg = node.arguments?.find((a) => a.name.value === name);
+          const argDef = def.args.find((a) => a.name === name);
+          if (!arg || !argDef) return undefined;
+          return valueFromAST(arg.value, argDef.type, variables as { [k: string]: unknown });
+        };
+        const first = val("first");
+        const last = val("last");
+        const where = { nodes: [node as ASTNode], path: [...path] };
+        if ((first === undefined || first === null) && (last === undefined || last === null)) {
+          errors.push(new GraphQLError("you must provide one of first or last", where));
+          return;
+        }
+        for (const [name, v] of [["first", first], ["last", last]] as const) {
+          if (typeof v === "number" && (v > MAX_PAGE_SIZE || v < 0)) {
+            errors.push(new GraphQLError(`The value of the \`${name}\` argument on \`${def.name}\` must be between 0 and ${MAX_PAGE_SIZE}; got ${v}.`, {
+              ...where, extensions: { code: "BAD_REQUEST", maxPageSize: MAX_PAGE_SIZE },
+            }));
+          }
+        }
+      },
+      leave() { path.pop(); },
+    },
+    // Fragment definitions are walked where they are defined; their fields still get checked.
+    [Kind.FRAGMENT_DEFINITION]: { enter() { path.length = 0; }, leave() { path.length = 0; } },
+  }));
+  return errors;
+}
