@@ -59,6 +59,10 @@ interface TokenRecord {
   apiKey: string;
   scope: string;
   expiresAt: number | null;
+  /** Refresh token this pair replaced; it stays usable until the app uses the replacement. */
+  predecessor?: string;
+  /** Refresh tokens only: the not-yet-used pair issued from this one. */
+  successor?: { accessToken: string; refreshToken: string };
 }
 
 const SCOPE_RE = /^(unauthenticated_)?(read|write)_[a-z_]+$/;
@@ -176,8 +180,18 @@ export class OAuthServer {
         if (rec && rec.expiresAt !== null && rec.expiresAt <= now) this.refreshTokens.delete(rt);
         throw new OAuthError(400, "invalid_grant", "The refresh token is invalid, expired or already used.");
       }
-      this.refreshTokens.delete(rt); // rotation: the old refresh token is refused from now on
-      return this.issue(app, shop, rec.scope, true);
+      // Rotation with Shopify's grace (changelog 2026-08-28): the used refresh token stays valid
+      // until the app begins using its replacement (the new access token or refresh token).
+      if (rec.predecessor) this.retire(rec.predecessor);
+      rec.predecessor = undefined;
+      if (rec.successor) {
+        // Used again before its replacement was: the unused replacement pair is void.
+        this.tokens.delete(rec.successor.accessToken);
+        this.refreshTokens.delete(rec.successor.refreshToken);
+      }
+      const issued = this.issue(app, shop, rec.scope, true, rt);
+      rec.successor = { accessToken: issued.access_token, refreshToken: issued.refresh_token! };
+      return issued;
     }
     if (body.grant_type !== undefined && body.grant_type !== "authorization_code") {
       throw new OAuthError(400, "unsupported_grant_type", "This grant type is not simulated.");
@@ -195,7 +209,12 @@ export class OAuthServer {
     return this.issue(app, shop, rec.scope, expiring);
   }
 
-  private issue(app: SimApp, shop: string, scope: string, expiring: boolean): TokenResponse {
+  /** The app used a replacement: its predecessor refresh token is refused from now on. */
+  private retire(refreshToken: string): void {
+    this.refreshTokens.delete(refreshToken);
+  }
+
+  private issue(app: SimApp, shop: string, scope: string, expiring: boolean, predecessor?: string): TokenResponse {
     const now = this.clock();
     const accessToken = token("shpat_");
     if (!expiring) {
@@ -205,8 +224,8 @@ export class OAuthServer {
     const ttl = app.accessTokenTtlSeconds ?? 3600;
     const rttl = app.refreshTokenTtlSeconds ?? 7_776_000;
     const refreshToken = token("shprt_");
-    this.tokens.set(accessToken, { shop, apiKey: app.apiKey, scope, expiresAt: now + ttl * 1000 });
-    this.refreshTokens.set(refreshToken, { shop, apiKey: app.apiKey, scope, expiresAt: now + rttl * 1000 });
+    this.tokens.set(accessToken, { shop, apiKey: app.apiKey, scope, expiresAt: now + ttl * 1000, predecessor });
+    this.refreshTokens.set(refreshToken, { shop, apiKey: app.apiKey, scope, expiresAt: now + rttl * 1000, predecessor });
     return { access_token: accessToken, scope, expires_in: ttl, refresh_token: refreshToken, refresh_token_expires_in: rttl };
   }
 
@@ -215,6 +234,10 @@ export class OAuthServer {
     const rec = this.tokens.get(accessToken);
     if (!rec || rec.shop !== shop) return null;
     if (rec.expiresAt !== null && rec.expiresAt <= this.clock()) return null;
+    if (rec.predecessor) {
+      this.retire(rec.predecessor);
+      rec.predecessor = undefined;
+    }
     return { apiKey: rec.apiKey, scopes: rec.scope.split(",") };
   }
 

@@ -115,14 +115,26 @@ test("expiring offline tokens expire when they say; refresh rotates the refresh 
 
   const body = { client_id: "key-1", client_secret: "secret-1", grant_type: "refresh_token", refresh_token: t1.refresh_token };
   refused(() => oauth.exchange(SHOP, { ...body, client_secret: "wrong" }), 400, "invalid_client");
+  const lost = oauth.exchange(SHOP, body);
+  // Shopify keeps the used refresh token valid until the app uses its replacement (a lost
+  // refresh response can be retried); using it again voids the unused replacement pair.
   const t2 = oauth.exchange(SHOP, body);
+  assert.equal(oauth.authenticate(SHOP, lost.access_token), null);
+  refused(() => oauth.exchange(SHOP, { ...body, refresh_token: lost.refresh_token }), 400, "invalid_grant");
   assert.notEqual(t2.access_token, t1.access_token);
   assert.notEqual(t2.refresh_token, t1.refresh_token);
-  assert.ok(oauth.authenticate(SHOP, t2.access_token));
-  refused(() => oauth.exchange(SHOP, body), 400, "invalid_grant"); // old refresh token refused
+  assert.ok(oauth.authenticate(SHOP, t2.access_token)); // the app uses the replacement...
+  refused(() => oauth.exchange(SHOP, body), 400, "invalid_grant"); // ...so the old refresh token is refused
 
-  advance(7_200_000); // the new refresh token's own lifetime
+  // Using the new refresh token also retires its predecessor.
+  const t3 = oauth.exchange(SHOP, { ...body, refresh_token: t2.refresh_token });
+  const t4 = oauth.exchange(SHOP, { ...body, refresh_token: t3.refresh_token });
   refused(() => oauth.exchange(SHOP, { ...body, refresh_token: t2.refresh_token }), 400, "invalid_grant");
+  assert.ok(oauth.authenticate(SHOP, t4.access_token));
+  refused(() => oauth.exchange(SHOP, { ...body, refresh_token: t3.refresh_token }), 400, "invalid_grant");
+
+  advance(7_200_000); // the newest refresh token's own lifetime
+  refused(() => oauth.exchange(SHOP, { ...body, refresh_token: t4.refresh_token }), 400, "invalid_grant");
 });
 
 test("an app configured for expiring tokens always gets them; revoke and uninstall remove tokens", () => {
