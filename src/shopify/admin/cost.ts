@@ -5,10 +5,10 @@
 //
 // Hand-written because it must run without the 1 MB schema in the service: GraphQL itself tells
 // object fields from scalars (only object/interface/union fields carry a selection set), and a
-// connection is a field whose selection has `nodes` or `edges`. Where the
-// schema would be needed to be exact, this errs high (pageInfo counts 1; a mutation's payload
-// counts on top of its 10). test/shopify.queries.test.ts checks it against the simulator's
-// schema-aware calculator for every document.
+// connection is a field whose selection has `nodes` or `edges` (its pageInfo, edges and cursors are
+// free). A list of objects that is not a connection counts once per `first`, or per element of a
+// list argument (nodes(ids:), quantities(names:)), else once. test/shopify.queries.test.ts checks
+// this against the simulator's schema-aware calculator (sim/graphql/cost.ts) for every document.
 import {
   Kind,
   parse,
@@ -22,7 +22,7 @@ import {
 
 export type Variables = Record<string, unknown>;
 
-/** Connections without first/last are refused by Shopify; count them at the largest page. */
+/** Connections without first/last are refused by Shopify (bulk query texts omit them). */
 const UNBOUNDED_PAGE = 250;
 const MUTATION_COST = 10;
 
@@ -70,9 +70,7 @@ export function estimateRequestedCost(document: string | DocumentNode, variables
   };
   if (op.operation === "mutation") {
     let total = 0;
-    for (const fields of groupFields([op.selectionSet], ctx).values()) {
-      total += MUTATION_COST + (fields.some((f) => f.selectionSet) ? selectionCost(subSelections(fields), ctx) : 0);
-    }
+    for (const key of groupFields([op.selectionSet], ctx).keys()) if (key !== "__typename") total += MUTATION_COST;
     return total;
   }
   return selectionCost([op.selectionSet], ctx);
@@ -146,18 +144,24 @@ function fieldCost(nodes: FieldNode[], ctx: Ctx): number {
   const inner = groupFields(subs, ctx);
   // Only connection types have `nodes`/`edges` in Shopify's schema.
   const isConnection = inner.has("nodes") || inner.has("edges");
-  if (!isConnection) return 1 + selectionCost(subs, ctx);
-  const page = pageSize(field, ctx);
-  let nodeCost = 0;
-  let rest = 0;
-  for (const [key, fs] of inner) {
-    if (key === "nodes") nodeCost = Math.max(nodeCost, 1 + selectionCost(subSelections(fs), ctx));
-    else if (key === "edges") {
-      const node = groupFields(subSelections(fs), ctx).get("node");
-      if (node) nodeCost = Math.max(nodeCost, 1 + selectionCost(subSelections(node), ctx));
-    } else rest += fieldCost(fs, ctx);
+  if (!isConnection) return listSize(field, ctx) * (1 + selectionCost(subs, ctx));
+  const nodeSets = [...subSelections(inner.get("nodes") ?? [])];
+  for (const edge of subSelections(inner.get("edges") ?? [])) nodeSets.push(...subSelections(groupFields([edge], ctx).get("node") ?? []));
+  return 2 + pageSize(field, ctx) * (nodeSets.length ? 1 + selectionCost(nodeSets, ctx) : 0);
+}
+
+/** How many objects a non-connection object field counts for: `first`, a list argument's length, or 1. */
+function listSize(field: FieldNode, ctx: Ctx): number {
+  for (const arg of field.arguments ?? []) {
+    const v = arg.name.value === "first" ? resolve(arg.value, ctx) : undefined;
+    if (typeof v === "number" && Number.isFinite(v) && v >= 0) return v;
   }
-  return 2 + page * nodeCost + rest;
+  for (const arg of field.arguments ?? []) {
+    if (arg.value.kind === Kind.LIST) return arg.value.values.length;
+    const v = arg.value.kind === Kind.VARIABLE ? resolve(arg.value, ctx) : undefined;
+    if (Array.isArray(v)) return v.length;
+  }
+  return 1;
 }
 
 function pageSize(field: FieldNode, ctx: Ctx): number {
@@ -173,7 +177,7 @@ function resolve(value: ValueNode, ctx: Ctx): unknown {
   if (value.kind === Kind.INT) return Number(value.value);
   if (value.kind === Kind.VARIABLE) {
     const name = value.name.value;
-    if (ctx.variables[name] !== undefined && ctx.variables[name] !== null) return ctx.variables[name];
+    if (ctx.variables[name] !== undefined) return ctx.variables[name];
     const def = ctx.defaults.get(name);
     return def ? resolve(def, ctx) : undefined;
   }

@@ -111,6 +111,20 @@ export function planVariantsPage(locations: number, maxCost = MAX_QUERY_COST): {
   return { first, levelsFirst };
 }
 
+/**
+ * Variables for ProductById on a shop with `locations` locations: up to 50 variants on the first
+ * page (the caller pages further with ProductVariantsPage), fewer when many locations make each
+ * variant costly.
+ */
+export function planProductById(locations: number, maxCost = MAX_QUERY_COST): { variantsFirst: number; levelsFirst: number; metafieldsFirst: number } {
+  const doc = loadDocument("ProductById");
+  const levelsFirst = Math.min(Math.max(1, Math.ceil(locations)), MAX_PAGE_SIZE);
+  const metafieldsFirst = 25;
+  const variantsFirst = largest(50, maxCost, (k) => estimateRequestedCost(doc, { variantsFirst: k, levelsFirst, metafieldsFirst }));
+  if (variantsFirst === 0) throw new Error(`ProductById cannot fit one variant with ${levelsFirst} levels`);
+  return { variantsFirst, levelsFirst, metafieldsFirst };
+}
+
 /** The events query for products destroyed after `since` (ISO-8601), for DeletedProductEvents. */
 export function deletedProductEventsQuery(since?: Date | string): string {
   const base = "subject_type:PRODUCT AND action:destroy";
