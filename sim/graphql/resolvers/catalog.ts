@@ -115,7 +115,7 @@ export const catalogResolvers: ResolverMap = {
       const test = search(ctx, info, a.query, productSearch);
       let n = 0;
       for (const p of ctx.shop.products.values()) if (test(p)) n++;
-      return n > a.limit ? { count: a.limit, precision: "AT_LEAST" } : count(n);
+      return typeof a.limit === "number" && n > a.limit ? { count: a.limit, precision: "AT_LEAST" } : count(n);
     },
     product: (_s, a, ctx) => byGid(ctx, a.id, "Product", (id) => ctx.shop.products.get(id)) ?? null,
     productVariant: (_s, a, ctx) => byGid(ctx, a.id, "ProductVariant", (id) => variantById(ctx.shop, id)) ?? null,
