@@ -9,6 +9,9 @@ import type { OAuthServer } from "./oauth.js";
 import type { AttemptRecord, DeliveryQueue } from "./webhooks/delivery.js";
 import type { WebhookEmitter } from "./webhooks/emit.js";
 import * as p from "./webhooks/payloads.js";
+import type { truth as truthFn } from "./truth.js";
+
+export type Truth = ReturnType<typeof truthFn>;
 
 /** An id as a number, a numeric string, or a Shopify GID ("gid://shopify/Product/12"). */
 export type Id = number | string;
@@ -45,8 +48,8 @@ export interface ControlDeps {
   emitter: WebhookEmitter;
   queue: DeliveryQueue;
   chaos: Chaos;
-  /** sim-core's truth (export shape); injected so control does not depend on its file layout. */
-  truth: (state: ShopState) => unknown;
+  /** sim-core's truth (export shape), injected (tests of control alone pass a stub). */
+  truth: (state: ShopState) => Truth;
 }
 
 const clone = <T>(x: T): T => structuredClone(x);
@@ -65,7 +68,8 @@ export function createControl(d: ControlDeps) {
     shops: (): string[] => [...d.shops.keys()],
     /** The live model (tests may read it; change it only through control functions). */
     state: (domain: string): ShopState => shop(domain),
-    truth: (domain: string): unknown => d.truth(shop(domain)),
+    /** The shop's current catalog in storelink's export shape (sim/truth.ts). */
+    truth: (domain: string): Truth => d.truth(shop(domain)),
 
     createProduct(domain: string, input: m.ProductInput & { title: string }, variants?: m.VariantInput[]) {
       const s = shop(domain);

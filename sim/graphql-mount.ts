@@ -1,7 +1,35 @@
-// Mounts sim-core's Admin GraphQL plugin (sim/graphql/) with what it needs from the simulator.
-import type { FastifyPluginAsync } from "fastify";
-import type { SimContext } from "./index.js";
+// Mounts sim-core's Admin GraphQL plugin (sim/graphql/handler.ts) with what it needs from the
+// simulator: the shops, the OAuth token check, the bulk-finish webhook, plan presets.
+import type { Plan } from "./graphql/bucket.js";
+import { createAdminGraphql, type AdminGraphql } from "./graphql/handler.js";
+import type { SimContext, SimPlan } from "./index.js";
 
-export async function graphqlPluginFor(_ctx: SimContext): Promise<FastifyPluginAsync | undefined> {
-  return undefined; // wired once sim/graphql's route plugin lands
+export interface AdminApiOptions {
+  /** Leaky bucket size for every shop (default: sim-core's preset, 20 s of restore). */
+  bucketSize?: number;
+  /** Delay of each bulk operation status step, ms (default 0). */
+  bulkStepDelayMs?: number;
+  /** Reachable ceiling of a connection (default 25,000, as Shopify). */
+  paginationLimit?: number | null;
+  /** Single-query cost ceiling (default 1,000, as Shopify). */
+  maxQueryCost?: number;
+}
+
+/** Shopify's "Basic" plans get the Standard rate (100 points/s). */
+export function toPlan(plan: SimPlan | undefined): Plan {
+  return plan === undefined || plan === "basic" ? "standard" : plan;
+}
+
+export function createAdminApi(ctx: SimContext, opts: AdminApiOptions = {}): AdminGraphql {
+  return createAdminGraphql({
+    shops: ctx.shops,
+    authenticate: (shop, token) => ctx.oauth.authenticate(shop, token),
+    onBulkOperationFinished: (shop, op) => ctx.control.bulkOperationFinished(shop, op),
+    plan: (shop) => toPlan(ctx.shopOptions.get(shop)?.plan),
+    bucketSize: opts.bucketSize,
+    clock: ctx.clock,
+    paginationLimit: opts.paginationLimit,
+    maxQueryCost: opts.maxQueryCost,
+    bulkStepDelayMs: opts.bulkStepDelayMs,
+  });
 }

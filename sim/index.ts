@@ -1,13 +1,15 @@
 // Public entry of the Shopify simulator: createSimulator() starts one HTTP server serving several
 // shops under path prefixes (http://127.0.0.1:<port>/<shop>/admin/...), with a control handle.
 // Used in-process by tests and benchmarks, and by `storelink sim` standalone.
-import type { FastifyPluginAsync } from "fastify";
 import type { ShopState } from "./catalog/model.js";
 import { generateShop, type GenerateOptions } from "./catalog/generate.js";
 import { Chaos, type ChaosOptions } from "./chaos.js";
 import { createControl, type Control } from "./control.js";
+import { createAdminApi, type AdminApiOptions } from "./graphql-mount.js";
+import type { AdminGraphql } from "./graphql/handler.js";
 import { OAuthServer, isShopDomain, type SimApp } from "./oauth.js";
 import { buildSimServer } from "./server.js";
+import { truth } from "./truth.js";
 import { DeliveryQueue, type WebhookRetryOptions } from "./webhooks/delivery.js";
 import { WebhookEmitter } from "./webhooks/emit.js";
 
@@ -15,6 +17,7 @@ export type { Control } from "./control.js";
 export type { ChaosOptions } from "./chaos.js";
 export type { SimApp } from "./oauth.js";
 export type { WebhookRetryOptions, AttemptRecord } from "./webhooks/delivery.js";
+export type { AdminApiOptions } from "./graphql-mount.js";
 
 export const SIM_API_VERSION = "2026-10";
 
@@ -23,8 +26,6 @@ export type SimPlan = "basic" | "standard" | "advanced" | "plus" | "enterprise";
 export interface SimShopOptions extends Omit<GenerateOptions, "domain" | "clock"> {
   domain: string; // "<name>.myshopify.com"
   plan?: SimPlan; // Admin API restore rate preset (basic = standard = 100 points/s)
-  /** Leaky bucket size override (default: sim-core's preset for the plan). */
-  bucketSize?: number;
 }
 
 export interface SimulatorOptions {
@@ -33,6 +34,8 @@ export interface SimulatorOptions {
   apps: SimApp[];
   shops: SimShopOptions[];
   webhookRetry?: WebhookRetryOptions;
+  /** Admin GraphQL knobs: bucket size, bulk step delay, pagination and cost ceilings. */
+  adminApi?: AdminApiOptions;
   chaos?: ChaosOptions;
   /** Skip the approve page in /admin/oauth/authorize (true in tests). Default false. */
   autoApprove?: boolean;
@@ -54,6 +57,8 @@ export interface Simulator {
   /** Admin API version the simulator serves. */
   apiVersion: string;
   control: Control;
+  /** sim-core's Admin GraphQL handle (buckets, handle() without HTTP). */
+  adminApi: AdminGraphql;
   /** OAuth token check (what the GraphQL route uses). */
   authenticate(shop: string, accessToken: string): { apiKey: string; scopes: string[] } | null;
   close(): Promise<void>;
@@ -71,11 +76,6 @@ export interface SimContext {
   baseUrl: string;
 }
 
-async function loadGraphqlPlugin(ctx: SimContext): Promise<FastifyPluginAsync | undefined> {
-  const { graphqlPluginFor } = await import("./graphql-mount.js");
-  return graphqlPluginFor(ctx);
-}
-
 export async function createSimulator(opts: SimulatorOptions): Promise<Simulator> {
   if (!opts.apps?.length) throw new Error("createSimulator: at least one app is needed");
   if (!opts.shops?.length) throw new Error("createSimulator: at least one shop is needed");
@@ -85,7 +85,7 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
   for (const s of opts.shops) {
     if (!isShopDomain(s.domain)) throw new Error(`createSimulator: not a <name>.myshopify.com domain: ${s.domain}`);
     if (shops.has(s.domain)) throw new Error(`createSimulator: duplicate shop ${s.domain}`);
-    const { plan: _plan, bucketSize: _b, ...gen } = s;
+    const { plan: _plan, ...gen } = s;
     shops.set(s.domain, generateShop({ ...gen, clock }));
     shopOptions.set(s.domain, s);
   }
@@ -98,19 +98,15 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
     defaultApiVersion: SIM_API_VERSION,
     deleteSubscriptionOnExhaustion: opts.deleteSubscriptionOnExhaustion,
   });
-  const truthPath = "./truth.js"; // sim-core's module; resolved at run time until it lands
-  const truth = await import(truthPath).then(
-    (m: { truth: (s: ShopState) => unknown }) => m.truth,
-    () => () => { throw new Error("truth is not available"); },
-  );
   const control = createControl({ shops, oauth, emitter, queue, chaos, truth: (s) => truth(s) });
   const ctx: SimContext = { shops, shopOptions, oauth, control, chaos, clock, baseUrl: "" };
+  const adminApi = createAdminApi(ctx, opts.adminApi);
   const app = await buildSimServer({
     oauth,
     control,
     chaos,
     autoApprove: opts.autoApprove ?? false,
-    graphql: await loadGraphqlPlugin(ctx),
+    graphql: adminApi.plugin,
     logLevel: opts.logLevel,
   });
   const host = opts.host ?? "127.0.0.1";
@@ -125,6 +121,7 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
     shopOrigin: `${url}/{shop}`,
     apiVersion: SIM_API_VERSION,
     control,
+    adminApi,
     authenticate: (shop, token) => oauth.authenticate(shop, token),
     async close() {
       if (closed) return;

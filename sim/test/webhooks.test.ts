@@ -43,7 +43,7 @@ function setup(receiverUrl: string, retry: WebhookRetryOptions = { scale: 0.001,
   const chaos = new Chaos();
   const queue = new DeliveryQueue(chaos, retry);
   const emitter = new WebhookEmitter({ queue, secretOf: (k) => oauth.app(k)?.apiSecret, defaultApiVersion: "2026-10" });
-  const control = createControl({ shops, oauth, emitter, queue, chaos, truth: () => null });
+  const control = createControl({ shops, oauth, emitter, queue, chaos, truth: () => { throw new Error("not used here"); } });
   return { state, control, queue, oauth };
 }
 
