@@ -1,0 +1,169 @@
+// Job worker: claims due jobs from the durable queue (queue.ts) and runs them with the handler
+// registered for their kind. Several jobs at once (different shops), never two of one shop.
+//
+// Public API:
+//   createWorker(deps: WorkerDeps, handlers: Handlers, opts?: WorkerOptions) -> Worker
+//   Worker.start()                  poll loop (wakes on wake() or every pollMs)
+//   Worker.wake()                   a job was enqueued in this process: look now
+//   Worker.stop()                   stop claiming, wait for running jobs (their leases are kept
+//                                   until they finish; a killed process simply lets them expire)
+//   Worker.runUntilIdle(max?)       claims and runs until nothing is due (tests, CLI one-shots);
+//                                   returns the number of jobs run
+//   class RetryLater(ms, reason)    throw from a handler: reschedule without counting as an error
+//
+// A handler that throws fails the job (retry with backoff; dead after maxAttempts). Long handlers
+// keep their lease alive with a heartbeat, so only a dead process lets a lease expire.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../log.js";
+import type { Db, Dialect } from "../storage/db.js";
+import { claim, complete, extendLease, fail, type Job } from "./queue.js";
+
+export interface WorkerDeps {
+  db: Db;
+  dialect: Dialect;
+  log: Logger;
+}
+
+export type JobHandler = (job: Job) => Promise<void>;
+export type Handlers = Record<string, JobHandler>;
+
+export class RetryLater extends Error {
+  constructor(readonly delayMs: number, reason: string) {
+    super(reason);
+    this.name = "RetryLater";
+  }
+}
+
+export interface WorkerOptions {
+  id?: string;
+  /** Jobs run at once (each for a different shop). Default 4. */
+  concurrency?: number;
+  leaseMs?: number;
+  pollMs?: number;
+  maxAttempts?: number;
+  /** Clock (tests move it past a lease). Default Date.now. */
+  now?: () => number;
+}
+
+export interface Worker {
+  readonly id: string;
+  start(): void;
+  wake(): void;
+  stop(): Promise<void>;
+  runUntilIdle(maxJobs?: number): Promise<number>;
+}
+
+export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerOptions = {}): Worker {
+  const id = opts.id ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
+  const concurrency = opts.concurrency ?? 4;
+  const leaseMs = opts.leaseMs ?? 60_000;
+  const pollMs = opts.pollMs ?? 500;
+  const now = opts.now ?? Date.now;
+  const kinds = Object.keys(handlers);
+  const log = deps.log.child({ worker: id });
+
+  const running = new Set<Promise<void>>();
+  let stopped = true;
+  let timer: NodeJS.Timeout | null = null;
+  let pumping = false;
+  let again = false;
+
+  async function run(job: Job): Promise<void> {
+    const handler = handlers[job.kind]!;
+    const beat = setInterval(() => {
+      extendLease(deps.db, job, id, leaseMs, now()).catch((err) => log.warn({ err: String(err), job: job.id }, "lease heartbeat failed"));
+    }, Math.max(1000, Math.floor(leaseMs / 3)));
+    beat.unref();
+    const started = Date.now();
+    try {
+      await handler(job);
+      clearInterval(beat);
+      const ok = await complete(deps.db, job, id);
+      if (!ok) log.warn({ job: job.id, kind: job.kind }, "job finished after its lease was taken over");
+      log.debug({ job: job.id, kind: job.kind, shop: job.shop, ms: Date.now() - started }, "job done");
+    } catch (err) {
+      clearInterval(beat);
+      if (err instanceof RetryLater) {
+        // Not an error: undo this attempt's count by giving it back through maxAttempts headroom.
+        await fail(deps.db, { ...job, attempts: 0 }, id, err.message, { retryInMs: err.delayMs, now: now() });
+        log.debug({ job: job.id, kind: job.kind, inMs: err.delayMs, reason: err.message }, "job rescheduled");
+        return;
+      }
+      const outcome = await fail(deps.db, job, id, err, { maxAttempts: opts.maxAttempts, now: now() }).catch(() => "lost" as const);
+      const level = outcome === "dead" ? "error" : "warn";
+      log[level]({ job: job.id, kind: job.kind, shop: job.shop, attempts: job.attempts, outcome, err: (err as Error)?.message ?? String(err) }, "job failed");
+    }
+  }
+
+  async function claimOne(): Promise<Job | null> {
+    try {
+      return await claim(deps.db, deps.dialect, id, { leaseMs, kinds, now: now() });
+    } catch (err) {
+      log.error({ err: String(err) }, "claiming a job failed");
+      return null;
+    }
+  }
+
+  /** Fills free slots with due jobs. Returns when nothing more can be claimed now. */
+  async function pump(): Promise<void> {
+    if (pumping) {
+      again = true;
+      return;
+    }
+    pumping = true;
+    try {
+      do {
+        again = false;
+        while (!stopped && running.size < concurrency) {
+          const job = await claimOne();
+          if (!job) break;
+          const p: Promise<void> = run(job).finally(() => {
+            running.delete(p);
+            if (!stopped) void pump();
+          });
+          running.add(p);
+        }
+      } while (again && !stopped);
+    } finally {
+      pumping = false;
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return;
+    timer = setTimeout(() => {
+      void pump().finally(schedule);
+    }, pollMs);
+    timer.unref();
+  }
+
+  return {
+    id,
+    start() {
+      if (!stopped) return;
+      stopped = false;
+      log.info({ concurrency, kinds }, "worker started");
+      void pump();
+      schedule();
+    },
+    wake() {
+      if (!stopped) void pump();
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      while (running.size) await Promise.allSettled([...running]);
+    },
+    async runUntilIdle(maxJobs = 10_000) {
+      let n = 0;
+      while (n < maxJobs) {
+        const job = await claimOne();
+        if (!job) break;
+        await run(job);
+        n++;
+      }
+      return n;
+    },
+  };
+}

@@ -1,0 +1,119 @@
+// Ensures a shop's webhook subscriptions, idempotently, through the Admin GraphQL API:
+// read what exists (WebhookSubscriptions, paged), create what is missing (webhookSubscriptionCreate
+// with `uri` = config.shopify.webhookAddress; product topics ask for metafieldNamespaces ["custom"]),
+// fix storelink's own subscriptions that point at a wrong address or miss the namespaces
+// (webhookSubscriptionUpdate), and never touch anything else.
+//
+// Which subscriptions are storelink's: the API lists only this app's subscriptions; among them,
+// storelink's are HTTP(S) subscriptions whose path is storelink's intake path (/shopify/webhook),
+// at whatever host (an old PUBLIC_URL, a previous tunnel). Pub/Sub or EventBridge destinations and
+// HTTP endpoints on other paths belong to someone else sharing the app's credentials: left alone.
+//
+// Public API:
+//   ensureSubscriptions(ctx: { config, log }, client: AdminApi, shop) -> Promise<EnsureReport>
+//   listSubscriptions(client) -> Promise<WebhookSubscriptionNode[]>
+import type { Config } from "../../config.js";
+import type { Logger } from "../../log.js";
+import type { AdminApi } from "../catalog/fetch.js";
+import { METAFIELD_NAMESPACES, METAFIELD_TOPICS, SUBSCRIBED_TOPICS, toGraphqlTopic } from "./topics.js";
+import { WEBHOOK_PATH } from "./intake.js";
+
+export interface WebhookSubscriptionNode {
+  id: string;
+  topic: string; // GraphQL enum, e.g. PRODUCTS_UPDATE
+  uri: string | null;
+  format?: string | null;
+  filter?: string | null;
+  includeFields?: string[] | null;
+  metafieldNamespaces?: string[] | null;
+}
+
+export interface EnsureReport {
+  shop: string;
+  created: string[]; // topics (REST spelling)
+  updated: string[];
+  unchanged: string[];
+  foreign: number; // subscriptions on our topics that are not storelink's (left alone)
+}
+
+interface UserError {
+  field?: string[] | null;
+  message: string;
+}
+
+export class SubscriptionError extends Error {
+  constructor(readonly shop: string, readonly topic: string, readonly userErrors: UserError[]) {
+    super(`webhook subscription for ${topic} on ${shop} refused: ${userErrors.map((e) => e.message).join("; ")}`);
+    this.name = "SubscriptionError";
+  }
+}
+
+export async function listSubscriptions(client: AdminApi): Promise<WebhookSubscriptionNode[]> {
+  type R = { webhookSubscriptions: { nodes: WebhookSubscriptionNode[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
+  const out: WebhookSubscriptionNode[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const r: { data: R } = await client.request<R>("WebhookSubscriptions", { first: 250, after });
+    out.push(...r.data.webhookSubscriptions.nodes);
+    const pi = r.data.webhookSubscriptions.pageInfo;
+    if (!pi.hasNextPage || !pi.endCursor) return out;
+    after = pi.endCursor;
+  }
+}
+
+/** storelink's own: an http(s) URI on the intake path (any host). */
+export function isStorelinkSubscription(uri: string | null | undefined): boolean {
+  if (!uri) return false;
+  try {
+    const u = new URL(uri);
+    return (u.protocol === "https:" || u.protocol === "http:") && u.pathname.replace(/\/+$/, "") === WEBHOOK_PATH;
+  } catch {
+    return false;
+  }
+}
+
+function sameSet(a: readonly string[] | null | undefined, b: readonly string[]): boolean {
+  const x = [...(a ?? [])].sort();
+  const y = [...b].sort();
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, client: AdminApi, shop: string): Promise<EnsureReport> {
+  const address = ctx.config.shopify.webhookAddress;
+  const existing = await listSubscriptions(client);
+  const report: EnsureReport = { shop, created: [], updated: [], unchanged: [], foreign: 0 };
+
+  for (const topic of SUBSCRIBED_TOPICS) {
+    const enumTopic = toGraphqlTopic(topic);
+    const namespaces = METAFIELD_TOPICS.has(topic) ? [...METAFIELD_NAMESPACES] : [];
+    const onTopic = existing.filter((s) => s.topic === enumTopic);
+    const ours = onTopic.filter((s) => isStorelinkSubscription(s.uri));
+    report.foreign += onTopic.length - ours.length;
+    const exact = ours.find((s) => s.uri === address);
+    const target = exact ?? ours[0];
+    const input: Record<string, unknown> = { uri: address, format: "JSON" };
+    if (namespaces.length) input.metafieldNamespaces = namespaces;
+
+    if (!target) {
+      type R = { webhookSubscriptionCreate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
+      const r = await client.request<R>("WebhookSubscriptionCreate", { topic: enumTopic, webhookSubscription: input });
+      const errs = r.data.webhookSubscriptionCreate.userErrors;
+      if (errs.length) throw new SubscriptionError(shop, topic, errs);
+      report.created.push(topic);
+      continue;
+    }
+    const needsFix = target.uri !== address || (namespaces.length > 0 && !sameSet(target.metafieldNamespaces, namespaces));
+    if (!needsFix) {
+      report.unchanged.push(topic);
+      continue;
+    }
+    type R = { webhookSubscriptionUpdate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
+    const r = await client.request<R>("WebhookSubscriptionUpdate", { id: target.id, webhookSubscription: input });
+    const errs = r.data.webhookSubscriptionUpdate.userErrors;
+    if (errs.length) throw new SubscriptionError(shop, topic, errs);
+    report.updated.push(topic);
+  }
+  const level = report.created.length || report.updated.length ? "info" : "debug";
+  ctx.log[level]({ shop, created: report.created.length, updated: report.updated.length, unchanged: report.unchanged.length, foreign: report.foreign }, "webhook subscriptions ensured");
+  return report;
+}
