@@ -151,17 +151,17 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
 
 export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, apiVersion: string, origin: string, query: string): { op: BulkOperation | null; userErrors: UserError[] } {
   const invalid = (message: string, code = "INVALID"): { op: null; userErrors: UserError[] } => ({ op: null, userErrors: [{ field: ["query"], message, code }] });
-  for (const op of shop.bulkOperations.values()) {
-    if (op.apiKey === apiKey && op.type === "QUERY" && (op.status === "CREATED" || op.status === "RUNNING")) {
-      return invalid(`A bulk query operation for this app and shop is already in progress: ${gid("BulkOperation", op.id)}.`, "OPERATION_IN_PROGRESS");
-    }
-  }
   let document: DocumentNode;
   try { document = parse(query); } catch (e) { return invalid(`Invalid bulk query: ${(e as GraphQLError).message}`); }
   const errs = validate(deps.schema, document);
   if (errs.length) return invalid(`Invalid bulk query: ${errs[0]!.message}`);
   const rules = checkBulkQuery(deps.schema, document);
   if (rules.length) return invalid(rules[0]!);
+  for (const op of shop.bulkOperations.values()) {
+    if (op.apiKey === apiKey && op.type === "QUERY" && (op.status === "CREATED" || op.status === "RUNNING")) {
+      return invalid(`A bulk query operation for this app and shop is already in progress: ${gid("BulkOperation", op.id)}.`, "OPERATION_IN_PROGRESS");
+    }
+  }
   const now = shop.clock();
   const op: BulkOperation = {
     id: allocId(shop), apiKey, type: "QUERY", status: "CREATED", query, createdAt: now, completedAt: null,
