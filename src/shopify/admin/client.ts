@@ -4,7 +4,7 @@
 // Hand-written rather than @shopify/shopify-api's GraphqlClient: that one retries THROTTLED and 429
 // blindly, never waits for the bucket ahead of time, and is a dev-only dependency here.
 import type { Logger } from "../../log.js";
-import { estimateRequestedCost } from "./cost.js";
+import { estimateRequestedCost, withDefaults } from "./cost.js";
 import { loadDocument, MAX_QUERY_COST } from "./documents.js";
 import {
   AdminGraphqlError,
@@ -85,9 +85,10 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
   const throttle = opts.throttle ?? throttleForShop(shop, { now, sleep });
   const stats: AdminClientStats = { requests: 0, retries: 0, requestedCost: 0, actualCost: 0, throttledResponses: 0, throttleWaitMs: 0 };
 
-  async function request<T>(document: string, variables: Record<string, unknown> = {}): Promise<{ data: T; cost?: CostExtension }> {
+  async function request<T>(document: string, given: Record<string, unknown> = {}): Promise<{ data: T; cost?: CostExtension }> {
     const isName = DOCUMENT_NAME.test(document);
     const query = isName ? loadDocument(document) : document;
+    const variables = withDefaults(query, given);
     const operation = isName ? document : (/\b(?:query|mutation)\s+([A-Za-z_]\w*)/.exec(query)?.[1] ?? "anonymous");
     let cost = estimateRequestedCost(query, variables);
     if (cost > MAX_QUERY_COST) throw new MaxCostExceededError(shop, operation, cost);

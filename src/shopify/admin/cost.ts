@@ -12,6 +12,7 @@
 import {
   Kind,
   parse,
+  valueFromASTUntyped,
   type DocumentNode,
   type FieldNode,
   type FragmentDefinitionNode,
@@ -49,6 +50,20 @@ export function findOperation(doc: DocumentNode, operationName?: string): Operat
   const op = operationName ? ops.find((o) => o.name?.value === operationName) : ops[0];
   if (!op) throw new Error(operationName ? `no operation named ${operationName}` : "document has no operation");
   return op;
+}
+
+/**
+ * The variables with the operation's declared defaults filled in for those not given. The client
+ * sends these, so what runs is exactly what was costed, whatever the server does with defaults.
+ */
+export function withDefaults(document: string | DocumentNode, variables: Variables = {}, operationName?: string): Variables {
+  const doc = typeof document === "string" ? parseCached(document) : document;
+  const out: Variables = { ...variables };
+  for (const def of findOperation(doc, operationName).variableDefinitions ?? []) {
+    const name = def.variable.name.value;
+    if (out[name] === undefined && def.defaultValue) out[name] = valueFromASTUntyped(def.defaultValue);
+  }
+  return out;
 }
 
 /** Requested cost of `document` (text or parsed) with these variables. */
