@@ -1,0 +1,124 @@
+// The webhook path end to end against the simulator: subscriptions, intake over HTTP, apply worker.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { buildHandlers } from "../src/jobs/runtime.js";
+import { createWorker } from "../src/jobs/worker.js";
+import { runFullSync } from "../src/shopify/catalog/full-sync.js";
+import { readExport } from "../src/shopify/catalog/store.js";
+import { ensureSubscriptions, listSubscriptions } from "../src/shopify/webhooks/subscriptions.js";
+import { SUBSCRIBED_TOPICS, toGraphqlTopic } from "../src/shopify/webhooks/topics.js";
+import { testDialects } from "./helpers/db.js";
+import { API_KEY, linkToSimulator, type Linked } from "./helpers/sim-storelink.js";
+
+async function settle(l: Linked, worker: { runUntilIdle(): Promise<number> }): Promise<void> {
+  await l.sim.control.idle();
+  await worker.runUntilIdle();
+}
+
+async function mirrorEqualsTruth(l: Linked): Promise<void> {
+  const mine = await readExport(l.ctx.db, l.shop);
+  const truth = l.sim.control.truth(l.shop) as { products: unknown };
+  assert.deepEqual(mine.products, truth.products);
+}
+
+for (const d of testDialects()) {
+  describe(`webhooks against the simulator [${d.name}]`, { skip: d.skip }, () => {
+    it("ensureSubscriptions creates every topic once, is idempotent, fixes its own wrong address and leaves foreign subscriptions alone", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t);
+      try {
+        const admin = l.admin(l.shop);
+        const first = await ensureSubscriptions(l.ctx, admin, l.shop);
+        assert.deepEqual([...first.created].sort(), [...SUBSCRIBED_TOPICS].sort());
+        const second = await ensureSubscriptions(l.ctx, admin, l.shop);
+        assert.deepEqual(second.created, []);
+        assert.deepEqual(second.updated, []);
+        assert.equal(second.unchanged.length, SUBSCRIBED_TOPICS.length);
+
+        const subs = await listSubscriptions(admin);
+        assert.equal(subs.length, SUBSCRIBED_TOPICS.length);
+        for (const s of subs) assert.equal(s.uri, l.ctx.config.shopify.webhookAddress);
+        const pu = subs.find((s) => s.topic === "PRODUCTS_UPDATE")!;
+        assert.deepEqual(pu.metafieldNamespaces, ["custom"]);
+
+        // A foreign subscription (another path of the same app) and storelink's own at an old host.
+        const state = l.sim.control.state(l.shop);
+        const del = subs.find((s) => s.topic === "PRODUCTS_DELETE")!;
+        const delId = Number(del.id.split("/").pop());
+        state.webhookSubscriptions.get(delId)!.uri = "http://localhost:9/shopify/webhook";
+        state.webhookSubscriptions.set(424242, {
+          id: 424242, topic: toGraphqlTopic("products/update") as never, uri: "http://127.0.0.1:9/other-system/hooks", format: "JSON",
+          metafieldNamespaces: [], includeFields: [], filter: null, apiKey: API_KEY, apiVersion: "2026-10", createdAt: 0, updatedAt: 0,
+        });
+        const third = await ensureSubscriptions(l.ctx, admin, l.shop);
+        assert.deepEqual(third.updated, ["products/delete"]);
+        assert.deepEqual(third.created, []);
+        assert.equal(third.foreign, 1);
+        assert.equal(state.webhookSubscriptions.get(delId)!.uri, l.ctx.config.shopify.webhookAddress);
+        assert.equal(state.webhookSubscriptions.get(424242)!.uri, "http://127.0.0.1:9/other-system/hooks", "foreign subscription untouched");
+        assert.equal((await listSubscriptions(admin)).length, SUBSCRIBED_TOPICS.length + 1);
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
+
+    it("live changes arrive as webhooks and are applied; a burst of updates to one product costs at most one refetch", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t, { products: 5 });
+      try {
+        await ensureSubscriptions(l.ctx, l.admin(l.shop), l.shop);
+        await runFullSync({ db: l.ctx.db, admin: l.admin(l.shop), shop: l.shop });
+        await mirrorEqualsTruth(l);
+        const worker = createWorker(l.ctx, buildHandlers(l.ctx, { admin: l.admin }), { id: "w1", now: () => Date.now() + 1000 });
+
+        const state = l.sim.control.state(l.shop);
+        const product = [...state.products.values()][0]!;
+        const before = l.requests();
+        for (let i = 0; i < 8; i++) l.sim.control.updateProduct(l.shop, product.id, { title: `Burst ${i}` });
+        await settle(l, worker);
+        assert.ok(l.requests() - before <= 1, `admin requests for the burst: ${l.requests() - before}`);
+        await mirrorEqualsTruth(l);
+        const burst = await l.ctx.db.selectFrom("webhook_deliveries").select(["status", "error"]).where("topic", "=", "products/update").execute();
+        assert.equal(burst.length, 8);
+        assert.equal(burst.filter((r) => r.status === "applied").length, 1);
+        assert.equal(burst.filter((r) => r.status === "skipped" && /superseded/.test(r.error ?? "")).length, 7);
+
+        // Without metafields in the payload (a subscription without metafieldNamespaces), the payload
+        // is incomplete: a burst costs ONE targeted refetch of that product, not one per delivery.
+        for (const sub of state.webhookSubscriptions.values()) if (sub.topic === "PRODUCTS_UPDATE") sub.metafieldNamespaces = [];
+        const b2 = l.requests();
+        for (let i = 0; i < 6; i++) l.sim.control.updateProduct(l.shop, product.id, { title: `Second burst ${i}` });
+        await settle(l, worker);
+        assert.equal(l.requests() - b2, 1, "one ProductById for six updates");
+        await mirrorEqualsTruth(l);
+        for (const sub of state.webhookSubscriptions.values()) if (sub.topic === "PRODUCTS_UPDATE") sub.metafieldNamespaces = ["custom"];
+
+        // A new variant (its inventory is not in the payload): one targeted refetch of that product.
+        const r0 = l.requests();
+        l.sim.control.addVariant(l.shop, product.id, { title: "XL", price: "9.99", selectedOptions: product.options.map((o) => ({ name: o.name, value: o.values[0]! })) } as never);
+        await settle(l, worker);
+        assert.ok(l.requests() - r0 >= 1, "a refetch happened");
+        await mirrorEqualsTruth(l);
+
+        // Inventory, delete, create, collection edits.
+        const v = product.variants[0]!;
+        l.sim.control.setInventory(l.shop, v.inventoryItemId, state.locations[0]!.id, 77);
+        const other = [...state.products.values()][1]!;
+        l.sim.control.deleteProduct(l.shop, other.id);
+        l.sim.control.createProduct(l.shop, { title: "Brand new" });
+        await settle(l, worker);
+        await mirrorEqualsTruth(l);
+        const mine = await readExport(l.ctx.db, l.shop);
+        assert.equal(mine.products.products.find((p) => p.id.endsWith(`/${product.id}`))!.variants[0]!.inventory.find((x) => x.locationId.endsWith(`/${state.locations[0]!.id}`))!.available, 77);
+
+        const rows = await l.ctx.db.selectFrom("webhook_deliveries").select(["status"]).execute();
+        assert.ok(rows.length > 0);
+        assert.equal(rows.filter((r) => r.status === "pending" || r.status === "failed").length, 0);
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
+  });
+}
