@@ -42,6 +42,13 @@ async function q<T>(admin: AdminApi, document: string, variables: Record<string,
   return (await admin.request<T>(document, variables)).data;
 }
 
+// Page sizes are always sent explicitly (the documents' defaults are the same numbers, each within
+// the 1,000-point limit), so no request depends on a server applying variable defaults.
+const PAGE = 250;
+const COLLECTIONS = { first: 18, productsFirst: 50 };
+const CODE_DISCOUNTS = { first: 50, codesFirst: 10 };
+const AUTO_DISCOUNTS = { first: 100 };
+
 export interface SyncPlan {
   page: ProductsPagePlan;
   variants: { first: number; levelsFirst: number };
@@ -67,8 +74,8 @@ async function drain<T>(first: Connection<T> | null | undefined, more: (after: s
 
 export async function fetchShopMetadata(admin: AdminApi, shop: string): Promise<ShopMetadataExport> {
   type R = { shop: GqlShop; locations: Connection<GqlLocation> };
-  const first = await q<R>(admin, "ShopMetadata", {});
-  const locations = await drain(first.locations, async (after) => (await q<R>(admin, "ShopMetadata", { locationsAfter: after })).locations);
+  const first = await q<R>(admin, "ShopMetadata", { locationsFirst: PAGE, includeInactive: true });
+  const locations = await drain(first.locations, async (after) => (await q<R>(admin, "ShopMetadata", { locationsFirst: PAGE, includeInactive: true, locationsAfter: after })).locations);
   return shopMetadataFromGraphql(shop, first.shop, locations);
 }
 
@@ -86,13 +93,13 @@ export async function completeProduct(admin: AdminApi, node: GqlProduct, plan: S
   for (const v of variants) {
     type LR = { inventoryItem: { inventoryLevels: Connection<GqlInventoryLevel> } | null };
     const levels = await drain(v.inventoryItem.inventoryLevels, async (after) => {
-      const r = await q<LR>(admin, "InventoryLevelsPage", { id: v.inventoryItem.id, after });
+      const r = await q<LR>(admin, "InventoryLevelsPage", { id: v.inventoryItem.id, first: PAGE, after });
       return r.inventoryItem?.inventoryLevels ?? null;
     });
     full.push({ ...v, inventoryItem: { id: v.inventoryItem.id, inventoryLevels: { nodes: levels } } });
   }
   type MR = { product: { metafields: Connection<GqlMetafield> } | null };
-  const metafields = await drain(node.metafields, async (after) => (await q<MR>(admin, "MetafieldsPage", { id: node.id, after })).product?.metafields ?? null);
+  const metafields = await drain(node.metafields, async (after) => (await q<MR>(admin, "MetafieldsPage", { id: node.id, first: PAGE, after })).product?.metafields ?? null);
   return productFromGraphql({ ...node, variants: { nodes: full }, metafields: { nodes: metafields } });
 }
 
@@ -116,14 +123,15 @@ export async function fetchProductById(admin: AdminApi, id: string, plan: SyncPl
     id,
     variantsFirst: Math.min(plan.variants.first, 50),
     levelsFirst: plan.variants.levelsFirst,
+    metafieldsFirst: 25,
   });
   return r.product ? completeProduct(admin, r.product, plan) : null;
 }
 
 export async function fetchProductIds(admin: AdminApi, query?: string): Promise<{ id: string; updatedAt: string }[]> {
   type R = { products: Connection<{ id: string; updatedAt: string }> };
-  const first = await q<R>(admin, "ProductIdsPage", { query: query ?? null });
-  return drain(first.products, async (after) => (await q<R>(admin, "ProductIdsPage", { query: query ?? null, after })).products);
+  const first = await q<R>(admin, "ProductIdsPage", { first: PAGE, query: query ?? null });
+  return drain(first.products, async (after) => (await q<R>(admin, "ProductIdsPage", { first: PAGE, query: query ?? null, after })).products);
 }
 
 export async function countProducts(admin: AdminApi): Promise<number | null> {
@@ -146,11 +154,11 @@ interface GqlCollection {
 export async function fetchCollections(admin: AdminApi): Promise<CollectionInput[]> {
   type R = { collections: Connection<GqlCollection> };
   type PR = { collection: { products: Connection<{ id: string }> } | null };
-  const first = await q<R>(admin, "CollectionsPage", {});
-  const nodes = await drain(first.collections, async (after) => (await q<R>(admin, "CollectionsPage", { after })).collections);
+  const first = await q<R>(admin, "CollectionsPage", COLLECTIONS);
+  const nodes = await drain(first.collections, async (after) => (await q<R>(admin, "CollectionsPage", { ...COLLECTIONS, after })).collections);
   const out: CollectionInput[] = [];
   for (const c of nodes) {
-    const members = await drain(c.products, async (after) => (await q<PR>(admin, "CollectionProductsPage", { id: c.id, after })).collection?.products ?? null);
+    const members = await drain(c.products, async (after) => (await q<PR>(admin, "CollectionProductsPage", { id: c.id, first: PAGE, after })).collection?.products ?? null);
     out.push(collectionFromGraphql({ ...c, products: { nodes: members } }));
   }
   return out;
@@ -163,20 +171,20 @@ export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]>
   type AR = { automaticDiscountNodes: Connection<DiscountNode> };
   type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
   const code = await drain(
-    (await q<CR>(admin, "CodeDiscountsPage", {})).codeDiscountNodes,
-    async (after) => (await q<CR>(admin, "CodeDiscountsPage", { after })).codeDiscountNodes,
+    (await q<CR>(admin, "CodeDiscountsPage", CODE_DISCOUNTS)).codeDiscountNodes,
+    async (after) => (await q<CR>(admin, "CodeDiscountsPage", { ...CODE_DISCOUNTS, after })).codeDiscountNodes,
   );
   const out: ExportDiscount[] = [];
   for (const n of code) {
     const body = n.codeDiscount;
     if (body?.codes?.pageInfo?.hasNextPage) {
-      const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id: n.id, after })).codeDiscountNode?.codeDiscount.codes ?? null);
+      const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id: n.id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null);
       out.push(discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } }));
     } else out.push(discountFromGraphql(n));
   }
   const auto = await drain(
-    (await q<AR>(admin, "AutomaticDiscountsPage", {})).automaticDiscountNodes,
-    async (after) => (await q<AR>(admin, "AutomaticDiscountsPage", { after })).automaticDiscountNodes,
+    (await q<AR>(admin, "AutomaticDiscountsPage", AUTO_DISCOUNTS)).automaticDiscountNodes,
+    async (after) => (await q<AR>(admin, "AutomaticDiscountsPage", { ...AUTO_DISCOUNTS, after })).automaticDiscountNodes,
   );
   for (const n of auto) out.push(discountFromGraphql(n));
   return out;

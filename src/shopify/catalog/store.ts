@@ -18,6 +18,9 @@
 //   setInventoryLevel(db, shop, inventoryItemId, locationId, available, at): Promise<boolean>
 //   removeInventoryLevel(db, shop, inventoryItemId, locationId, at): Promise<boolean>
 //   removeInventoryItem(db, shop, inventoryItemId, at): Promise<number>
+//   getInventoryLevels(db, shop, inventoryItemId): Promise<ExportInventory[]>   by numeric location
+//   replaceInventoryLevels(db, shop, inventoryItemId, levels: ExportInventory[], at): Promise<void>
+//       the item's levels become `levels` (rows newer than `at` are kept)
 //   upsertCollection(db, shop, c: CollectionInput, opts?: { sourceUpdatedAt? }): Promise<boolean>
 //       c.productIds, when given, replaces the membership (only if the upsert applied).
 //   setCollectionProducts(db, shop, collectionId, productIds: string[]): Promise<void>
@@ -278,6 +281,15 @@ export async function removeInventoryItem(db: Db, shop: string, inventoryItemId:
   const n = Number(r.numDeletedRows);
   if (n > 0) changed(db, shop);
   return n;
+}
+
+export async function getInventoryLevels(db: Db, shop: string, inventoryItemId: string): Promise<ExportInventory[]> {
+  return (await levelsByItem(db, shop, [inventoryItemId])).get(inventoryItemId) ?? [];
+}
+
+export async function replaceInventoryLevels(db: Db, shop: string, inventoryItemId: string, levels: ExportInventory[], at: Timestamp): Promise<void> {
+  await db.transaction().execute((trx) => replaceLevels(trx, shop, [inventoryItemId], levels.map((l) => ({ item: inventoryItemId, ...l })), toMs(at)));
+  changed(db, shop);
 }
 
 async function levelsByItem(db: Db, shop: string, itemIds: string[] | null): Promise<Map<string, ExportInventory[]>> {

@@ -1,0 +1,256 @@
+// Full sync through a bulk operation, for large catalogs: bulkOperationRunQuery with the
+// bulk/Products query, poll the operation until it finishes, then STREAM its JSONL result line by
+// line (readline over the fetch body; the file is never held whole) and assemble products from
+// the __parentId lines. Collections, discounts and metadata use the paged fetchers (they are small),
+// and deletion detection is the same as the paged full sync.
+//
+// Lines of the JSONL (one object per line): a product (no __parentId), then its variants
+// (__parentId = product), inventory levels (__parentId = variant: inventoryItem is an object, not a
+// connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true so a
+// product's children follow it; a child arriving after its product was already written (ungrouped
+// output) is still applied, by merging it into the stored product at the end.
+//
+// Resumable: the operation id is saved in the checkpoint; a rerun polls and downloads that same
+// operation (Shopify keeps results for a week) instead of starting another.
+//
+// Public API:
+//   runBulkSync(opts: BulkSyncOptions): Promise<SyncResult>
+//   assembleBulkProducts(lines: AsyncIterable<string>, onProduct, onLateChild?): Promise<number>
+//       (exported for tests: feeds assembled GraphQL product nodes to onProduct, in file order)
+import { createInterface } from "node:readline";
+import { Readable } from "node:stream";
+import type { ReadableStream as WebReadableStream } from "node:stream/web";
+import { loadDocument } from "../admin/documents.js";
+import type { Logger } from "../../log.js";
+import type { Db } from "../../storage/db.js";
+import type { ExportProduct } from "./export-types.js";
+import { fetchShopMetadata, type AdminApi } from "./fetch.js";
+import { deleteUnseenProducts, syncCollectionsDiscountsMetadata, type SyncProgress, type SyncResult } from "./full-sync.js";
+import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type GqlProduct, type GqlVariant } from "./normalize.js";
+import { getProduct, listProductIds, upsertProduct, upsertShopMetadata } from "./store.js";
+import { markSyncFailed, markSyncFinished, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
+
+export interface BulkSyncOptions {
+  db: Db;
+  admin: AdminApi;
+  shop: string;
+  log?: Logger;
+  onProgress?: (p: SyncProgress) => void;
+  restart?: boolean;
+  /** First poll delay; doubles up to maxPollMs. Defaults 500 ms and 10 s. */
+  pollMs?: number;
+  maxPollMs?: number;
+  /** Give up waiting for the operation after this long (default 6 h). */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  total?: number | null;
+}
+
+interface BulkCheckpoint {
+  kind: "bulk";
+  startedAt: number;
+  operationId: string | null;
+}
+
+interface BulkOp {
+  id: string;
+  status: string;
+  errorCode: string | null;
+  url: string | null;
+  partialDataUrl?: string | null;
+  objectCount?: string | null;
+  query?: string | null;
+}
+
+type Line = Record<string, unknown> & { id?: string; __parentId?: string };
+
+function gidType(id: unknown): string {
+  if (typeof id !== "string") return "";
+  const m = /^gid:\/\/shopify\/([A-Za-z]+)\//.exec(id);
+  return m ? m[1]! : "";
+}
+
+interface Assembly {
+  node: GqlProduct;
+  variants: Map<string, GqlVariant & { levels: GqlInventoryLevel[] }>;
+  metafields: GqlMetafield[];
+}
+
+function toNode(a: Assembly): GqlProduct {
+  return {
+    ...a.node,
+    variants: { nodes: [...a.variants.values()].map(({ levels, ...v }) => ({ ...v, inventoryItem: { id: v.inventoryItem.id, inventoryLevels: { nodes: levels } } })) },
+    metafields: { nodes: a.metafields },
+  };
+}
+
+/** A child line whose product was already handed on: its product id and the line. */
+export interface LateChild {
+  productId: string;
+  variantId?: string;
+  line: Line;
+}
+
+export async function assembleBulkProducts(
+  lines: AsyncIterable<string>,
+  onProduct: (node: GqlProduct) => Promise<void>,
+  onLateChild?: (c: LateChild) => void,
+): Promise<number> {
+  let current: Assembly | null = null;
+  const variantProduct = new Map<string, string>(); // variant -> product, for level lines (ids only)
+  let count = 0;
+  const flush = async () => {
+    if (!current) return;
+    const a = current;
+    current = null;
+    count++;
+    await onProduct(toNode(a));
+  };
+  for await (const raw of lines) {
+    if (!raw.trim()) continue;
+    const line = JSON.parse(raw) as Line;
+    const type = gidType(line.id);
+    const parent = line.__parentId;
+    if (!parent && type === "Product") {
+      await flush();
+      current = { node: line as unknown as GqlProduct, variants: new Map(), metafields: [] };
+      continue;
+    }
+    if (!parent) continue; // unknown top-level object: not ours
+    if (type === "ProductVariant") {
+      variantProduct.set(line.id!, parent);
+      if (current?.node.id === parent) current.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
+      else onLateChild?.({ productId: parent, line });
+    } else if (type === "InventoryLevel" || line.location) {
+      const productId = variantProduct.get(parent) ?? "";
+      const v = current?.node.id === productId ? current.variants.get(parent) : undefined;
+      if (v) v.levels.push(line as unknown as GqlInventoryLevel);
+      else onLateChild?.({ productId, variantId: parent, line });
+    } else if (type === "Metafield" || "namespace" in line) {
+      if (current?.node.id === parent) current.metafields.push(line as unknown as GqlMetafield);
+      else onLateChild?.({ productId: parent, line });
+    }
+  }
+  await flush();
+  return count;
+}
+
+async function startOrAdopt(admin: AdminApi, query: string): Promise<BulkOp> {
+  type R = { bulkOperationRunQuery: { bulkOperation: BulkOp | null; userErrors: { field?: string[]; message: string; code?: string }[] } };
+  const r = (await admin.request<R>("BulkOperationRunQuery", { query, groupObjects: true })).data.bulkOperationRunQuery;
+  if (r.bulkOperation) return r.bulkOperation;
+  const inProgress = r.userErrors.some((e) => e.code === "OPERATION_IN_PROGRESS" || /already in progress/i.test(e.message));
+  if (inProgress) {
+    const cur = (await admin.request<{ currentBulkOperation: BulkOp | null }>("CurrentBulkOperation", {})).data.currentBulkOperation;
+    if (cur && (cur.status === "RUNNING" || cur.status === "CREATED") && cur.query?.replace(/\s+/g, "") === query.replace(/\s+/g, "")) return cur;
+  }
+  throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => e.message).join("; ")}`);
+}
+
+async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const now = o.now ?? Date.now;
+  const deadline = now() + (o.timeoutMs ?? 6 * 3600_000);
+  let delay = o.pollMs ?? 500;
+  for (;;) {
+    const op = (await o.admin.request<{ bulkOperation: BulkOp | null }>("BulkOperationById", { id })).data.bulkOperation;
+    if (!op) throw new Error(`bulk operation ${id} not found`);
+    if (op.status === "COMPLETED") return op;
+    if (["FAILED", "CANCELED", "CANCELING", "EXPIRED"].includes(op.status)) {
+      throw new Error(`bulk operation ${id} ended ${op.status}${op.errorCode ? ` (${op.errorCode})` : ""}`);
+    }
+    if (now() > deadline) throw new Error(`bulk operation ${id} still ${op.status} after the timeout`);
+    await sleep(delay);
+    delay = Math.min(delay * 2, o.maxPollMs ?? 10_000);
+  }
+}
+
+async function* jsonlLines(url: string, doFetch: typeof fetch): AsyncIterable<string> {
+  const res = await doFetch(url);
+  if (!res.ok || !res.body) throw new Error(`bulk result download failed: HTTP ${res.status}`);
+  const rl = createInterface({ input: Readable.fromWeb(res.body as unknown as WebReadableStream), crlfDelay: Infinity });
+  for await (const line of rl) yield line;
+}
+
+export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
+  const now = o.now ?? Date.now;
+  const stored = o.restart ? null : await readCheckpoint<BulkCheckpoint>(o.db, o.shop, "bulk");
+  const cp: BulkCheckpoint = stored ?? { kind: "bulk", startedAt: now(), operationId: null };
+  const resumed = stored !== null;
+  await markSyncRunning(o.db, o.shop, "bulk", cp);
+  o.log?.info({ shop: o.shop, resumed, operationId: cp.operationId }, "bulk sync started");
+  try {
+    o.onProgress?.({ phase: "metadata", done: 0, total: null });
+    await upsertShopMetadata(o.db, o.shop, await fetchShopMetadata(o.admin, o.shop));
+    if (!cp.operationId) {
+      const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"));
+      cp.operationId = op.id;
+      await saveCheckpoint(o.db, o.shop, cp);
+    }
+    const op = await waitFor(o, cp.operationId);
+    const total = o.total ?? null;
+    o.onProgress?.({ phase: "products", done: 0, total });
+
+    const late = new Map<string, LateChild[]>();
+    let done = 0;
+    if (op.url) {
+      await assembleBulkProducts(
+        jsonlLines(op.url, o.fetch ?? fetch),
+        async (node) => {
+          await upsertProduct(o.db, o.shop, productFromGraphql(node), { inventoryAt: cp.startedAt });
+          done++;
+          if (done % 250 === 0) o.onProgress?.({ phase: "products", done, total });
+        },
+        (c) => {
+          let l = late.get(c.productId);
+          if (!l) late.set(c.productId, (l = []));
+          l.push(c);
+        },
+      );
+    }
+    for (const [productId, children] of late) await mergeLate(o.db, o.shop, productId, children, cp.startedAt);
+    o.onProgress?.({ phase: "products", done, total: total ?? done });
+    o.log?.info({ shop: o.shop, products: done, lateChildren: late.size }, "bulk result applied");
+
+    await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
+    const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
+    const products = (await listProductIds(o.db, o.shop)).length;
+    await markSyncFinished(o.db, o.shop, { mode: "bulk", startedAt: cp.startedAt, productCount: products, full: true });
+    o.onProgress?.({ phase: "done", done: products, total: products });
+    o.log?.info({ shop: o.shop, products, deleted, resumed }, "bulk sync finished");
+    return { mode: "bulk", shop: o.shop, startedAt: cp.startedAt, products, deleted, resumed };
+  } catch (err) {
+    await markSyncFailed(o.db, o.shop, "bulk", err).catch(() => {});
+    o.log?.error({ shop: o.shop, err: (err as Error).message }, "bulk sync failed (resumable)");
+    throw err;
+  }
+}
+
+/** Children that arrived after their product was written (ungrouped JSONL): merge and rewrite. */
+async function mergeLate(db: Db, shop: string, productId: string, children: LateChild[], at: number): Promise<void> {
+  const p: ExportProduct | null = await getProduct(db, shop, productId);
+  if (!p) return;
+  const node: GqlProduct = {
+    ...p,
+    variants: { nodes: [] },
+    metafields: { nodes: p.metafields },
+  };
+  const variants = new Map<string, GqlVariant & { levels: GqlInventoryLevel[] }>();
+  for (const v of p.variants) {
+    variants.set(v.id, {
+      ...v,
+      inventoryItem: { id: v.inventoryItemId },
+      levels: v.inventory.map((l) => ({ location: { id: l.locationId }, quantities: [{ name: "available", quantity: l.available }] })),
+    });
+  }
+  const metafields = [...p.metafields];
+  for (const c of children) {
+    if (gidType(c.line.id) === "ProductVariant") variants.set(c.line.id!, { ...(c.line as unknown as GqlVariant), levels: variants.get(c.line.id!)?.levels ?? [] });
+    else if (c.variantId) variants.get(c.variantId)?.levels.push(c.line as unknown as GqlInventoryLevel);
+    else metafields.push(c.line as unknown as GqlMetafield);
+  }
+  const merged = productFromGraphql(toNode({ node, variants, metafields }));
+  await upsertProduct(db, shop, merged, { inventoryAt: at });
+}
