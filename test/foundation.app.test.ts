@@ -56,6 +56,27 @@ for (const d of testDialects()) {
   });
 }
 
+describe("cookies over https", () => {
+  it("marks cookies Secure when PUBLIC_URL is https", async () => {
+    const tmp = tempDir();
+    const h = openDatabase({ kind: "sqlite", path: join(tmp.dir, "x.db") });
+    const db = { ...h, target: { kind: "sqlite" as const, path: "" }, cleanup: async () => {} };
+    const t = await startTestApp(db, { PUBLIC_URL: "https://storelink.example" });
+    try {
+      const res = await fetch(`${t.url}/shopify/install?shop=demo`, { redirect: "manual" });
+      assert.equal(res.status, 302);
+      const c = res.headers.getSetCookie().find((x) => x.startsWith("storelink_shopify_state="))!;
+      assert.match(c, /; Secure/);
+      assert.match(c, /HttpOnly/);
+      assert.equal(new URL(res.headers.get("location")!).searchParams.get("redirect_uri"), "https://storelink.example/shopify/callback");
+    } finally {
+      await t.close();
+      await h.close();
+      tmp.remove();
+    }
+  });
+});
+
 describe("readiness without a database", () => {
   it("GET /readyz answers 503 when the database is unreachable; /healthz stays 200", async () => {
     const tmp = tempDir();

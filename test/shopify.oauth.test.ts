@@ -154,7 +154,8 @@ for (const d of testDialects()) {
 
     it("stores no token plaintext: database, logs and responses", async () => {
       const { state, cookie } = await login("plain-check");
-      const res = await callback(signQuery(callbackParams("plain-check.myshopify.com", state)), cookie);
+      const params = callbackParams("plain-check.myshopify.com", state);
+      const res = await callback(signQuery(params), cookie);
       assert.equal(res.status, 200);
       assert.ok(tokens.issued.length >= 2);
       let haystack: string;
@@ -176,7 +177,7 @@ for (const d of testDialects()) {
       assert.ok(!haystack.includes(API_SECRET));
       const logs = t.logs.join("");
       assert.ok(logs.includes("shop installed"), "sanity: logs captured");
-      for (const secret of [...tokens.issued, API_SECRET]) assert.ok(!logs.includes(secret), "secret in logs");
+      for (const secret of [...tokens.issued, API_SECRET, params.code!, state]) assert.ok(!logs.includes(secret), "secret, code or state in logs");
       const sessionId = cookiesOf(res).values.storelink_session!;
       assert.ok(!haystack.includes(sessionId), "raw session id stored");
       assert.ok(!logs.includes(sessionId), "session id logged");

@@ -58,6 +58,13 @@ export async function openPostgresTestDb(opts: { migrate?: boolean } = {}): Prom
       await h.close();
       const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
       await c.connect();
+      // pg's pool.end() resolves before its connections have finished closing; a FORCE drop
+      // would then kill them and their client emits an uncaught 'error'. Wait for them to go.
+      for (let i = 0; i < 50; i++) {
+        const r = await c.query("select count(*)::int as n from pg_stat_activity where datname = $1", [name]);
+        if (r.rows[0].n === 0) break;
+        await new Promise((res) => setTimeout(res, 20));
+      }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
     },
