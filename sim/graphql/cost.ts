@@ -14,7 +14,7 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import {
   Kind, buildClientSchema, getNamedType, getNullableType, isAbstractType, isListType, isObjectType,
-  valueFromAST, isLeafType,
+  valueFromAST, isLeafType, getVariableValues,
   type DocumentNode, type FieldNode, type FragmentDefinitionNode, type GraphQLField, type GraphQLNamedType,
   type GraphQLObjectType, type GraphQLSchema, type OperationDefinitionNode, type SelectionSetNode,
   type IntrospectionQuery,
@@ -199,16 +199,22 @@ function connectionItems(ctx: Ctx, type: GraphQLObjectType, sets: SelectionSetNo
   return best;
 }
 
-function makeCtx(schema: GraphQLSchema, document: DocumentNode, variables?: Vars): Ctx {
+/** The operation's variables coerced as execution sees them (defaults applied); raw on error. */
+export function coerceVariables(schema: GraphQLSchema, op: OperationDefinitionNode, variables?: Vars): Vars {
+  const res = getVariableValues(schema, op.variableDefinitions ?? [], variables ?? {});
+  return "coerced" in res && res.coerced ? (res.coerced as Vars) : variables ?? {};
+}
+
+function makeCtx(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, op: OperationDefinitionNode): Ctx {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  return { schema, fragments, variables: variables ?? {} };
+  return { schema, fragments, variables: coerceVariables(schema, op, variables) };
 }
 
 function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, operationName: string | null | undefined, data: unknown, actual: boolean): number {
   const op = getOperation(document, operationName);
   if (!op) return 0;
-  const ctx = makeCtx(schema, document, variables);
+  const ctx = makeCtx(schema, document, variables, op);
   if (op.operation === "mutation") {
     const root = schema.getMutationType()!;
     let n = 0;

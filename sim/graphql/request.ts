@@ -5,7 +5,7 @@
 // Every 200 response carries extensions.cost { requestedQueryCost, actualQueryCost, throttleStatus };
 // the bucket is charged the requested cost up front and refunded (requested - actual) afterwards.
 
-import { GraphQLError, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { GraphQLError, getVariableValues, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { ShopState } from "../catalog/model.js";
 import type { LeakyBuckets, ThrottleStatus } from "./bucket.js";
 import { startBulkQuery, type BulkDeps } from "./bulk.js";
@@ -95,7 +95,11 @@ export async function handleGraphql(deps: PipelineDeps, req: GraphqlRequest): Pr
     const message = operationName ? `No operation named "${operationName}"` : "An operation name is required";
     return { status: 200, body: { errors: [{ message, extensions: { code: "OPERATION_NAME_REQUIRED" } }], extensions: costExt(0, 0, status()) }, headers };
   }
-  const argErrors = checkConnectionArgs(deps.schema, document, variables);
+  const coerced = getVariableValues(deps.schema, op.variableDefinitions ?? [], variables);
+  if (coerced.errors?.length) {
+    return { status: 200, body: { errors: coerced.errors.map((e) => fmt(e, "INVALID_VARIABLE")), extensions: costExt(0, 0, status()) }, headers };
+  }
+  const argErrors = checkConnectionArgs(deps.schema, document, variables, operationName);
   if (argErrors.length) {
     return { status: 200, body: { errors: argErrors.map((e) => fmt(e)), extensions: costExt(0, 0, status()) }, headers };
   }

@@ -6,11 +6,13 @@ import {
   GraphQLError, Kind, TypeInfo, getNamedType, visit, visitWithTypeInfo, valueFromAST,
   type DocumentNode, type GraphQLSchema, type ASTNode, type FieldNode,
 } from "graphql";
-import { isConnectionType } from "./cost.js";
+import { coerceVariables, getOperation, isConnectionType } from "./cost.js";
 import { MAX_PAGE_SIZE } from "./connection.js";
 
-export function checkConnectionArgs(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown> = {}): GraphQLError[] {
+export function checkConnectionArgs(schema: GraphQLSchema, document: DocumentNode, rawVariables: Record<string, unknown> = {}, operationName?: string | null): GraphQLError[] {
   const errors: GraphQLError[] = [];
+  const op = getOperation(document, operationName);
+  const variables = op ? coerceVariables(schema, op, rawVariables) : rawVariables;
   const typeInfo = new TypeInfo(schema);
   const path: string[] = [];
   visit(document, visitWithTypeInfo(typeInfo, {

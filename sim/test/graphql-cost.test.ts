@@ -20,6 +20,9 @@ test("connections cost 2 + first x one node; edges, pageInfo and cursor are free
   assert.equal(cost("{ products(first: 10) { nodes { id variants(first: 5) { nodes { id price } } } } }"), 82);
   // variables size the connection too
   assert.equal(cost("query Q($n: Int!) { products(first: $n) { nodes { id } } }", { n: 7 }), 9);
+  // ... and so do variable defaults
+  assert.equal(cost("query Q($n: Int = 7) { products(first: $n) { nodes { id } } }"), 9);
+  assert.equal(cost("query Q($n: Int = 7) { products(first: $n) { nodes { id } } }", { n: 3 }), 5);
 });
 
 test("unions and interfaces cost the maximum over their possible types", () => {

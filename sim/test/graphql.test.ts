@@ -78,6 +78,14 @@ test("connections need first or last, at most 250", async () => {
   assert.equal(big.json.data, undefined);
   assert.match(big.json.errors[0].message, /250/);
   assert.deepEqual(big.json.errors[0].path, ["products", "nodes", "variants"]);
+  // variable defaults count, as in storelink's documents ($first: Int = 6)
+  const dflt = await t.post({ query: "query($n: Int = 3) { products(first: $n) { nodes { id } } }" });
+  assert.equal(dflt.json.errors, undefined);
+  assert.equal(dflt.json.data.products.nodes.length, 3);
+  assert.equal(dflt.json.extensions.cost.requestedQueryCost, 5);
+  const badVar = await t.post({ query: "query($n: Int!) { products(first: $n) { nodes { id } } }" });
+  assert.equal(badVar.json.data, undefined);
+  assert.match(badVar.json.errors[0].message, /\$n/);
 });
 
 test("fields the simulator does not implement answer 'not simulated', never a silent null", async () => {
