@@ -171,6 +171,7 @@ test("waits for the bucket before a costly request (computed wait, no fixed slee
   await admin.request(costly);
   // (251 - 51) / 50 = 4 s, slept once, before sending.
   assert.deepEqual(sleeps, [4000]);
+  assert.deepEqual(admin.throttleStatus(), bucket(998, 50));
   assert.equal(seen[1]!.at - seen[0]!.at, 4000);
   // The bucket is full again: a third request goes at once.
   await admin.request(costly);

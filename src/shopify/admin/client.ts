@@ -58,6 +58,8 @@ export interface AdminClient {
   readonly shop: string;
   request<T = unknown>(document: string, variables?: Record<string, unknown>): Promise<{ data: T; cost?: CostExtension }>;
   readonly stats: AdminClientStats;
+  /** The shop's bucket as last reported and restored since (null before the first response). */
+  throttleStatus(): ThrottleStatus | null;
 }
 
 const SHOP_DOMAIN = /^[a-z0-9][a-z0-9-]*\.myshopify\.com$/i;
@@ -190,7 +192,7 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
     }
   }
 
-  return { shop, request, stats };
+  return { shop, request, stats, throttleStatus: () => throttle.status() };
 }
 
 function parseJson(text: string): unknown {
