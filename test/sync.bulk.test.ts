@@ -1,0 +1,97 @@
+// Bulk sync against the simulator: bulkOperationRunQuery, polling, the JSONL streamed line by line,
+// products assembled from __parentId lines; the mirror equals truth. Plus the assembler on an
+// ungrouped file (children after later products) and the mode choice by catalog size.
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { testDialects } from "./helpers/db.js";
+import { startSimCatalog, silentLog, type SimCatalog } from "./helpers/sim-catalog.js";
+import { assembleBulkProducts, runBulkSync } from "../src/shopify/catalog/bulk-sync.js";
+import { runCatalogSync } from "../src/shopify/catalog/sync.js";
+import { readExport } from "../src/shopify/catalog/store.js";
+import { getSyncState } from "../src/shopify/catalog/sync-state.js";
+import { productFromGraphql, type GqlProduct } from "../src/shopify/catalog/normalize.js";
+
+const SHOP = "bulksync.myshopify.com";
+let sc: SimCatalog;
+
+before(async () => {
+  sc = await startSimCatalog([{ domain: SHOP, products: 120, seed: 5, bigProducts: 1, locations: 3, plan: "enterprise" }], {
+    adminApi: { bucketSize: 1_000_000, bulkStepDelayMs: 5 },
+  });
+});
+after(async () => {
+  await sc?.close();
+});
+
+async function* linesOf(xs: unknown[]): AsyncIterable<string> {
+  for (const x of xs) yield JSON.stringify(x);
+}
+
+describe("bulk JSONL assembly", () => {
+  it("assembles grouped lines and reports children that arrive after their product", async () => {
+    const P1 = "gid://shopify/Product/1";
+    const P2 = "gid://shopify/Product/2";
+    const base = { title: "t", handle: "h", descriptionHtml: "", vendor: "", productType: "", status: "ACTIVE", tags: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", options: [] };
+    const v = (id: string, parent: string, position: number) => ({
+      id, __parentId: parent, title: "v", sku: null, barcode: null, price: "1.00", compareAtPrice: null, position, inventoryPolicy: "DENY", selectedOptions: [], inventoryItem: { id: `${id}-item` },
+    });
+    const got: GqlProduct[] = [];
+    const late: string[] = [];
+    const n = await assembleBulkProducts(
+      linesOf([
+        { id: P1, ...base },
+        v("gid://shopify/ProductVariant/11", P1, 1),
+        { id: "gid://shopify/InventoryLevel/1?inventory_item_id=11", __parentId: "gid://shopify/ProductVariant/11", quantities: [{ name: "available", quantity: 4 }], location: { id: "gid://shopify/Location/9" } },
+        { id: "gid://shopify/Metafield/5", __parentId: P1, namespace: "custom", key: "k", type: "single_line_text_field", value: "x" },
+        { id: P2, ...base },
+        v("gid://shopify/ProductVariant/12", P1, 2), // ungrouped: P1's child after P2
+        v("gid://shopify/ProductVariant/21", P2, 1),
+      ]),
+      async (node) => void got.push(node),
+      (c) => late.push(`${c.productId}:${String(c.line.id)}`),
+    );
+    assert.equal(n, 2);
+    const p1 = productFromGraphql(got[0]!);
+    assert.deepEqual(p1.variants.map((x) => [x.id, x.inventory]), [["gid://shopify/ProductVariant/11", [{ locationId: "gid://shopify/Location/9", available: 4 }]]]);
+    assert.deepEqual(p1.metafields, [{ namespace: "custom", key: "k", type: "single_line_text_field", value: "x" }]);
+    assert.deepEqual(productFromGraphql(got[1]!).variants.map((x) => x.id), ["gid://shopify/ProductVariant/21"]);
+    assert.deepEqual(late, [`${P1}:gid://shopify/ProductVariant/12`]);
+  });
+});
+
+for (const d of testDialects()) {
+  describe(`bulk sync against the simulator [${d.name}]`, { skip: d.skip }, () => {
+    it("mirrors the catalog exactly through a bulk operation", async () => {
+      const t = await d.open();
+      try {
+        const calls: string[] = [];
+        const admin = sc.admin(SHOP);
+        const counting = { request: <T>(doc: string, vars?: Record<string, unknown>) => (calls.push(doc), admin.request<T>(doc, vars)) };
+        const r = await runBulkSync({ db: t.db, admin: counting, shop: SHOP, pollMs: 5, maxPollMs: 20, log: silentLog });
+        assert.equal(r.mode, "bulk");
+        assert.ok(calls.includes("BulkOperationRunQuery"));
+        assert.ok(!calls.includes("ProductsPage"), "products came from the bulk file, not pages");
+        assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
+        const st = await getSyncState(t.db, SHOP);
+        assert.equal(st?.mode, "bulk");
+        assert.equal(st?.product_count, r.products);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("auto mode picks bulk above the threshold and paged sync below it", async () => {
+      const t = await d.open();
+      try {
+        const admin = sc.admin(SHOP);
+        const paged = await runCatalogSync({ db: t.db, admin, shop: SHOP, mode: "auto", bulkThreshold: 10_000, bulkPollMs: 5 });
+        assert.equal(paged.mode, "full");
+        const bulk = await runCatalogSync({ db: t.db, admin, shop: SHOP, mode: "auto", bulkThreshold: 50, bulkPollMs: 5 });
+        assert.equal(bulk.mode, "bulk");
+        assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+}
