@@ -2,7 +2,7 @@
 // overwrites, coalescing bursts: the body of the "webhooks.apply" job (one per shop, coalesced).
 //
 // Public API:
-//   applyPendingDeliveries(deps: ApplyDeps, shop, opts?: { attempts? }): Promise<ApplyStats>
+//   applyPendingDeliveries(deps: ApplyDeps, shop, opts?: { attempts?, maxBatches? }): Promise<ApplyStats & { more }>
 //       drains the shop's pending deliveries (oldest event first) in batches; throws (so the job
 //       retries with backoff) when some could not be applied yet, leaving exactly those pending.
 //   applyJobHandler(deps): (job) => Promise<void>       for the worker's handler table
@@ -25,6 +25,7 @@ import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { getShop, markShopUninstalled } from "../../storage/shops.js";
 import type { Job } from "../../jobs/queue.js";
+import { RetryLater } from "../../jobs/worker.js";
 import { fetchProductById, productsPagePlan, type AdminApi } from "../catalog/fetch.js";
 import {
   collectionFromWebhook,
@@ -130,10 +131,11 @@ export function productPayloadComplete(p: Rest, knownInventoryItems: ReadonlySet
   return true;
 }
 
-export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts: { attempts?: number } = {}): Promise<ApplyStats> {
+export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts: { attempts?: number; maxBatches?: number } = {}): Promise<ApplyStats & { more: boolean }> {
   const batchSize = deps.batchSize ?? 200;
   const maxAttempts = deps.maxAttempts ?? 5;
-  const stats: ApplyStats = { applied: 0, skipped: 0, failed: 0, refetches: 0 };
+  const stats = { applied: 0, skipped: 0, failed: 0, refetches: 0, more: false };
+  let batches = 0;
   const now = deps.now ?? Date.now;
   let changed = false;
   try {
@@ -159,6 +161,10 @@ export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts
         else throw new Error(`${out.errors.length} webhook group(s) not applied yet: ${out.errors[0]!.error}`);
       }
       if (out.stop || batch.length < batchSize) break;
+      if (++batches >= (opts.maxBatches ?? Infinity)) {
+        stats.more = true;
+        break;
+      }
     }
   } finally {
     if (changed) deps.exporter?.scheduleExport(shop);
@@ -170,7 +176,9 @@ export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts
 export function applyJobHandler(deps: ApplyDeps): (job: Job) => Promise<void> {
   return async (job) => {
     if (!job.shop) return;
-    await applyPendingDeliveries(deps, job.shop, { attempts: job.attempts });
+    // A long backlog yields after maxBatches so other shops' jobs get a turn; the rest follows at once.
+    const r = await applyPendingDeliveries(deps, job.shop, { attempts: job.attempts, maxBatches: 20 });
+    if (r.more) throw new RetryLater(0, "more deliveries pending");
   };
 }
 
