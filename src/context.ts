@@ -26,7 +26,9 @@ export interface CreateContextOptions {
 export async function createContext(config: Config, opts: CreateContextOptions = {}): Promise<AppContext> {
   const log = opts.log ?? createLogger(config.logLevel);
   const secrets = loadSecrets(config, log);
-  const handle = opts.database ?? openDatabase(config.database);
+  const handle =
+    opts.database ??
+    openDatabase(config.database, { onPoolError: (err) => log.warn({ err: err.message }, "idle database connection lost (will reconnect)") });
   try {
     if (opts.migrate !== false) {
       const applied = await migrate(handle.db);

@@ -6,8 +6,10 @@ import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { ENCRYPTION_KEY, STATE_SECRET, startTestApp, tempDir, type TestApp } from "./helpers/foundation.js";
-import { openDatabase } from "../src/storage/db.js";
+import { captureLogger, ENCRYPTION_KEY, STATE_SECRET, startTestApp, tempDir, testConfig, type TestApp } from "./helpers/foundation.js";
+import pg from "pg";
+import { openDatabase, ping } from "../src/storage/db.js";
+import { createContext } from "../src/context.js";
 import { Secrets, shopTokenAad } from "../src/storage/secrets.js";
 import { createUser } from "../src/storage/users.js";
 import { saveInstalledShop } from "../src/storage/shops.js";
@@ -55,6 +57,33 @@ for (const d of testDialects()) {
     });
   });
 }
+
+const pgDialect = testDialects().find((x) => x.name === "postgres")!;
+describe("PostgreSQL connection loss", { skip: pgDialect.skip }, () => {
+  it("survives an idle connection being killed, logs it, and reconnects", async () => {
+    const db = await pgDialect.open();
+    const tmp = tempDir();
+    const { log, lines } = captureLogger();
+    const url = (db.target as { url: string }).url;
+    const ctx = await createContext(testConfig({ DATA_DIR: tmp.dir, DATABASE_URL: url }), { log });
+    try {
+      await ping(ctx.db); // one idle connection in the pool now
+      const admin = new pg.Client({ connectionString: process.env.TEST_DATABASE_URL });
+      await admin.connect();
+      const dbName = new URL(url).pathname.slice(1);
+      const killed = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [dbName]);
+      await admin.end();
+      assert.ok(killed.rowCount! >= 1);
+      for (let i = 0; i < 100 && !lines.some((l) => l.includes("idle database connection lost")); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(lines.some((l) => l.includes("idle database connection lost")), "loss logged, process alive");
+      await ping(ctx.db);
+    } finally {
+      await ctx.close();
+      await db.cleanup();
+      tmp.remove();
+    }
+  });
+});
 
 describe("cookies over https", () => {
   it("marks cookies Secure when PUBLIC_URL is https", async () => {

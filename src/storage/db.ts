@@ -28,7 +28,7 @@ const pgTypes = {
   },
 };
 
-export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number } = {}): DatabaseHandle {
+export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; onPoolError?: (err: Error) => void } = {}): DatabaseHandle {
   if (target.kind === "sqlite") {
     if (target.path !== ":memory:") mkdirSync(dirname(target.path), { recursive: true });
     const sqlite = new SQLite(target.path);
@@ -40,6 +40,9 @@ export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number }
     return { db, dialect: "sqlite", close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: target.url, max: opts.poolSize ?? 10, types: pgTypes });
+  // An idle connection that dies (server restart, failover) is emitted on the pool; without a
+  // listener that would crash the process. The pool drops the client; the next query reconnects.
+  pool.on("error", (err) => opts.onPoolError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
 }
