@@ -1,0 +1,137 @@
+// Benchmark: webhook intake on SQLite. Starts the server in a child process (so the load
+// generator does not share its event loop) and drives it with autocannon:
+//   1. saturation: as many signed deliveries as it takes (each with a unique X-Shopify-Webhook-Id),
+//      then checks the database holds exactly as many rows as 200 answers (durably recorded);
+//   2. fixed rate 1,000/s: latency percentiles of the acknowledgement;
+// and the same two runs against a bare Fastify route that only answers 200, for the ratio.
+// Usage: node --import tsx bench/webhook-intake.ts [--runs 3] [--seconds 10] [--connections 32]
+import { spawn, type ChildProcess } from "node:child_process";
+import { createHmac, randomUUID } from "node:crypto";
+import { once } from "node:events";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+
+const arg = (name: string, def: number) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : def;
+};
+const RUNS = arg("runs", 3);
+const SECONDS = arg("seconds", 10);
+const CONNECTIONS = arg("connections", 32);
+const SECRET = "bench-shopify-secret-0123456789";
+const SHOP = "bench-shop.myshopify.com";
+
+const body = JSON.stringify({
+  id: 632910392,
+  title: "IPod Nano - 8GB",
+  body_html: "<p>It's the small iPod with one very big idea: Video.</p>",
+  vendor: "Apple",
+  product_type: "Cult Products",
+  updated_at: "2026-11-28T12:00:00-05:00",
+  status: "active",
+  tags: "Emotive, Flash Memory, MP3, Music",
+  variants: [{ id: 808950810, product_id: 632910392, title: "Pink", price: "199.00", sku: "IPOD2008PINK", position: 1, inventory_item_id: 808950810, inventory_quantity: 10 }],
+});
+const hmac = createHmac("sha256", SECRET).update(body).digest("base64");
+
+async function startServer(mode: "storelink" | "bare"): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
+  const child = spawn(process.execPath, ["--import", "tsx", "bench/intake-server.ts", mode], { stdio: ["ignore", "pipe", "inherit"] });
+  const lines = createInterface({ input: child.stdout! });
+  const it = lines[Symbol.asyncIterator]();
+  const first = JSON.parse((await it.next()).value as string) as { url: string };
+  return {
+    url: first.url,
+    child,
+    async stop() {
+      child.kill("SIGTERM");
+      const last = JSON.parse((await it.next()).value as string) as { recorded: number | null };
+      await once(child, "exit");
+      return last.recorded;
+    },
+  };
+}
+
+function run(url: string, opts: { duration: number; connections: number; overallRate?: number }) {
+  return autocannon({
+    url: `${url}/shopify/webhook`,
+    method: "POST",
+    duration: opts.duration,
+    connections: opts.connections,
+    overallRate: opts.overallRate,
+    headers: {
+      "content-type": "application/json",
+      "x-shopify-topic": "products/update",
+      "x-shopify-shop-domain": SHOP,
+      "x-shopify-hmac-sha256": hmac,
+      "x-shopify-api-version": "2026-10",
+      "x-shopify-triggered-at": new Date().toISOString(),
+    },
+    body,
+    requests: [
+      {
+        setupRequest(req) {
+          req.headers = { ...req.headers, "x-shopify-webhook-id": randomUUID(), "x-shopify-event-id": randomUUID() };
+          return req;
+        },
+      },
+    ],
+  });
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+
+interface Row { mode: string; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number }
+
+async function one(mode: "storelink" | "bare"): Promise<Row> {
+  const s = await startServer(mode);
+  try {
+    const sat = await run(s.url, { duration: SECONDS, connections: CONNECTIONS });
+    const fixed = await run(s.url, { duration: SECONDS, connections: 16, overallRate: 1000 });
+    const recorded = await s.stop();
+    const ok = sat["2xx"] + fixed["2xx"];
+    return {
+      mode,
+      rps: sat["2xx"] / SECONDS,
+      ok,
+      sent: sat.requests.sent + fixed.requests.sent,
+      non2xx: sat.non2xx + fixed.non2xx + sat.errors + fixed.errors,
+      recorded,
+      p50: sat.latency.p50,
+      p99: sat.latency.p99,
+      p50At1000: fixed.latency.p50,
+      p99At1000: fixed.latency.p99,
+    };
+  } catch (e) {
+    s.child.kill("SIGKILL");
+    throw e;
+  }
+}
+
+const rows: Row[] = [];
+for (let i = 0; i < RUNS; i++) {
+  for (const mode of ["storelink", "bare"] as const) {
+    const r = await one(mode);
+    rows.push(r);
+    console.log(
+      `${mode.padEnd(9)} run ${i + 1}: ${r.rps.toFixed(0)} deliveries/s saturated (p99 ${r.p99} ms), ` +
+        `at 1000/s p50 ${r.p50At1000} ms p99 ${r.p99At1000} ms, 2xx ${r.ok}, errors/non-2xx ${r.non2xx}` +
+        (r.recorded === null ? "" : `, rows recorded ${r.recorded}`),
+    );
+    // Every 200 must be a recorded row; requests still in flight when a run ends may be recorded
+    // without their answer being counted, so recorded lies between answered and sent.
+    if (r.recorded !== null && (r.recorded < r.ok || r.recorded > r.sent)) {
+      console.error(`MISMATCH: ${r.ok} answered 200, ${r.sent} sent, but ${r.recorded} rows recorded`);
+      process.exitCode = 1;
+    }
+  }
+}
+const pick = (mode: string, k: keyof Row) => median(rows.filter((r) => r.mode === mode).map((r) => r[k] as number));
+const s = pick("storelink", "rps");
+const b = pick("bare", "rps");
+console.log("\nmedian of", RUNS, "runs:");
+console.log(`storelink intake: ${s.toFixed(0)} deliveries/s; p99 at 1000/s ${pick("storelink", "p99At1000")} ms`);
+console.log(`bare route:       ${b.toFixed(0)} requests/s;   p99 at 1000/s ${pick("bare", "p99At1000")} ms`);
+console.log(`ratio storelink/bare: ${(s / b).toFixed(2)}`);
