@@ -55,7 +55,7 @@ export interface ExportProduct {
   descriptionHtml: string;
   vendor: string;
   productType: string;
-  status: "ACTIVE" | "DRAFT" | "ARCHIVED";
+  status: "ACTIVE" | "DRAFT" | "ARCHIVED" | "UNLISTED"; // UNLISTED is new in 2026-10
   tags: string[]; // sorted
   createdAt: string;
   updatedAt: string;

@@ -125,7 +125,7 @@ function policy(p: string | null | undefined): "DENY" | "CONTINUE" {
 
 function status(s: string | null | undefined): ExportProduct["status"] {
   const u = String(s ?? "").toUpperCase();
-  return u === "DRAFT" || u === "ARCHIVED" ? u : "ACTIVE";
+  return u === "DRAFT" || u === "ARCHIVED" || u === "UNLISTED" ? u : "ACTIVE";
 }
 
 export function variantFromGraphql(v: GqlVariant): ExportVariant {
