@@ -149,7 +149,7 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
   return { lines, roots };
 }
 
-export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, apiVersion: string, origin: string, query: string): { op: BulkOperation | null; userErrors: UserError[] } {
+export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, apiVersion: string, origin: string, query: string, scopes?: Set<string>): { op: BulkOperation | null; userErrors: UserError[] } {
   const invalid = (message: string, code = "INVALID"): { op: null; userErrors: UserError[] } => ({ op: null, userErrors: [{ field: ["query"], message, code }] });
   let document: DocumentNode;
   try { document = parse(query); } catch (e) { return invalid(`Invalid bulk query: ${(e as GraphQLError).message}`); }
@@ -175,9 +175,10 @@ export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, 
       void (async () => {
         try {
           const result = await run(deps.schema, document, {
-            shop, apiKey, apiVersion, origin, bulk: true, paginationLimit: null, searchWarnings: [],
+            shop, apiKey, apiVersion, origin, bulk: true, paginationLimit: null, searchWarnings: [], scopes,
             startBulkQuery: () => ({ op: null, userErrors: [] }),
           });
+          if (result.errors?.some((e) => e.extensions?.code === "ACCESS_DENIED")) throw Object.assign(new Error("access denied"), { code: "ACCESS_DENIED" });
           if (result.errors?.length || !result.data) throw new Error(result.errors?.[0]?.message ?? "no data");
           const { lines, roots } = toJsonl(deps.schema, document, result.data as Record<string, unknown>);
           op.jsonl = lines.length ? lines.join("\n") + "\n" : "";
@@ -186,9 +187,9 @@ export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, 
           op.fileSize = lines.length ? Buffer.byteLength(op.jsonl) : null;
           op.url = lines.length ? `${origin}/bulk/${encodeURIComponent(shop.domain)}/${op.id}.jsonl` : null;
           op.status = "COMPLETED";
-        } catch {
+        } catch (e) {
           op.status = "FAILED";
-          op.errorCode = "INTERNAL_SERVER_ERROR";
+          op.errorCode = (e as { code?: string }).code === "ACCESS_DENIED" ? "ACCESS_DENIED" : "INTERNAL_SERVER_ERROR";
         }
         op.completedAt = shop.clock();
         deps.onFinished?.(shop.domain, op);

@@ -4,10 +4,11 @@
 // never a silent null. Plain value objects (no resolver map for their type) resolve by property.
 
 import {
-  execute, getNamedType, type DocumentNode, type ExecutionResult, type GraphQLFieldResolver,
+  execute, getNamedType, isObjectType, type DocumentNode, type ExecutionResult, type GraphQLFieldResolver,
   type GraphQLSchema, type GraphQLTypeResolver,
 } from "graphql";
 import { GraphQLError } from "graphql";
+import { checkFieldAccess } from "./access.js";
 import { isConnectionType } from "./cost.js";
 import type { Connection } from "./connection.js";
 import { adminResolvers } from "./resolvers/admin.js";
@@ -28,6 +29,8 @@ export interface RunContext extends ExecContext {
   paginationLimit?: number | null;
   /** Bulk runs ignore first/last/after/before and page everything. */
   bulk?: boolean;
+  /** The token's effective scopes; when set, access scopes are enforced (access.ts). */
+  scopes?: Set<string>;
 }
 
 function unwrap(source: unknown): unknown {
@@ -37,6 +40,10 @@ function unwrap(source: unknown): unknown {
 const fieldResolver: GraphQLFieldResolver<unknown, RunContext> = (source, args, ctx, info) => {
   const src = unwrap(source);
   const typeName = info.parentType.name;
+  if (ctx.scopes) {
+    const named = getNamedType(info.returnType);
+    checkFieldAccess(ctx.scopes, typeName, info.fieldName, isObjectType(named) ? named.name : null);
+  }
   const r = resolvers[typeName]?.[info.fieldName];
   if (r) {
     const named = getNamedType(info.returnType);
@@ -60,8 +67,12 @@ const fieldResolver: GraphQLFieldResolver<unknown, RunContext> = (source, args, 
   throw notSimulated(typeName, info.fieldName);
 };
 
-const typeResolver: GraphQLTypeResolver<unknown, RunContext> = (value, _ctx, _info, abstractType) => {
-  if (value && typeof value === "object" && "__typename" in value) return (value as { __typename: string }).__typename;
+const typeResolver: GraphQLTypeResolver<unknown, RunContext> = (value, ctx, info, abstractType) => {
+  if (value && typeof value === "object" && "__typename" in value) {
+    const name = (value as { __typename: string }).__typename;
+    if (ctx.scopes) checkFieldAccess(ctx.scopes, "", info.fieldName, name);
+    return name;
+  }
   throw new GraphQLError(`not simulated: concrete type of ${abstractType.name}`, { extensions: { code: "NOT_SIMULATED" } });
 };
 

@@ -6,7 +6,8 @@
 //   const gql = createAdminGraphql({ shops, authenticate, onBulkOperationFinished, plan, clock });
 //   await app.register(gql.plugin);      gql.buckets.set(apiKey, shop, 0)   // drain, for tests
 //   - shops: Map<domain, ShopState> (the same map the control surface mutates)
-//   - authenticate(shop, accessToken) -> { apiKey } | null (the OAuth token store); null => 401
+//   - authenticate(shop, accessToken) -> { apiKey, scopes? } | null (the OAuth token store); null => 401;
+//     when scopes are returned they are enforced from the schema's access table (ACCESS_DENIED)
 //   - onBulkOperationFinished(shop, op): called once a bulk query completes or fails
 //   - plan: "standard" | "advanced" | "plus" | "enterprise" (or per shop); bucketSize overrides size
 //   - clock: time source of the leaky buckets (inject a fake one in tests)
@@ -20,7 +21,8 @@ import { handleGraphql, type GraphqlRequest } from "./request.js";
 
 export interface AdminGraphqlOptions {
   shops: Map<string, ShopState>;
-  authenticate: (shop: string, accessToken: string) => { apiKey: string } | null;
+  /** scopes, when returned, are enforced (ACCESS_DENIED as Shopify). */
+  authenticate: (shop: string, accessToken: string) => { apiKey: string; scopes?: string[] } | null;
   onBulkOperationFinished?: (shop: string, op: BulkOperation) => void;
   plan?: Plan | ((shop: string) => Plan);
   bucketSize?: number;

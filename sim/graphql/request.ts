@@ -12,6 +12,7 @@ import { startBulkQuery, type BulkDeps } from "./bulk.js";
 import { calculateActualCost, calculateQueryCost, getOperation } from "./cost.js";
 import { run } from "./executor.js";
 import { checkConnectionArgs } from "./validate.js";
+import { effectiveScopes } from "./access.js";
 import type { ExecContext } from "./resolvers/common.js";
 
 export const INVALID_TOKEN_BODY = { errors: "[API] Invalid API key or access token (unrecognized login or wrong password)" };
@@ -29,7 +30,8 @@ export interface PipelineDeps {
   schema: GraphQLSchema;
   buckets: LeakyBuckets;
   shops: Map<string, ShopState>;
-  authenticate: (shop: string, accessToken: string) => { apiKey: string } | null;
+  /** scopes, when given, are enforced (ACCESS_DENIED as Shopify); omit them to skip scope checks. */
+  authenticate: (shop: string, accessToken: string) => { apiKey: string; scopes?: string[] } | null;
   paginationLimit?: number | null;
   maxQueryCost: number;
   bulk: BulkDeps;
@@ -124,10 +126,11 @@ export async function handleGraphql(deps: PipelineDeps, req: GraphqlRequest): Pr
     };
   }
 
-  const ctx: ExecContext & { paginationLimit?: number | null } = {
+  const scopes = auth.scopes ? effectiveScopes(auth.scopes) : undefined;
+  const ctx: ExecContext & { paginationLimit?: number | null; scopes?: Set<string> } = {
     shop: state, apiKey: auth.apiKey, apiVersion: req.version, origin: req.origin, searchWarnings: [],
-    paginationLimit: deps.paginationLimit,
-    startBulkQuery: (query) => startBulkQuery(deps.bulk, state, auth.apiKey, req.version, req.origin, query),
+    paginationLimit: deps.paginationLimit, scopes,
+    startBulkQuery: (query) => startBulkQuery(deps.bulk, state, auth.apiKey, req.version, req.origin, query, scopes),
   };
   const result = await run(deps.schema, document, ctx, variables, operationName);
   const actual = calculateActualCost(deps.schema, document, result.data, variables, operationName);

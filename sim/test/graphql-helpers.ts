@@ -8,6 +8,8 @@ import { createAdminGraphql, type AdminGraphql, type AdminGraphqlOptions } from 
 
 export const TOKEN = "shpat_test_token";
 export const API_KEY = "test-api-key";
+/** The scopes storelink requests at install (the tutorial's list). */
+export const STORELINK_SCOPES = ["read_products", "read_inventory", "read_discounts", "read_locations", "read_product_listings"];
 
 export interface TestServer {
   url: string; // http://127.0.0.1:<port>
@@ -20,14 +22,14 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
-export async function startTestServer(gen: Partial<GenerateOptions> = {}, extra: Partial<AdminGraphqlOptions> = {}): Promise<TestServer> {
+export async function startTestServer(gen: Partial<GenerateOptions> = {}, extra: Partial<AdminGraphqlOptions> = {}, scopes: string[] = STORELINK_SCOPES): Promise<TestServer> {
   const shop = generateShop({ domain: "demo.myshopify.com", products: 30, seed: 7, ...gen });
   const shops = new Map([[shop.domain, shop]]);
   const clock = { now: Date.UTC(2026, 5, 1), advance(ms: number) { this.now += ms; } };
   const finished: BulkOperation[] = [];
   const gql = createAdminGraphql({
     shops,
-    authenticate: (s, token) => (token === TOKEN && shops.has(s) ? { apiKey: API_KEY } : null),
+    authenticate: (s, token) => (token === TOKEN && shops.has(s) ? { apiKey: API_KEY, scopes } : null),
     onBulkOperationFinished: (_s, op) => finished.push(op),
     clock: () => clock.now,
     ...extra,

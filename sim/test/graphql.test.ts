@@ -174,3 +174,30 @@ test("plan presets set the restore rate and bucket size; buckets are per app and
     await s.close();
   }
 });
+
+test("access scopes are enforced from the schema's table: ACCESS_DENIED where a scope is missing", async () => {
+  const s = await startTestServer({ products: 5 }, {}, ["read_products"]);
+  try {
+    const r = await s.query("{ products(first: 2) { nodes { id variants(first: 1) { nodes { inventoryItem { id inventoryLevels(first: 1) { nodes { id } } } } } } } }");
+    assert.equal(r.errors[0].extensions.code, "ACCESS_DENIED");
+    assert.equal(r.errors[0].message, "Access denied for inventoryLevels field. Required access: `read_inventory` access scope.");
+    assert.equal(r.errors[0].path.at(-1), "inventoryLevels");
+    assert.equal(r.data, null); // non-null all the way up, so null propagates to the root
+    const d = await s.query("{ codeDiscountNodes(first: 1) { nodes { id } } }");
+    assert.equal(d.errors[0].extensions.code, "ACCESS_DENIED");
+    assert.deepEqual(d.errors[0].path, ["codeDiscountNodes"]);
+    const ok = await s.query("{ products(first: 2) { nodes { id variants(first: 1) { nodes { inventoryItem { id } } } } } }");
+    assert.equal(ok.errors, undefined);
+    assert.equal(ok.data.products.nodes.length, 2);
+  } finally {
+    await s.close();
+  }
+  const w = await startTestServer({ products: 2 }, {}, ["write_products"]);
+  try {
+    assert.equal((await w.query("{ products(first: 1) { nodes { id } } }")).errors, undefined, "write_products implies read_products");
+    const loc = await w.query("{ locations(first: 1) { nodes { id } } }");
+    assert.equal(loc.errors[0].extensions.code, "ACCESS_DENIED");
+  } finally {
+    await w.close();
+  }
+});
