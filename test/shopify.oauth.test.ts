@@ -186,6 +186,11 @@ for (const d of testDialects()) {
     describe("refuses forged and malformed requests: 4xx JSON, no outbound request, nothing written", () => {
       async function assertRefused(res: Response, status: number | number[], before: Counts, sent: number, extra?: string) {
         const body = (await res.json()) as { error?: string; message?: string };
+        const reqId = t.logs.map((l) => JSON.parse(l) as { reqId?: string; msg?: string; res?: { statusCode?: number } }).at(-1)?.reqId;
+        assert.ok(
+          t.logs.some((l) => l.includes(`"reqId":"${reqId}"`) && /"msg":"request refused/.test(l)),
+          `a log line says why the request was refused ${extra ?? ""}`,
+        );
         const ok = Array.isArray(status) ? status : [status];
         assert.ok(ok.includes(res.status), `status ${res.status} ${JSON.stringify(body)} ${extra ?? ""}`);
         assert.equal(typeof body.error, "string");
