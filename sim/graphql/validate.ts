@@ -1,5 +1,6 @@
 // Checks Shopify makes before executing, beyond GraphQL validation: every connection needs `first`
-// or `last`, and neither may exceed 250 (MAX_PAGE_SIZE). Errors carry locations and path like
+// or `last`, and neither may exceed 250 (MAX_PAGE_SIZE); no list argument may carry more than 250
+// items (shopify.dev/docs/api/usage/limits, "Input limits"). Errors carry locations and path like
 // Shopify's. Walks the operation with TypeInfo so fragments are checked where they are used.
 
 import {
@@ -8,6 +9,8 @@ import {
 } from "graphql";
 import { coerceVariables, getOperation, isConnectionType } from "./cost.js";
 import { MAX_PAGE_SIZE } from "./connection.js";
+
+export const MAX_INPUT_ARRAY = 250;
 
 export function checkConnectionArgs(schema: GraphQLSchema, document: DocumentNode, rawVariables: Record<string, unknown> = {}, operationName?: string | null): GraphQLError[] {
   const errors: GraphQLError[] = [];
@@ -21,6 +24,15 @@ export function checkConnectionArgs(schema: GraphQLSchema, document: DocumentNod
         path.push(node.alias?.value ?? node.name.value);
         const def = typeInfo.getFieldDef();
         if (!def) return;
+        for (const a of node.arguments ?? []) {
+          const argDef = def.args.find((x) => x.name === a.name.value);
+          const v = argDef ? valueFromAST(a.value, argDef.type, variables as { [k: string]: unknown }) : undefined;
+          if (Array.isArray(v) && v.length > MAX_INPUT_ARRAY) {
+            errors.push(new GraphQLError(`The input array size of ${v.length} is greater than the maximum allowed of ${MAX_INPUT_ARRAY}.`, {
+              nodes: [a], path: [...path, a.name.value], extensions: { code: "MAX_INPUT_SIZE_EXCEEDED" },
+            }));
+          }
+        }
         const named = getNamedType(def.type);
         if (!named || !isConnectionType(named)) return;
         const val = (name: string): unknown => {

@@ -83,6 +83,13 @@ test("connections need first or last, at most 250", async () => {
   assert.equal(dflt.json.errors, undefined);
   assert.equal(dflt.json.data.products.nodes.length, 3);
   assert.equal(dflt.json.extensions.cost.requestedQueryCost, 5);
+  const ids = Array.from({ length: 251 }, (_x, i) => `gid://shopify/Product/${i + 1}`);
+  const tooMany = await t.post({ query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variables: { ids } });
+  assert.equal(tooMany.json.data, undefined);
+  assert.equal(tooMany.json.errors[0].extensions.code, "MAX_INPUT_SIZE_EXCEEDED");
+  const fine = await t.post({ query: "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variables: { ids: ids.slice(0, 250) } });
+  assert.equal(fine.json.errors, undefined);
+  assert.equal(fine.json.extensions.cost.requestedQueryCost, 250);
   const badVar = await t.post({ query: "query($n: Int!) { products(first: $n) { nodes { id } } }" });
   assert.equal(badVar.json.data, undefined);
   assert.match(badVar.json.errors[0].message, /\$n/);
