@@ -4,6 +4,8 @@ import { ConfigError } from "./config.js";
 import { registerServe } from "./cli/serve.js";
 import { registerRotateKey } from "./cli/rotate-key.js";
 import { registerSim } from "./cli/sim.js";
+import { registerSync } from "./cli/sync.js";
+import { registerStatus } from "./cli/status.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -11,6 +13,8 @@ const program = new Command("storelink").description("Shopify + Facebook data sy
 registerServe(program);
 registerRotateKey(program);
 registerSim(program);
+registerSync(program);
+registerStatus(program);
 
 try {
   await program.parseAsync(process.argv);

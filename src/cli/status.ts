@@ -1,0 +1,70 @@
+// `storelink status`: one line per shop: install status, sync status, last good sync, product
+// count, pending webhook deliveries, drift repaired (last run / total). --json for machines.
+import type { Command } from "commander";
+import { loadConfig } from "../config.js";
+import { createContext } from "../context.js";
+import type { Db } from "../storage/db.js";
+import { listSyncStates } from "../shopify/catalog/sync-state.js";
+import { countPendingDeliveries } from "../shopify/webhooks/deliveries.js";
+
+export interface ShopStatusRow {
+  shop: string;
+  install: string;
+  sync: string;
+  lastSync: string | null;
+  products: number;
+  pendingDeliveries: number;
+  driftRepairedLast: number;
+  driftRepairedTotal: number;
+  lastError: string | null;
+}
+
+export async function collectStatus(db: Db): Promise<ShopStatusRow[]> {
+  const shops = await db.selectFrom("shops").select(["domain", "status"]).orderBy("domain").execute();
+  const states = new Map((await listSyncStates(db)).map((s) => [s.shop, s]));
+  const rows: ShopStatusRow[] = [];
+  for (const s of shops) {
+    const st = states.get(s.domain);
+    rows.push({
+      shop: s.domain,
+      install: s.status,
+      sync: st ? `${st.status}${st.mode ? ` (${st.mode})` : ""}` : "never",
+      lastSync: st?.last_good_sync_at ? new Date(st.last_good_sync_at).toISOString() : null,
+      products: st?.product_count ?? 0,
+      pendingDeliveries: await countPendingDeliveries(db, s.domain),
+      driftRepairedLast: st?.drift_repaired_last ?? 0,
+      driftRepairedTotal: st?.drift_repaired_total ?? 0,
+      lastError: st?.last_error ?? null,
+    });
+  }
+  return rows;
+}
+
+export function formatStatusTable(rows: ShopStatusRow[]): string {
+  const head = ["SHOP", "INSTALL", "SYNC", "LAST GOOD SYNC", "PRODUCTS", "PENDING", "DRIFT (LAST/TOTAL)"];
+  const body = rows.map((r) => [r.shop, r.install, r.sync, r.lastSync ?? "-", String(r.products), String(r.pendingDeliveries), `${r.driftRepairedLast}/${r.driftRepairedTotal}`]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const out = [line(head), ...body.map(line)];
+  for (const r of rows) if (r.lastError) out.push(`  ${r.shop}: last error: ${r.lastError}`);
+  return out.join("\n");
+}
+
+export function registerStatus(program: Command): void {
+  program
+    .command("status")
+    .description("show each shop's sync status, last sync, product count, pending deliveries and drift repaired")
+    .option("--json", "print JSON")
+    .action(async (flags: { json?: boolean }) => {
+      const dotenv = await import("dotenv");
+      dotenv.config({ quiet: true });
+      const ctx = await createContext(loadConfig(process.env));
+      try {
+        const rows = await collectStatus(ctx.db);
+        if (flags.json) console.log(JSON.stringify(rows, null, 2));
+        else console.log(rows.length ? formatStatusTable(rows) : "no shops installed");
+      } finally {
+        await ctx.close();
+      }
+    });
+}

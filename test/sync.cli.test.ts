@@ -1,0 +1,90 @@
+// `storelink sync` and `storelink status` as a user runs them: a real child process, a SQLite
+// database and DATA_DIR in a temp directory, the simulator as the shop. The sync writes the export
+// files (valid against the JSON Schemas, equal to truth, without the token).
+import { after, before, describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { APP, startSimCatalog, type SimCatalog } from "./helpers/sim-catalog.js";
+import { schemaErrors, validateShopMetadata, validateShopProducts } from "./helpers/export-schema.js";
+import { loadConfig } from "../src/config.js";
+import { createContext } from "../src/context.js";
+import { createUser } from "../src/storage/users.js";
+import { saveInstalledShop } from "../src/storage/shops.js";
+
+const run = promisify(execFile);
+const SHOP = "clisync.myshopify.com";
+const BIN = new URL("../bin/storelink.js", import.meta.url).pathname;
+let sc: SimCatalog;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let userId: string;
+
+before(async () => {
+  sc = await startSimCatalog([{ domain: SHOP, products: 25, seed: 9, plan: "enterprise" }], { adminApi: { bucketSize: 1_000_000 } });
+  dir = mkdtempSync(join(tmpdir(), "storelink-cli-"));
+  env = {
+    PATH: process.env.PATH,
+    NODE_ENV: "test",
+    LOG_LEVEL: "silent",
+    DATA_DIR: join(dir, "data"),
+    DATABASE_URL: `sqlite:${join(dir, "cli.db")}`,
+    ENCRYPTION_KEY: "a".repeat(64),
+    STATE_TOKEN_SECRET: "cli-test-state-secret-0123456789",
+    SHOPIFY_API_KEY: APP.apiKey,
+    SHOPIFY_API_SECRET: APP.apiSecret,
+    SHOPIFY_SHOP_ORIGIN: sc.sim.shopOrigin,
+    DEMO: "false",
+  };
+  const ctx = await createContext(loadConfig(env));
+  try {
+    userId = (await createUser(ctx.db)).id;
+    await saveInstalledShop(ctx, {
+      domain: SHOP,
+      userId,
+      tokens: { accessToken: sc.tokens.get(SHOP)!, scopes: ["read_products"], accessTokenExpiresAt: null, refreshToken: null, refreshTokenExpiresAt: null },
+    });
+  } finally {
+    await ctx.close();
+  }
+});
+after(async () => {
+  await sc?.close();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const cli = (...args: string[]) => run(process.execPath, [BIN, ...args], { env, timeout: 60_000 });
+
+describe("storelink sync / status", () => {
+  it("runs a full sync, writes the exports, reconciles, and reports status", async () => {
+    const truth = sc.sim.control.truth(SHOP) as { metadata: unknown; products: { products: { id: string }[] } };
+    const full = await cli("sync", SHOP, "--full");
+    assert.match(full.stdout, new RegExp(`${SHOP}: full sync done: ${truth.products.products.length} products`));
+
+    const base = join(env.DATA_DIR!, "users", userId, "shopify", SHOP);
+    const metaText = readFileSync(join(base, "shop_metadata.json"), "utf8");
+    const prodText = readFileSync(join(base, "shop_products.json"), "utf8");
+    const meta = JSON.parse(metaText);
+    const prods = JSON.parse(prodText);
+    assert.ok(validateShopMetadata(meta), schemaErrors(validateShopMetadata));
+    assert.ok(validateShopProducts(prods), schemaErrors(validateShopProducts));
+    assert.deepEqual({ metadata: meta, products: prods }, truth);
+    for (const text of [metaText, prodText, full.stdout, full.stderr]) assert.ok(!text.includes(sc.tokens.get(SHOP)!), "no token in exports or output");
+
+    sc.sim.control.updateProduct(SHOP, truth.products.products[0]!.id, { title: "Changed by hand" });
+    const rec = await cli("sync", "clisync");
+    assert.match(rec.stdout, /reconcile sync done: .*drift repaired 1/);
+    assert.equal(JSON.parse(readFileSync(join(base, "shop_products.json"), "utf8")).products[0].title, "Changed by hand");
+
+    const status = await cli("status");
+    const line = status.stdout.split("\n").find((l) => l.startsWith(SHOP));
+    assert.ok(line, status.stdout);
+    assert.match(line!, /active\s+idle \(reconcile\)\s+\d{4}-\d\d-\d\dT\S+\s+25\s+0\s+1\/1/);
+
+    const bad = await cli("sync", "../evil").catch((e: { code: number; stderr: string }) => e);
+    assert.equal((bad as { code: number }).code, 2);
+  });
+});
