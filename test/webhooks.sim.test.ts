@@ -120,5 +120,49 @@ for (const d of testDialects()) {
         await t.cleanup();
       }
     });
+    it("with duplicated and reordered deliveries and Admin API faults, the mirror still equals the simulator's catalog", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t, { products: 6, seed: 5 });
+      try {
+        await ensureSubscriptions(l.ctx, l.admin(l.shop), l.shop);
+        await runFullSync({ db: l.ctx.db, admin: l.admin(l.shop), shop: l.shop });
+        await mirrorEqualsTruth(l);
+        l.sim.control.setChaos({
+          seed: 42,
+          webhooks: { duplicateRate: 1, reorderRate: 0.5, reorderDelayMs: 30 },
+          admin: { rate: 0.2, kinds: { http5xx: 1, throttled: 1 } },
+        });
+        const worker = createWorker(l.ctx, buildHandlers(l.ctx, { admin: l.admin }), { id: "w-chaos", pollMs: 20, now: () => Date.now() + 1000 });
+        worker.start(); // applies while changes keep arriving
+        const state = l.sim.control.state(l.shop);
+        const products = [...state.products.values()];
+        const gap = () => new Promise((r) => setTimeout(r, 3)); // distinct event times per change
+        for (let round = 0; round < 3; round++) {
+          for (const p of products.slice(0, 4)) {
+            l.sim.control.updateProduct(l.shop, p.id, { title: `${p.title.split(" #")[0]} #${round}` });
+            await gap();
+            const v = p.variants[0]!;
+            l.sim.control.setInventory(l.shop, v.inventoryItemId, state.locations[0]!.id, 10 * round + p.variants.length);
+            await gap();
+          }
+        }
+        l.sim.control.deleteProduct(l.shop, products[4]!.id);
+        await gap();
+        l.sim.control.createProduct(l.shop, { title: "Chaos newcomer" });
+        await gap();
+        l.sim.control.addVariant(l.shop, products[5]!.id, { title: "Extra", price: "1.00", selectedOptions: products[5]!.options.map((o) => ({ name: o.name, value: o.values[0]! })) } as never);
+        await l.sim.control.idle();
+        await worker.stop();
+        await worker.runUntilIdle();
+        const dupes = await l.ctx.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+        const attempts = l.sim.control.deliveries().length;
+        assert.ok(attempts > Number(dupes.n), `duplicates were sent (${attempts} attempts) and recorded once (${dupes.n} rows)`);
+        l.sim.control.resetChaos();
+        await mirrorEqualsTruth(l);
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
   });
 }

@@ -44,7 +44,7 @@ export async function linkToSimulator(t: TestDatabase, opts: { shop?: string; pr
   ctx.config.shopify.shopOrigin = sim.shopOrigin;
 
   // Install through the simulator's OAuth (authorize -> code -> token).
-  const q = new URLSearchParams({ client_id: API_KEY, scope: "read_products,read_inventory", redirect_uri: `${url}/shopify/callback`, state: "s" });
+  const q = new URLSearchParams({ client_id: API_KEY, scope: ctx.config.shopify.scopes.join(","), redirect_uri: `${url}/shopify/callback`, state: "s" });
   const res = await fetch(`${sim.url}/${shop}/admin/oauth/authorize?${q}`, { redirect: "manual" });
   const code = new URL(res.headers.get("location")!).searchParams.get("code")!;
   const tokRes = await fetch(`${sim.url}/${shop}/admin/oauth/access_token`, {

@@ -13,6 +13,7 @@
 //     batch are handled together, at the position of the first one.
 //   - Versions: a payload's version is max(resource updated_at, triggered-at) (Shopify's updated_at
 //     has whole seconds; triggered-at breaks ties). Older than what is stored -> "skipped: stale".
+//   - Ties (different payloads with the same version) are resolved by a refetch, never by guessing.
 //   - Coalescing: of N updates to one product in a batch only the newest is applied (the others are
 //     "skipped: superseded"); it costs at most ONE refetch, and none when the payload is complete.
 //   - Complete product payload = all variants present (variants.length == variant_gids.length),
@@ -21,6 +22,7 @@
 //     targeted refetch: ProductById + variant pages (fetchProductById), never the whole catalog.
 //   - A failure leaves the affected deliveries pending and fails the job (retry with backoff); after
 //     maxAttempts job attempts they are marked "failed" so one poison delivery cannot block a shop.
+import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { getShop, markShopUninstalled } from "../../storage/shops.js";
@@ -294,8 +296,14 @@ async function applyProductGroup(deps: ApplyDeps, shop: string, id: string, grou
   }
   const existing = stored && !stored.deleted ? await getProduct(deps.db, shop, id) : null;
   const known = existing ? new Set(existing.variants.map((x) => x.inventoryItemId)) : null;
-  if (productPayloadComplete(payload, known)) {
-    const p = productFromWebhook(payload, existing);
+  // Ties: two different states with the same version (events in the same millisecond, in this batch
+  // or against what is stored) cannot be ordered from the payloads; only a refetch knows which won.
+  const candidate = productPayloadComplete(payload, known) ? productFromWebhook(payload, existing) : null;
+  const tie =
+    group.some((d) => d !== top && d.payload !== top.payload && version(d, parsed.get(d.webhook_id)!) === v) ||
+    (candidate !== null && existing !== null && stored!.updatedAt === v && !isDeepStrictEqual(candidate, existing));
+  if (candidate && !tie) {
+    const p = candidate;
     const ok = await upsertProduct(deps.db, shop, p, { sourceUpdatedAt: v, replaceInventory: false });
     if (ok) out.applied.push(top.webhook_id);
     else out.skip([top.webhook_id], "stale: stored product is newer");
