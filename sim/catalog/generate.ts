@@ -47,6 +47,31 @@ const COLORS = ["Black", "White", "Red", "Blue", "Green", "Yellow", "Grey", "Nav
 const MATERIALS = ["Cotton", "Wool", "Linen"];
 const CITIES = ["Main Warehouse", "Downtown Store", "East Depot", "West Depot", "Pop-up", "Outlet", "Airport Kiosk", "Harbor"];
 
+interface Grid {
+  options: { name: string; values: string[] }[];
+  combos: string[][];
+  titles: string[];
+  /** Shared, never mutated in place (mutations replace a variant's selectedOptions array). */
+  selected: { name: string; value: string }[][];
+}
+
+const gridCache = new Map<number, Grid>();
+
+/** Option grids are shared between products with the same variant count: compact for 100k products. */
+function cachedGrid(n: number): Grid {
+  let g = gridCache.get(n);
+  if (!g) {
+    const { options, combos } = optionGrid(n);
+    g = {
+      options, combos,
+      titles: combos.map((c) => c.join(" / ")),
+      selected: combos.map((c) => Object.freeze(c.map((value, k) => Object.freeze({ name: options[k]!.name, value }))) as { name: string; value: string }[]),
+    };
+    gridCache.set(n, g);
+  }
+  return g;
+}
+
 /** Option names and value combinations for n variants (n <= 300 = 10 x 10 x 3). */
 function optionGrid(n: number): { options: { name: string; values: string[] }[]; combos: string[][] } {
   if (n <= 1) return { options: [{ name: "Title", values: ["Default Title"] }], combos: [["Default Title"]] };
@@ -94,7 +119,7 @@ export function generateShop(opts: GenerateOptions): ShopState {
     t += 1000 * int(1, 120);
     const big = bigEvery > 0 && i % bigEvery === Math.floor(bigEvery / 2) && Math.floor(i / bigEvery) < nBig;
     const nVariants = big ? int(251, 300) : Math.min(250, 1 + Math.floor(-Math.log(1 - rnd()) * (avg - 1)));
-    const { options, combos } = optionGrid(nVariants);
+    const { options, combos, titles, selected } = cachedGrid(nVariants);
     const title = `${pick(ADJ)} ${pick(NOUN)} ${i + 1}`;
     const u = rnd();
     const status = u < archivedRatio ? "ARCHIVED" : u < archivedRatio + draftRatio ? "DRAFT" : "ACTIVE";
@@ -103,13 +128,13 @@ export function generateShop(opts: GenerateOptions): ShopState {
       const price = basePrice + vi * 25;
       const onSale = rnd() < 0.2;
       return {
-        title: combo.join(" / "),
+        title: titles[vi]!,
         sku: rnd() < 0.9 ? `SKU-${i + 1}-${vi + 1}` : null,
         barcode: rnd() < 0.5 ? String(1_000_000_000_000 + i * 1000 + vi) : null,
         price: (price / 100).toFixed(2),
         compareAtPrice: onSale ? ((price * 1.25) / 100).toFixed(2) : null,
         inventoryPolicy: rnd() < 0.1 ? "CONTINUE" : "DENY",
-        selectedOptions: combo.map((value, k) => ({ name: options[k]!.name, value })),
+        selectedOptions: selected[vi]!,
         // Stocked at a non-empty subset of locations.
         inventory: locations.filter((_l, k) => k === 0 || rnd() < 0.6).map((l) => ({ locationId: l.id, available: int(-2, 200) })),
       };
