@@ -1,0 +1,77 @@
+// Child process for bench/freshness.ts: storelink as it runs in production, on SQLite under a temp
+// DATA_DIR: the Fastify app (webhook intake) listening on 127.0.0.1:0, the background worker (apply
+// jobs) with the catalog runtime (sync, exporter writing users/<uuid>/shopify/<shop>/*.json).
+// The reconciliation scheduler is off so that only the apply path spends Admin API points.
+// Input: env BENCH_SERVICE = JSON {shopOrigin, shop, token, scopes}. Before "ready" it installs the
+// shop, ensures webhook subscriptions and runs a full sync, then writes the exports.
+// Protocol (JSON lines): stdout {ready, url, userId, dataDir, productsFile, syncMs}; stdin "mark"
+// -> {marked}; stdin "stats" -> spend since the mark; SIGTERM -> stops, prints {stopped}, exits.
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { buildApp } from "../../src/app.js";
+import { adminFor, startBackground } from "../../src/jobs/runtime.js";
+import type { AdminClient } from "../../src/shopify/admin/client.js";
+import { exportKeys } from "../../src/shopify/catalog/export.js";
+import { catalogSync, createCatalogExports, catalogReconcile } from "../../src/shopify/catalog/runtime.js";
+import { ensureSubscriptions } from "../../src/shopify/webhooks/subscriptions.js";
+import { benchContext, installShop, peakRssMb } from "./storelink.js";
+
+const input = JSON.parse(process.env.BENCH_SERVICE ?? "{}") as { shopOrigin: string; shop: string; token: string; scopes: string[] };
+const { ctx, dataDir } = await benchContext({ SHOPIFY_SHOP_ORIGIN: input.shopOrigin });
+const userId = await installShop(ctx, input.shop, input.token, input.scopes);
+
+const app = await buildApp(ctx);
+const url = await app.listen({ host: "127.0.0.1", port: 0 });
+ctx.config.shopify.webhookAddress = `${url}/shopify/webhook`;
+
+// Every Admin client the runtime creates is kept, so its stats can be summed (RuntimeOptions.admin).
+const clients: AdminClient[] = [];
+const admin = (shop: string) => {
+  const c = adminFor(ctx, shop);
+  clients.push(c);
+  return c;
+};
+const totals = () => {
+  const t = { requests: 0, retries: 0, requestedCost: 0, actualCost: 0, throttledResponses: 0, throttleWaitMs: 0 };
+  for (const c of clients) for (const k of Object.keys(t) as (keyof typeof t)[]) t[k] += c.stats[k];
+  return t;
+};
+
+const { documents, exporter } = createCatalogExports(ctx);
+const setup = admin(input.shop);
+await ensureSubscriptions(ctx, setup, input.shop);
+const s0 = Date.now();
+await catalogSync({ ctx, admin: setup, shop: input.shop, mode: "full" });
+await exporter.flushExports();
+await exporter.exportNow(input.shop);
+const syncMs = Date.now() - s0;
+
+const bg = startBackground(ctx, { sync: catalogSync, reconcile: catalogReconcile, documents, exporter, admin, scheduler: false });
+let mark = totals();
+console.log(
+  JSON.stringify({ ready: true, url, userId, dataDir, productsFile: join(dataDir, exportKeys(userId, input.shop).products), syncMs, setup: mark }),
+);
+
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = line.trim();
+  if (cmd === "mark") {
+    mark = totals();
+    console.log(JSON.stringify({ marked: true }));
+  } else if (cmd === "stats") {
+    const now = totals();
+    const since = Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - mark[k as keyof typeof mark]]));
+    const jobs = await ctx.db.selectFrom("jobs").select(["kind"]).execute();
+    const pendingJobs: Record<string, number> = {};
+    for (const j of jobs) pendingJobs[j.kind] = (pendingJobs[j.kind] ?? 0) + 1;
+    const d = await ctx.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    console.log(JSON.stringify({ stats: since, pendingJobs, deliveriesRecorded: Number(d.n), peakRssMb: await peakRssMb() }));
+  } else if (cmd === "stop") break;
+}
+await bg.stop();
+await exporter.close();
+await app.close();
+await ctx.close();
+rmSync(dataDir, { recursive: true, force: true });
+console.log(JSON.stringify({ stopped: true }));
+process.exit(0);
