@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { testDialects } from "./helpers/db.js";
 import { startSimCatalog, silentLog, type SimCatalog } from "./helpers/sim-catalog.js";
-import { assembleBulkProducts, runBulkSync } from "../src/shopify/catalog/bulk-sync.js";
+import { assembleBulkProducts, bulkOperationFinished, runBulkSync } from "../src/shopify/catalog/bulk-sync.js";
 import { runCatalogSync } from "../src/shopify/catalog/sync.js";
 import { readExport } from "../src/shopify/catalog/store.js";
 import { getSyncState } from "../src/shopify/catalog/sync-state.js";
@@ -16,7 +16,7 @@ let sc: SimCatalog;
 
 before(async () => {
   sc = await startSimCatalog([{ domain: SHOP, products: 120, seed: 5, bigProducts: 1, locations: 3, plan: "enterprise" }], {
-    adminApi: { bucketSize: 1_000_000, bulkStepDelayMs: 5 },
+    adminApi: { bucketSize: 1_000_000, bulkStepDelayMs: 30 },
   });
 });
 after(async () => {
@@ -75,6 +75,38 @@ for (const d of testDialects()) {
         const st = await getSyncState(t.db, SHOP);
         assert.equal(st?.mode, "bulk");
         assert.equal(st?.product_count, r.products);
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("a waiting bulk sync wakes on the bulk_operations/finish webhook instead of its next poll", async () => {
+      const t = await d.open();
+      try {
+        const admin = sc.admin(SHOP);
+        let sleeps = 0;
+        const watch = {
+          async request<T>(doc: string, vars?: Record<string, unknown>) {
+            const r = await admin.request<T>(doc, vars);
+            const op = (r.data as { bulkOperation?: { id: string; status: string } }).bulkOperation;
+            if (doc === "BulkOperationById" && op && op.status !== "COMPLETED") {
+              // Deliver the finish webhook's effect once the simulator has finished the operation.
+              const n = Number(op.id.split("/").pop());
+              const check = () => {
+                if (sc.sim.control.state(SHOP).bulkOperations.get(n)?.status === "COMPLETED") void bulkOperationFinished(SHOP, { admin_graphql_api_id: op.id });
+                else setTimeout(check, 10);
+              };
+              check();
+            }
+            return r;
+          },
+        };
+        // A poll sleep that never ends: only the webhook can move the sync on.
+        const r = await runBulkSync({ db: t.db, admin: watch, shop: SHOP, pollMs: 60_000, sleep: () => (sleeps++, new Promise<void>(() => {})) });
+        assert.ok(sleeps >= 1, "the sync waited");
+        assert.equal(r.mode, "bulk");
+        assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
+        assert.equal(await bulkOperationFinished(SHOP, { admin_graphql_api_id: "gid://shopify/BulkOperation/999999" }), false);
       } finally {
         await t.cleanup();
       }

@@ -15,6 +15,8 @@
 //
 // Public API:
 //   runBulkSync(opts: BulkSyncOptions): Promise<SyncResult>
+//   bulkOperationFinished(shop, finishPayload): Promise<boolean>   onBulkFinished for the apply worker:
+//       wakes a bulk sync waiting for that operation at once (true if one was waiting)
 //   assembleBulkProducts(lines: AsyncIterable<string>, onProduct, onLateChild?): Promise<number>
 //       (exported for tests: feeds assembled GraphQL product nodes to onProduct, in file order)
 import { createInterface } from "node:readline";
@@ -149,8 +151,37 @@ async function startOrAdopt(admin: AdminApi, query: string): Promise<BulkOp> {
   throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => e.message).join("; ")}`);
 }
 
+// In-process waiters for the bulk_operations/finish webhook: a poll sleeping for an operation wakes
+// as soon as its finish webhook is applied (polling remains the fallback when webhooks are lost).
+const waiters = new Map<string, Set<() => void>>();
+
+/** For the webhook apply worker (onBulkFinished): wakes a sync waiting for this operation. */
+export async function bulkOperationFinished(_shop: string, payload: Record<string, unknown>): Promise<boolean> {
+  const set = waiters.get(String(payload.admin_graphql_api_id ?? ""));
+  if (!set?.size) return false;
+  for (const wake of [...set]) wake();
+  return true;
+}
+
+function sleepOrWake(id: string, ms: number, sleep?: (ms: number) => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let set = waiters.get(id);
+    if (!set) waiters.set(id, (set = new Set()));
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      set!.delete(done);
+      if (!set!.size) waiters.delete(id);
+      if (timer) clearTimeout(timer);
+      resolve();
+    };
+    set.add(done);
+    if (sleep) void sleep(ms).then(done);
+    else timer = setTimeout(done, ms);
+  });
+}
+
 async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const sleep = (ms: number) => sleepOrWake(id, ms, o.sleep);
   const now = o.now ?? Date.now;
   const deadline = now() + (o.timeoutMs ?? 6 * 3600_000);
   let delay = o.pollMs ?? 500;

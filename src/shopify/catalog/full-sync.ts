@@ -110,6 +110,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
     o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
 
     let more = true;
+    let pages = 0;
     while (more) {
       const fetchedAt = now();
       const page = await fetchProductsPage(o.admin, plan, { after: cp.after });
@@ -119,7 +120,8 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
       if (more) cp.after = page.pageInfo.endCursor;
       await saveCheckpoint(o.db, o.shop, cp);
       o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
-      o.log?.debug({ shop: o.shop, done: cp.done, total: cp.total }, "full sync progress");
+      pages++;
+      if (pages % 10 === 0 || !more) o.log?.info({ shop: o.shop, done: cp.done, total: cp.total }, "full sync progress");
     }
 
     await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);

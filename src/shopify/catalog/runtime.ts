@@ -6,7 +6,8 @@
 //   catalogSync(r: CatalogJobRequest): Promise<SyncResult>        mode auto|full|bulk
 //   catalogReconcile(r: CatalogJobRequest): Promise<SyncResult>   reconciliation (full sync if never synced)
 //   createCatalogExports(ctx): { documents: DocumentStore; exporter: Exporter }
-//   catalogRuntimeOptions(ctx): { sync, reconcile, documents, exporter }   spread into startBackground()
+//   catalogRuntimeOptions(ctx): { sync, reconcile, documents, exporter, onBulkFinished }   spread into
+//       startBackground(ctx, { ...catalogRuntimeOptions(ctx) })
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
@@ -14,6 +15,7 @@ import { createFileDocumentStore, type DocumentStore } from "../../storage/docum
 import { createExporter, type Exporter } from "./export.js";
 import type { AdminApi } from "./fetch.js";
 import type { SyncProgress, SyncResult } from "./full-sync.js";
+import { bulkOperationFinished } from "./bulk-sync.js";
 import { runReconcile } from "./reconcile.js";
 import { runCatalogSync } from "./sync.js";
 
@@ -59,5 +61,5 @@ export function createCatalogExports(ctx: { db: Db; log: Logger; config: Config 
 
 export function catalogRuntimeOptions(ctx: { db: Db; log: Logger; config: Config }) {
   const { documents, exporter } = createCatalogExports(ctx);
-  return { sync: catalogSync, reconcile: catalogReconcile, documents, exporter };
+  return { sync: catalogSync, reconcile: catalogReconcile, documents, exporter, onBulkFinished: bulkOperationFinished };
 }
