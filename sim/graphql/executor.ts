@@ -45,6 +45,7 @@ const fieldResolver: GraphQLFieldResolver<unknown, RunContext> = (source, args, 
     checkFieldAccess(ctx.scopes, typeName, info.fieldName, isObjectType(named) ? named.name : null);
   }
   const r = resolvers[typeName]?.[info.fieldName];
+  if (r && args.savedSearchId != null) throw notSimulated(`${typeName}.${info.fieldName}`, "savedSearchId");
   if (r) {
     const named = getNamedType(info.returnType);
     let a: Record<string, unknown> = args;

@@ -6,7 +6,7 @@ import { GraphQLError } from "graphql";
 import { gid, iso, type Collection, type InventoryLevel, type Location, type Metafield, type Product, type ShopState, type Variant } from "../../catalog/model.js";
 import { paginate, type PageArgs, type SortValue } from "../connection.js";
 import { compileSearch, type SearchSpec } from "../search.js";
-import { count, money, pathArray, stripHtml, type ExecContext, type Resolver, type ResolverMap } from "./common.js";
+import { count, money, notSimulated, pathArray, stripHtml, type ExecContext, type Resolver, type ResolverMap } from "./common.js";
 
 /** Numeric shop id derived from the domain (same algorithm as the webhook payloads). */
 export function shopNumericId(domain: string): number {
@@ -106,6 +106,7 @@ export const catalogResolvers: ResolverMap = {
   QueryRoot: {
     shop: (_s, _a, ctx) => ctx.shop,
     locations: (_s, a, ctx) => {
+      if (a.query) throw notSimulated("QueryRoot.locations", "query");
       const list = ctx.shop.locations.filter((l) => l.isActive || a.includeInactive);
       return paginate(list, (l) => l.id, a.sortKey === "NAME" ? (l) => l.name.toLowerCase() : (l) => l.id, a);
     },
