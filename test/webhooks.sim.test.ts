@@ -1,7 +1,8 @@
 // The webhook path end to end against the simulator: subscriptions, intake over HTTP, apply worker.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildHandlers } from "../src/jobs/runtime.js";
+import { buildHandlers, shopInstalledHook } from "../src/jobs/runtime.js";
+import { enqueueReconciles } from "../src/jobs/scheduler.js";
 import { createWorker } from "../src/jobs/worker.js";
 import { runFullSync } from "../src/shopify/catalog/full-sync.js";
 import { readExport } from "../src/shopify/catalog/store.js";
@@ -158,6 +159,42 @@ for (const d of testDialects()) {
         const attempts = l.sim.control.deliveries().length;
         assert.ok(attempts > Number(dupes.n), `duplicates were sent (${attempts} attempts) and recorded once (${dupes.n} rows)`);
         l.sim.control.resetChaos();
+        await mirrorEqualsTruth(l);
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
+    it("install hook subscribes and syncs; with dropped, duplicated and reordered webhooks one reconciliation restores mirror == truth", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t, { products: 8, seed: 9 });
+      try {
+        const worker = createWorker(l.ctx, buildHandlers(l.ctx, { admin: l.admin }), { id: "w-install", now: () => Date.now() + 1000 });
+        await shopInstalledHook(l.ctx)({ domain: l.shop, userId: "u", scopes: [], reinstall: false });
+        assert.equal(await worker.runUntilIdle(), 2, "subscriptions job + full sync job");
+        assert.equal((await listSubscriptions(l.admin(l.shop))).length, SUBSCRIBED_TOPICS.length);
+        await mirrorEqualsTruth(l);
+
+        l.sim.control.setChaos({ seed: 3, webhooks: { dropRate: 0.3, duplicateRate: 1, reorderRate: 0.3, reorderDelayMs: 20 } });
+        const state = l.sim.control.state(l.shop);
+        const products = [...state.products.values()];
+        const gap = () => new Promise((r) => setTimeout(r, 3));
+        for (const p of products.slice(0, 6)) {
+          l.sim.control.updateProduct(l.shop, p.id, { title: `${p.title} (edited)` });
+          await gap();
+          l.sim.control.setInventory(l.shop, p.variants[0]!.inventoryItemId, state.locations[0]!.id, 5 + p.variants.length);
+          await gap();
+        }
+        l.sim.control.deleteProduct(l.shop, products[6]!.id);
+        l.sim.control.createProduct(l.shop, { title: "Arrived during chaos" });
+        await l.sim.control.idle();
+        await worker.runUntilIdle();
+        l.sim.control.resetChaos();
+        const mid = await readExport(l.ctx.db, l.shop);
+        assert.notDeepEqual(mid.products, (l.sim.control.truth(l.shop) as { products: unknown }).products, "dropped webhooks left drift (seeded)");
+
+        assert.equal(await enqueueReconciles(l.ctx.db, Date.now(), 0), 1);
+        assert.ok((await worker.runUntilIdle()) >= 1);
         await mirrorEqualsTruth(l);
       } finally {
         await l.close();

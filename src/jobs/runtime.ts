@@ -7,10 +7,14 @@
 //   shopInstalledHook(ctx, opts?) -> ShopInstalledHook enqueue subscriptions + full sync (pass it to
 //                                                      buildApp(ctx, { onShopInstalled }))
 //   startBackground(ctx, opts?) -> Background          worker + scheduler; { worker, scheduler, hook, stop() }
+//       in serve: const bg = startBackground(ctx, { ...catalogRuntimeOptions(ctx) });
+//                 buildApp(ctx, { onShopInstalled: bg.hook }); on shutdown: await bg.stop()
 import type { AppContext } from "../context.js";
 import { createAdminClient, type AdminClient } from "../shopify/admin/client.js";
 import type { AdminApi } from "../shopify/catalog/fetch.js";
-import { runFullSync, type SyncResult } from "../shopify/catalog/full-sync.js";
+import type { SyncResult } from "../shopify/catalog/full-sync.js";
+import { bulkOperationFinished } from "../shopify/catalog/bulk-sync.js";
+import { catalogReconcile, catalogSync } from "../shopify/catalog/runtime.js";
 import type { ShopInstalledHook } from "../shopify/oauth/install.js";
 import { applyJobHandler } from "../shopify/sync/apply.js";
 import { ensureSubscriptions } from "../shopify/webhooks/subscriptions.js";
@@ -42,9 +46,9 @@ export interface SyncRequest {
 export interface RuntimeOptions {
   /** Admin client factory (default adminFor). Tests count requests through it. */
   admin?: (shop: string) => AdminApi;
-  /** The catalog's sync (default: runFullSync). */
+  /** The catalog's sync (default: catalogSync, auto|full|bulk). */
   sync?: (r: SyncRequest) => Promise<SyncResult | unknown>;
-  /** The catalog's reconciliation (default: the sync above, mode "auto"). */
+  /** The catalog's reconciliation (default: catalogReconcile). */
   reconcile?: (r: SyncRequest) => Promise<SyncResult | unknown>;
   exporter?: { scheduleExport(shop: string): void };
   documents?: DocumentStore;
@@ -54,12 +58,10 @@ export interface RuntimeOptions {
   scheduler?: boolean;
 }
 
-const defaultSync = (r: SyncRequest) => runFullSync({ db: r.ctx.db, admin: r.admin, shop: r.shop, log: r.ctx.log });
-
 export function buildHandlers(ctx: AppContext, opts: RuntimeOptions = {}): Handlers {
   const admin = opts.admin ?? ((shop: string) => adminFor(ctx, shop));
-  const sync = opts.sync ?? defaultSync;
-  const reconcile = opts.reconcile ?? ((r: SyncRequest) => sync({ ...r, mode: "auto" }));
+  const sync = opts.sync ?? catalogSync;
+  const reconcile = opts.reconcile ?? catalogReconcile;
   const activeShop = async (job: Job): Promise<string | null> => {
     if (!job.shop) return null;
     const row = await getShop(ctx.db, job.shop);
@@ -76,7 +78,7 @@ export function buildHandlers(ctx: AppContext, opts: RuntimeOptions = {}): Handl
       admin,
       exporter: opts.exporter,
       compliance: { db: ctx.db, log: ctx.log, documents: opts.documents },
-      onBulkFinished: opts.onBulkFinished,
+      onBulkFinished: opts.onBulkFinished ?? bulkOperationFinished,
     }),
     [SUBSCRIPTIONS_JOB]: async (job) => {
       const shop = await activeShop(job);
