@@ -203,3 +203,36 @@ test("control calls return before deliveries finish; other apps' subscriptions a
   assert.equal(a.headers["x-shopify-event-id"], b.headers["x-shopify-event-id"], "one event, two deliveries");
   assert.notEqual(a.headers["x-shopify-webhook-id"], b.headers["x-shopify-webhook-id"]);
 });
+
+test("payloads of a generated catalog validate, incl. a product over 250 variants (100 in full, all in variant_gids)", async () => {
+  const { productPayload, collectionPayload, discountPayload, inventoryItemPayload, inventoryLevelPayload, shopPayload } = await import("../webhooks/payloads.js");
+  const state = generateShop({ domain: SHOP, seed: 11, products: 30, bigProducts: 1, draftRatio: 0.2, archivedRatio: 0.2 });
+  const errors: string[] = [];
+  const check = (topic: string, body: unknown) => { const e = validate(topic, body); if (e) errors.push(e); };
+  let big = 0;
+  for (const p of state.products.values()) {
+    const body = productPayload(state, p, { metafieldNamespaces: ["custom"] }) as { variants: unknown[]; variant_gids: unknown[]; status: string };
+    check("products/update", body);
+    assert.ok(["active", "draft", "archived"].includes(body.status));
+    assert.equal(body.variants.length, Math.min(100, p.variants.length));
+    assert.equal(body.variant_gids.length, p.variants.length);
+    if (p.variants.length > 250) big++;
+    for (const v of p.variants.slice(0, 3)) {
+      check("inventory_items/update", inventoryItemPayload(state, v));
+      for (const l of v.inventory) check("inventory_levels/update", inventoryLevelPayload(state, v.inventoryItemId, l));
+    }
+  }
+  for (const c of state.collections.values()) check("collections/update", collectionPayload(state, c));
+  for (const d of state.discounts.values()) check("discounts/update", discountPayload(state, d));
+  check("shop/update", shopPayload(state));
+  assert.equal(big, 1);
+  assert.deepEqual(errors, []);
+});
+
+test("localIso renders the shop's offset, DST included", async () => {
+  const { localIso } = await import("../webhooks/payloads.js");
+  assert.equal(localIso(Date.UTC(2026, 0, 15, 12, 0, 0, 999), "America/New_York"), "2026-01-15T07:00:00-05:00");
+  assert.equal(localIso(Date.UTC(2026, 6, 15, 12, 0, 0), "America/New_York"), "2026-07-15T08:00:00-04:00");
+  assert.equal(localIso(Date.UTC(2026, 6, 15, 12, 0, 0), "UTC"), "2026-07-15T12:00:00+00:00");
+  assert.equal(localIso(Date.UTC(2026, 6, 15, 12, 0, 0), "Asia/Kolkata"), "2026-07-15T17:30:00+05:30");
+});
