@@ -11,7 +11,7 @@ import {
 } from "graphql";
 import { allocId, gid, type BulkOperation, type ShopState } from "../catalog/model.js";
 import { collectFields, getOperation, isConnectionType } from "./cost.js";
-import { run } from "./executor.js";
+import { run, type RunContext } from "./executor.js";
 
 export interface BulkDeps {
   schema: GraphQLSchema;
@@ -23,12 +23,22 @@ export interface BulkDeps {
 type UserError = { field: string[] | null; message: string; code: string | null };
 
 const MAX_CONNECTIONS = 5;
+/** Root objects per execution slice of a bulk run. */
+const BULK_CHUNK = 100;
 const MAX_NESTING = 2;
 
 function ctxFor(schema: GraphQLSchema, document: DocumentNode) {
   const fragments = new Map();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  return { schema, fragments, variables: {} };
+  return { schema, fragments, variables: {}, memo: new Map<string, Map<string, FieldNode[]>>() };
+}
+
+/** collectFields, memoized per (type, selection sets): a bulk result repeats the same shapes. */
+function fieldsOf(c: ReturnType<typeof ctxFor>, type: GraphQLObjectType, sets: readonly SelectionSetNode[]): Map<string, FieldNode[]> {
+  const key = `${type.name}|${sets.map((x) => x.loc?.start ?? -1).join(",")}`;
+  let f = c.memo.get(key);
+  if (!f) { f = collectFields(c, type, sets); c.memo.set(key, f); }
+  return f;
 }
 
 function subSets(nodes: FieldNode[]): SelectionSetNode[] {
@@ -36,16 +46,27 @@ function subSets(nodes: FieldNode[]): SelectionSetNode[] {
 }
 
 /** Connection node selections: the node type and the merged selection sets of edges.node / nodes. */
-function nodeSelection(c: ReturnType<typeof ctxFor>, connType: GraphQLObjectType, nodes: FieldNode[]): { type: GraphQLNamedType; sets: SelectionSetNode[]; keys: { edges: string[]; nodes: string[]; node: string[] } } {
+type NodeSelection = { type: GraphQLNamedType; sets: SelectionSetNode[]; keys: { edges: string[]; nodes: string[]; node: string[] } };
+const selectionMemo = new WeakMap<FieldNode, NodeSelection>();
+
+function nodeSelection(c: ReturnType<typeof ctxFor>, connType: GraphQLObjectType, nodes: FieldNode[]): NodeSelection {
+  const hit = selectionMemo.get(nodes[0]!);
+  if (hit && nodes.length === 1) return hit;
+  const sel = computeNodeSelection(c, connType, nodes);
+  if (nodes.length === 1) selectionMemo.set(nodes[0]!, sel);
+  return sel;
+}
+
+function computeNodeSelection(c: ReturnType<typeof ctxFor>, connType: GraphQLObjectType, nodes: FieldNode[]): NodeSelection {
   const edgeType = getNamedType(connType.getFields().edges!.type) as GraphQLObjectType;
   const type = getNamedType(edgeType.getFields().node!.type);
   const sets: SelectionSetNode[] = [];
   const keys = { edges: [] as string[], nodes: [] as string[], node: [] as string[] };
-  for (const [k, ns] of collectFields(c, connType, subSets(nodes))) {
+  for (const [k, ns] of fieldsOf(c, connType, subSets(nodes))) {
     if (ns[0]!.name.value === "nodes") { sets.push(...subSets(ns)); keys.nodes.push(k); }
     if (ns[0]!.name.value === "edges") {
       keys.edges.push(k);
-      for (const [nk, en] of collectFields(c, edgeType, subSets(ns))) if (en[0]!.name.value === "node") { sets.push(...subSets(en)); keys.node.push(nk); }
+      for (const [nk, en] of fieldsOf(c, edgeType, subSets(ns))) if (en[0]!.name.value === "node") { sets.push(...subSets(en)); keys.node.push(nk); }
     }
   }
   return { type, sets, keys };
@@ -118,7 +139,7 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
     if (!isObjectType(type)) return value; // abstract inline values are copied as returned
     const src = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
-    for (const [key, ns] of collectFields(c, type, sets)) {
+    for (const [key, ns] of fieldsOf(c, type, sets)) {
       if (!(key in src)) continue;
       const def = type.getFields()[ns[0]!.name.value];
       const named = def ? getNamedType(def.type) : null;
@@ -174,18 +195,30 @@ export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, 
     setTimeout(() => {
       void (async () => {
         try {
-          const result = await run(deps.schema, document, {
-            shop, apiKey, apiVersion, origin, bulk: true, paginationLimit: null, searchWarnings: [], scopes,
-            startBulkQuery: () => ({ op: null, userErrors: [] }),
-          });
-          if (result.errors?.some((e) => e.extensions?.code === "ACCESS_DENIED")) throw Object.assign(new Error("access denied"), { code: "ACCESS_DENIED" });
-          if (result.errors?.length || !result.data) throw new Error(result.errors?.[0]?.message ?? "no data");
-          const { lines, roots } = toJsonl(deps.schema, document, result.data as Record<string, unknown>);
-          op.jsonl = lines.length ? lines.join("\n") + "\n" : "";
-          op.objectCount = lines.length;
-          op.rootObjectCount = roots;
-          op.fileSize = lines.length ? Buffer.byteLength(op.jsonl) : null;
-          op.url = lines.length ? `${origin}/bulk/${encodeURIComponent(shop.domain)}/${op.id}.jsonl` : null;
+          // The root connection is walked in chunks with a yield between them, so a bulk run over
+          // a 100k catalog does not block the simulator's other requests and webhook deliveries.
+          const chunk: NonNullable<RunContext["bulkChunk"]> = { size: BULK_CHUNK, after: null, pageInfo: null };
+          const parts: string[] = [];
+          for (;;) {
+            chunk.pageInfo = null;
+            const result = await run(deps.schema, document, {
+              shop, apiKey, apiVersion, origin, bulk: true, bulkChunk: chunk, paginationLimit: null, searchWarnings: [], scopes,
+              startBulkQuery: () => ({ op: null, userErrors: [] }),
+            });
+            if (result.errors?.some((e) => e.extensions?.code === "ACCESS_DENIED")) throw Object.assign(new Error("access denied"), { code: "ACCESS_DENIED" });
+            if (result.errors?.length || !result.data) throw new Error(result.errors?.[0]?.message ?? "no data");
+            const { lines, roots } = toJsonl(deps.schema, document, result.data as Record<string, unknown>);
+            if (lines.length) parts.push(lines.join("\n") + "\n");
+            op.objectCount += lines.length;
+            op.rootObjectCount += roots;
+            const pi = chunk.pageInfo as { hasNextPage: boolean; endCursor: string | null } | null;
+            if (!pi || !pi.hasNextPage) break;
+            chunk.after = pi.endCursor;
+            await new Promise((res) => setImmediate(res));
+          }
+          op.jsonl = parts.join("");
+          op.fileSize = op.objectCount ? Buffer.byteLength(op.jsonl) : null;
+          op.url = op.objectCount ? `${origin}/bulk/${encodeURIComponent(shop.domain)}/${op.id}.jsonl` : null;
           op.status = "COMPLETED";
         } catch (e) {
           op.status = "FAILED";

@@ -27,8 +27,10 @@ export const resolvers: ResolverMap = merge(catalogResolvers, discountResolvers,
 export interface RunContext extends ExecContext {
   /** Reachable ceiling for connections (PAGINATION_LIMIT by default); null = unbounded (bulk). */
   paginationLimit?: number | null;
-  /** Bulk runs ignore first/last/after/before and page everything. */
+  /** Bulk runs ignore first/last/after/before and page everything... */
   bulk?: boolean;
+  /** ...except the root connection, which a bulk run walks in chunks (so the event loop breathes). */
+  bulkChunk?: { size: number; after: string | null; pageInfo: Connection<unknown>["pageInfo"] | null };
   /** The token's effective scopes; when set, access scopes are enforced (access.ts). */
   scopes?: Set<string>;
 }
@@ -50,6 +52,12 @@ const fieldResolver: GraphQLFieldResolver<unknown, RunContext> = (source, args, 
     const named = getNamedType(info.returnType);
     let a: Record<string, unknown> = args;
     if (isConnectionType(named)) {
+      if (ctx.bulk && ctx.bulkChunk && info.path.prev === undefined) {
+        a = { ...args, first: ctx.bulkChunk.size, last: undefined, after: ctx.bulkChunk.after, before: undefined, paginationLimit: null };
+        const conn = r(src, a, ctx, info) as Connection<unknown>;
+        ctx.bulkChunk.pageInfo = conn.pageInfo;
+        return conn;
+      }
       a = ctx.bulk
         ? { ...args, first: undefined, last: undefined, after: undefined, before: undefined, paginationLimit: null }
         : { ...args, paginationLimit: ctx.paginationLimit };
