@@ -161,3 +161,18 @@ test("discount connections serve every kind with concrete __typename, matching t
   for (const ty of ["DiscountCodeBasic", "DiscountCodeBxgy", "DiscountCodeFreeShipping", "DiscountAutomaticBasic", "DiscountAutomaticBxgy", "DiscountAutomaticFreeShipping"]) assert.ok(types.has(ty), ty);
   assert.equal(r.data.discountNodes.nodes.length, got.length);
 });
+
+test("a bulk query touching a field the token may not read fails with errorCode ACCESS_DENIED", async () => {
+  const s = await startTestServer({ products: 3 }, {}, ["read_products"]);
+  try {
+    const r = await s.query(RUN, { q: "{ products { edges { node { id variants { edges { node { id inventoryItem { inventoryLevels { edges { node { id } } } } } } } } } } }" });
+    assert.deepEqual(r.data.bulkOperationRunQuery.userErrors, []);
+    for (let i = 0; i < 100 && !s.finished.length; i++) await new Promise((res) => setTimeout(res, 5));
+    assert.equal(s.finished[0]?.status, "FAILED");
+    assert.equal(s.finished[0]?.errorCode, "ACCESS_DENIED");
+    const cur = await s.query("{ currentBulkOperation { status errorCode url } }");
+    assert.deepEqual(cur.data.currentBulkOperation, { status: "FAILED", errorCode: "ACCESS_DENIED", url: null });
+  } finally {
+    await s.close();
+  }
+});
