@@ -74,6 +74,8 @@ for (const d of testDialects()) {
         assert.equal(await countJobs(t.db), 2);
         const rows = await t.db.selectFrom("jobs").selectAll().orderBy("kind").execute();
         assert.equal(rows.find((r) => r.kind === "flaky")!.last_error, "transient");
+        assert.equal(rows.find((r) => r.kind === "flaky")!.attempts, 1);
+        assert.equal(rows.find((r) => r.kind === "later")!.attempts, 0, "a planned reschedule is not an attempt");
         clock += 15 * 60_000 + 1; // past any backoff
         assert.equal(await worker.runUntilIdle(), 2);
         assert.deepEqual([flakyRuns, laterRuns, await countJobs(t.db)], [2, 2, 0]);

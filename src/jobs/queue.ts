@@ -220,6 +220,8 @@ export interface FailOptions {
   maxAttempts?: number;
   /** Delay before the retry (default backoffMs(job.attempts)). */
   retryInMs?: number;
+  /** Not a failure (a planned reschedule): reset the attempt count. */
+  resetAttempts?: boolean;
   now?: number;
 }
 
@@ -247,7 +249,7 @@ export async function fail(db: Kysely<Database>, job: Job, workerId: string, err
         if (Number(gone.numDeletedRows) === 0) return "lost";
         await trx
           .updateTable("jobs")
-          .set({ attempts: job.attempts, last_error: message, run_at: Math.max(twin.run_at, runAt) })
+          .set({ attempts: opts.resetAttempts ? 0 : job.attempts, last_error: message, run_at: Math.max(twin.run_at, runAt) })
           .where("id", "=", twin.id)
           .execute();
         return "retry";
@@ -258,7 +260,7 @@ export async function fail(db: Kysely<Database>, job: Job, workerId: string, err
       .set(
         dead
           ? { locked_by: DEAD, locked_until: null, last_error: message }
-          : { locked_by: null, locked_until: null, last_error: message, run_at: runAt },
+          : { locked_by: null, locked_until: null, last_error: message, run_at: runAt, ...(opts.resetAttempts ? { attempts: 0 } : {}) },
       )
       .where("id", "=", job.id)
       .where("locked_by", "=", workerId)
@@ -278,8 +280,12 @@ export async function countJobs(db: Conn, where: { kind?: string; shop?: string;
   return Number(r.n);
 }
 
-/** Deletes every job of a shop (shop/redact purge). */
-export async function deleteShopJobs(db: Conn, shop: string): Promise<number> {
-  const r = await db.deleteFrom("jobs").where("shop", "=", shop).executeTakeFirst();
+/** Deletes every job of a shop (shop/redact purge) except the one running now (it ends itself). */
+export async function deleteShopJobs(db: Conn, shop: string, now = Date.now()): Promise<number> {
+  const r = await db
+    .deleteFrom("jobs")
+    .where("shop", "=", shop)
+    .where((eb) => eb.or([eb("locked_by", "is", null), eb("locked_until", "is", null), eb("locked_until", "<", now)]))
+    .executeTakeFirst();
   return Number(r.numDeletedRows);
 }

@@ -84,8 +84,8 @@ export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerO
     } catch (err) {
       clearInterval(beat);
       if (err instanceof RetryLater) {
-        // Not an error: undo this attempt's count by giving it back through maxAttempts headroom.
-        await fail(deps.db, { ...job, attempts: 0 }, id, err.message, { retryInMs: err.delayMs, now: now() });
+        // Not an error: reschedule with the attempt count reset.
+        await fail(deps.db, { ...job, attempts: 0 }, id, err.message, { retryInMs: err.delayMs, now: now(), resetAttempts: true });
         log.debug({ job: job.id, kind: job.kind, inMs: err.delayMs, reason: err.message }, "job rescheduled");
         return;
       }
