@@ -54,6 +54,19 @@ export interface ControlDeps {
 
 const clone = <T>(x: T): T => structuredClone(x);
 
+/** Checks before mutating, so bad input changes nothing. */
+function checkLocations(s: ShopState, variants: m.VariantInput[] | undefined): void {
+  for (const v of variants ?? []) {
+    for (const l of v.inventory ?? []) {
+      if (!s.locations.some((x) => x.id === l.locationId)) throw new ControlError(404, `location ${l.locationId} not found`);
+    }
+  }
+}
+
+function checkProducts(s: ShopState, ids: number[]): void {
+  for (const id of ids) if (!s.products.has(id)) throw new ControlError(404, `product ${id} not found`);
+}
+
 export function createControl(d: ControlDeps) {
   const { emitter } = d;
   const shop = (domain: string): ShopState => {
@@ -73,6 +86,7 @@ export function createControl(d: ControlDeps) {
 
     createProduct(domain: string, input: m.ProductInput & { title: string }, variants?: m.VariantInput[]) {
       const s = shop(domain);
+      checkLocations(s, variants);
       const product = m.createProduct(s, input, variants);
       emitter.emit(s, "products/create", (sub) => p.productPayload(s, product, { metafieldNamespaces: sub?.metafieldNamespaces }));
       for (const v of product.variants) {
@@ -99,6 +113,7 @@ export function createControl(d: ControlDeps) {
 
     addVariant(domain: string, productId: Id, input: m.VariantInput) {
       const s = shop(domain);
+      checkLocations(s, [input]);
       const { product, variant } = m.addVariant(s, toId(productId), input);
       emitter.emit(s, "inventory_items/create", () => p.inventoryItemPayload(s, variant));
       for (const l of variant.inventory) emitter.emit(s, "inventory_levels/connect", () => p.inventoryLevelPayload(s, variant.inventoryItemId, l));
@@ -152,7 +167,9 @@ export function createControl(d: ControlDeps) {
 
     createCollection(domain: string, input: { title: string; handle?: string; descriptionHtml?: string; productIds?: Id[] }) {
       const s = shop(domain);
-      const c = m.createCollection(s, { ...input, productIds: input.productIds?.map((x) => toId(x)) });
+      const productIds = input.productIds?.map((x) => toId(x));
+      checkProducts(s, productIds ?? []);
+      const c = m.createCollection(s, { ...input, productIds });
       emitter.emit(s, "collections/create", () => p.collectionPayload(s, c));
       return clone(c);
     },
@@ -160,9 +177,13 @@ export function createControl(d: ControlDeps) {
     updateCollection(domain: string, id: Id, patch: { title?: string; handle?: string; descriptionHtml?: string; addProductIds?: Id[]; removeProductIds?: Id[] }) {
       const s = shop(domain);
       const cid = toId(id);
+      if (!s.collections.has(cid)) throw new ControlError(404, `collection ${cid} not found`);
+      const add = (patch.addProductIds ?? []).map((x) => toId(x));
+      const remove = (patch.removeProductIds ?? []).map((x) => toId(x));
+      checkProducts(s, add);
       let touched = m.updateCollection(s, cid, patch).changed.length > 0;
-      if (patch.addProductIds?.length) touched = m.addProductsToCollection(s, cid, patch.addProductIds.map((x) => toId(x))).added.length > 0 || touched;
-      if (patch.removeProductIds?.length) touched = m.removeProductsFromCollection(s, cid, patch.removeProductIds.map((x) => toId(x))).removed.length > 0 || touched;
+      if (add.length) touched = m.addProductsToCollection(s, cid, add).added.length > 0 || touched;
+      if (remove.length) touched = m.removeProductsFromCollection(s, cid, remove).removed.length > 0 || touched;
       const c = s.collections.get(cid)!;
       if (touched) emitter.emit(s, "collections/update", () => p.collectionPayload(s, c));
       return clone(c);

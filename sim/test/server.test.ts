@@ -183,3 +183,23 @@ test("close() stops the listener", async () => {
   await sim.close();
   await assert.rejects(fetch(`${sim.url}/_sim/shops`));
 });
+
+test("control functions refuse bad input before changing anything", async (t) => {
+  const sim = await start();
+  t.after(() => sim.close());
+  const state = sim.control.state(A);
+  const products = state.products.size;
+  const col = [...state.collections.values()][0]!;
+  const title = col.title;
+  const members = [...col.productIds];
+  assert.throws(() => sim.control.createProduct(A, { title: "X" }, [{ inventory: [{ locationId: 999_999, available: 1 }] }]), { status: 404 });
+  assert.equal(state.products.size, products);
+  assert.throws(() => sim.control.updateCollection(A, col.id, { title: "New", addProductIds: [999_999] }), { status: 404 });
+  assert.equal(col.title, title);
+  assert.deepEqual(col.productIds, members);
+  assert.throws(() => sim.control.updateProduct(A, "not-an-id", { title: "Y" }), { status: 400 });
+  assert.throws(() => sim.control.setInventory(A, 1, 1, 1.5), { status: 400 });
+  assert.throws(() => sim.control.setChaos({ webhooks: { dropRate: -1 } }), { status: 400 });
+  assert.throws(() => sim.control.uninstall(A, "no-such-app"), { status: 404 });
+  assert.deepEqual(sim.control.deliveries(), []);
+});
