@@ -37,6 +37,29 @@ describe("file document store", () => {
     }
   });
 
+  it("putStream writes chunked documents atomically and leaves nothing on failure", async () => {
+    const root = mkdtempSync(join(tmpdir(), "storelink-docs-"));
+    try {
+      const s = createFileDocumentStore(root);
+      async function* chunks() {
+        for (let i = 0; i < 3000; i++) yield i % 2 ? `${"x".repeat(1000)}\n` : Buffer.from(`${i}:`);
+      }
+      await s.putStream("a/big.txt", chunks());
+      const text = (await s.get("a/big.txt"))!.toString();
+      assert.equal(text.split("\n").length, 1501);
+      assert.ok(text.startsWith("0:xxx"));
+      async function* failing() {
+        yield "partial";
+        throw new Error("source failed");
+      }
+      await assert.rejects(s.putStream("a/big.txt", failing()), /source failed/);
+      assert.equal((await s.get("a/big.txt"))!.toString(), text, "the old document is intact");
+      assert.deepEqual(readdirSync(join(root, "a")), ["big.txt"], "no temp file left");
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it("refuses keys that escape the root or are malformed", async () => {
     const root = mkdtempSync(join(tmpdir(), "storelink-docs-"));
     try {

@@ -7,7 +7,8 @@ import { testDialects } from "./helpers/db.js";
 import { schemaErrors, validateShopMetadata, validateShopProducts } from "./helpers/export-schema.js";
 import { createFileDocumentStore, type DocumentStore } from "../src/storage/documents.js";
 import { createExporter, exportKeys } from "../src/shopify/catalog/export.js";
-import { replaceDiscounts, upsertCollection, upsertProduct, upsertShopMetadata } from "../src/shopify/catalog/store.js";
+import { readExport, replaceDiscounts, streamProductsExport, upsertCollection, upsertProduct, upsertShopMetadata } from "../src/shopify/catalog/store.js";
+import { markSyncFinished, markSyncRunning } from "../src/shopify/catalog/sync-state.js";
 import type { ExportProduct } from "../src/shopify/catalog/export-types.js";
 
 const SHOP = "exp.myshopify.com";
@@ -26,7 +27,12 @@ function product(n: number, title = `P${n}`): ExportProduct {
 
 function counting(inner: DocumentStore): DocumentStore & { puts: string[] } {
   const puts: string[] = [];
-  return { ...inner, puts, put: async (k, b) => { puts.push(k); await inner.put(k, b); } };
+  return {
+    ...inner,
+    puts,
+    put: async (k, b) => { puts.push(k); await inner.put(k, b); },
+    putStream: async (k, c) => { puts.push(k); await inner.putStream(k, c); },
+  };
 }
 
 for (const d of testDialects()) {
@@ -70,6 +76,21 @@ for (const d of testDialects()) {
         await upsertProduct(t.db, SHOP, { ...product(1, "Renamed"), updatedAt: "2026-01-03T00:00:00Z" });
         await exporter.flushExports();
         assert.equal(JSON.parse((await docs.get(keys.products))!.toString()).products[0].title, "Renamed");
+        // The streamed products document is exactly JSON.stringify of readExport, also across pages.
+        const chunks: string[] = [];
+        for await (const c of streamProductsExport(t.db, SHOP, 1)) chunks.push(c);
+        assert.equal(chunks.join(""), JSON.stringify((await readExport(t.db, SHOP)).products));
+
+        // While a full sync runs, exports wait for its end (then one export follows).
+        docs.puts.length = 0;
+        await markSyncRunning(t.db, SHOP, "full", { kind: "full" });
+        await upsertProduct(t.db, SHOP, { ...product(3), updatedAt: "2026-01-03T00:00:00Z" });
+        await exporter.flushExports();
+        assert.deepEqual(docs.puts, []);
+        await markSyncFinished(t.db, SHOP, { mode: "full", startedAt: Date.now(), productCount: 3, full: true });
+        await exporter.flushExports();
+        assert.deepEqual([...docs.puts].sort(), [keys.metadata, keys.products].sort());
+        assert.equal(JSON.parse((await docs.get(keys.products))!.toString()).products.length, 3);
         await exporter.close();
       } finally {
         rmSync(root, { recursive: true, force: true });

@@ -6,15 +6,19 @@
 //
 // Public API:
 //   interface DocumentStore { put(key, body: Uint8Array | string): Promise<void>; get(key): Promise<Buffer | null>;
-//                             delete(key): Promise<void>; list(prefix): Promise<string[]> }
+//                             delete(key): Promise<void>; list(prefix): Promise<string[]>;
+//                             putStream(key, chunks: AsyncIterable<Uint8Array | string>): Promise<void> }
+//     putStream writes a large document without holding it whole (same atomicity as put).
 //   createFileDocumentStore(rootDir): DocumentStore
 //   validateDocumentKey(key): string        throws InvalidDocumentKeyError on traversal and the like
 import { randomBytes } from "node:crypto";
-import { mkdir, open, readFile, readdir, rename, rm, unlink } from "node:fs/promises";
+import { mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 export interface DocumentStore {
   put(key: string, body: Uint8Array | string): Promise<void>;
+  /** Like put, for documents too large to hold in memory: the chunks are written as they come. */
+  putStream(key: string, chunks: AsyncIterable<Uint8Array | string>): Promise<void>;
   /** The document's bytes, or null when there is none. */
   get(key: string): Promise<Buffer | null>;
   /** Removes the document; no error when absent. */
@@ -63,30 +67,53 @@ export function createFileDocumentStore(rootDir: string): DocumentStore {
     }
   }
 
-  return {
-    async put(key, body) {
-      const target = pathOf(key);
-      const dir = dirname(target);
-      await mkdir(dir, { recursive: true });
-      const tmp = join(dir, `${TMP_MARK}${randomBytes(6).toString("hex")}`);
-      const fh = await open(tmp, "wx", 0o600);
-      try {
-        await fh.writeFile(body);
-        await fh.sync();
-      } catch (err) {
-        await fh.close();
-        await unlink(tmp).catch(() => {});
-        throw err;
-      }
+  async function writeAtomically(key: string, write: (fh: FileHandle) => Promise<void>): Promise<void> {
+    const target = pathOf(key);
+    const dir = dirname(target);
+    await mkdir(dir, { recursive: true });
+    const tmp = join(dir, `${TMP_MARK}${randomBytes(6).toString("hex")}`);
+    const fh = await open(tmp, "wx", 0o600);
+    try {
+      await write(fh);
+      await fh.sync();
+    } catch (err) {
       await fh.close();
-      try {
-        await rename(tmp, target);
-      } catch (err) {
-        await unlink(tmp).catch(() => {});
-        throw err;
-      }
-      await fsyncDir(dir);
-    },
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await fh.close();
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      await unlink(tmp).catch(() => {});
+      throw err;
+    }
+    await fsyncDir(dir);
+  }
+
+  return {
+    put: (key, body) => writeAtomically(key, (fh) => fh.writeFile(body)),
+
+    putStream: (key, chunks) =>
+      writeAtomically(key, async (fh) => {
+        // Small chunks are batched into ~1 MB writes.
+        let buf: Buffer[] = [];
+        let size = 0;
+        const flush = async () => {
+          if (!size) return;
+          const b = Buffer.concat(buf, size);
+          for (let off = 0; off < b.length; ) off += (await fh.write(b, off, b.length - off)).bytesWritten;
+          buf = [];
+          size = 0;
+        };
+        for await (const c of chunks) {
+          const b = typeof c === "string" ? Buffer.from(c) : Buffer.from(c.buffer, c.byteOffset, c.byteLength);
+          buf.push(b);
+          size += b.length;
+          if (size >= 1 << 20) await flush();
+        }
+        await flush();
+      }),
 
     async get(key) {
       try {

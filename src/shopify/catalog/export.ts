@@ -13,6 +13,7 @@
 //   interface Exporter {
 //     scheduleExport(shop): void;          debounced
 //     exportNow(shop): Promise<ExportWriteResult | null>;   null when the shop has no user (no row)
+//                                          or a full/bulk sync of it is running (exported at its end)
 //     flushExports(): Promise<void>;       runs every pending export now and waits (tests, shutdown)
 //     close(): Promise<void>;              flush, then stop listening
 //   }
@@ -21,7 +22,8 @@
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
-import { onCatalogChange, readExport } from "./store.js";
+import { getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
+import { getSyncState } from "./sync-state.js";
 
 export interface ExportWriteResult {
   keys: string[];
@@ -74,17 +76,36 @@ export function createExporter(opts: ExporterOptions): Exporter {
       opts.log?.warn({ shop }, "export skipped: shop has no user");
       return null;
     }
-    const { metadata, products } = await readExport(opts.db, shop);
+    if (await fullSyncRunning(shop)) {
+      // A full or bulk sync rewrites the whole catalog: exporting every second meanwhile would read
+      // it again and again. Its end (markSyncFinished/markSyncFailed) schedules the export.
+      opts.log?.debug({ shop }, "export deferred: full sync running");
+      return null;
+    }
+    const metadata = await getShopMetadata(opts.db, shop);
     const keys = exportKeys(owner.user_id, shop);
     const written: string[] = [];
     if (metadata) {
       await opts.documents.put(keys.metadata, `${JSON.stringify(metadata)}\n`);
       written.push(keys.metadata);
     }
-    await opts.documents.put(keys.products, `${JSON.stringify(products)}\n`);
+    // Streamed: a large catalog is never held whole (text identical to JSON.stringify(readExport)).
+    let products = 0;
+    async function* body() {
+      for await (const chunk of streamProductsExport(opts.db, shop)) yield chunk;
+      yield "\n";
+    }
+    await opts.documents.putStream(keys.products, body());
+    products = (await opts.db.selectFrom("catalog_products").select((eb) => eb.fn.countAll<number>().as("n")).where("shop", "=", shop).where("deleted", "=", 0).executeTakeFirst())?.n ?? 0;
     written.push(keys.products);
-    opts.log?.debug({ shop, products: products.products.length }, "exported catalog");
-    return { keys: written, products: products.products.length };
+    opts.log?.debug({ shop, products: Number(products) }, "exported catalog");
+    return { keys: written, products: Number(products) };
+  }
+
+  async function fullSyncRunning(shop: string): Promise<boolean> {
+    const st = await getSyncState(opts.db, shop);
+    // A "running" state not touched for 10 minutes is a sync that died: do not wait for it.
+    return !!st && st.status === "running" && (st.mode === "full" || st.mode === "bulk") && Date.now() - st.updated_at < 10 * 60_000;
   }
 
   /** One export at a time per shop; a change during an export triggers one more afterwards. */

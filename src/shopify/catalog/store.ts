@@ -28,8 +28,12 @@
 //   replaceDiscounts(db, shop, discounts: ExportDiscount[]): Promise<void>
 //   upsertShopMetadata(db, shop, m: ShopMetadataExport, opts?: { at? }): Promise<boolean>
 //   readExport(db, shop): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }>
+//   streamProductsExport(db, shop, pageSize?): AsyncIterable<string>
+//       the exact text of JSON.stringify(readExport(...).products), produced page by page (keyset
+//       over products) so a 100,000-product catalog never sits in memory whole
 //   purgeShopCatalog(db, shop): Promise<void>                  shop/redact: everything for the shop
 //   onCatalogChange(db, listener: (shop) => void): () => void  every applied write notifies (exports)
+//   notifyCatalogChange(db, shop): void                        notify by hand (e.g. a full sync ended)
 import type { Db } from "../../storage/db.js";
 import {
   gidNumber,
@@ -66,6 +70,11 @@ export function onCatalogChange(db: Db, listener: Listener): () => void {
   if (!set) listeners.set(db, (set = new Set()));
   set.add(listener);
   return () => set!.delete(listener);
+}
+
+/** Tells listeners (the exporter) that the shop's catalog changed. Store writes call it themselves. */
+export function notifyCatalogChange(db: Db, shop: string): void {
+  changed(db, shop);
 }
 
 function changed(db: Db, shop: string): void {
@@ -408,6 +417,11 @@ export async function readExport(db: Db, shop: string): Promise<{ metadata: Shop
   products.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
   attachInventory(products, await levelsByItem(db, shop, null));
 
+  const { collections, discounts } = await collectionsAndDiscounts(db, shop);
+  return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
+}
+
+async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
   const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
   const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
   const byColl = new Map<string, string[]>();
@@ -422,11 +436,36 @@ export async function readExport(db: Db, shop: string): Promise<{ metadata: Shop
     return { id: c.id, title: c.title, handle: c.handle, updatedAt: c.updatedAt, productIds };
   });
   collections.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
-
   const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).execute();
   const discounts = discRows.map((r) => JSON.parse(r.data) as ExportDiscount).sort((a, b) => byString(a.id, b.id));
+  return { collections, discounts };
+}
 
-  return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
+export async function* streamProductsExport(db: Db, shop: string, pageSize = 500): AsyncIterable<string> {
+  yield `{"shop":${JSON.stringify(shop)},"products":[`;
+  let last = -1;
+  let first = true;
+  for (;;) {
+    const rows = await db
+      .selectFrom("catalog_products")
+      .select(["data", "num_id"])
+      .where("shop", "=", shop)
+      .where("deleted", "=", 0)
+      .where("num_id", ">", last)
+      .orderBy("num_id")
+      .limit(pageSize)
+      .execute();
+    if (!rows.length) break;
+    last = rows[rows.length - 1]!.num_id;
+    const products = rows.map((r) => JSON.parse(r.data) as ExportProduct);
+    attachInventory(products, await levelsByItem(db, shop, products.flatMap((p) => p.variants.map((v) => v.inventoryItemId))));
+    const text = products.map((p) => JSON.stringify(p)).join(",");
+    yield first ? text : `,${text}`;
+    first = false;
+    if (rows.length < pageSize) break;
+  }
+  const { collections, discounts } = await collectionsAndDiscounts(db, shop);
+  yield `],"collections":${JSON.stringify(collections)},"discounts":${JSON.stringify(discounts)}}`;
 }
 
 export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {

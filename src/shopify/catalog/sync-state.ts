@@ -11,6 +11,7 @@
 //   markSyncFailed(db, shop, mode, error): Promise<void>        keeps the checkpoint for a resume
 import type { Db } from "../../storage/db.js";
 import type { CatalogSyncStateTable } from "../../storage/schema.js";
+import { notifyCatalogChange } from "./store.js";
 
 export type SyncMode = "full" | "bulk" | "reconcile";
 
@@ -83,6 +84,7 @@ export async function markSyncFinished(
     })
     .where("shop", "=", shop)
     .execute();
+  notifyCatalogChange(db, shop); // exports were deferred while a full sync ran
 }
 
 export async function markSyncFailed(db: Db, shop: string, mode: SyncMode, error: unknown): Promise<void> {
@@ -93,4 +95,5 @@ export async function markSyncFailed(db: Db, shop: string, mode: SyncMode, error
     .set({ status: "failed", mode, last_error: msg.slice(0, 500), updated_at: Date.now() })
     .where("shop", "=", shop)
     .execute();
+  notifyCatalogChange(db, shop);
 }
