@@ -5,7 +5,7 @@
 // Every 200 response carries extensions.cost { requestedQueryCost, actualQueryCost, throttleStatus };
 // the bucket is charged the requested cost up front and refunded (requested - actual) afterwards.
 
-import { GraphQLError, getVariableValues, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
+import { GraphQLError, NoDeprecatedCustomRule, getVariableValues, parse, validate, type DocumentNode, type GraphQLFormattedError, type GraphQLSchema } from "graphql";
 import type { ShopState } from "../catalog/model.js";
 import type { LeakyBuckets, ThrottleStatus } from "./bucket.js";
 import { startBulkQuery, type BulkDeps } from "./bulk.js";
@@ -91,6 +91,10 @@ export async function handleGraphql(deps: PipelineDeps, req: GraphqlRequest): Pr
   const invalid = validate(deps.schema, document);
   if (invalid.length) {
     return { status: 200, body: { errors: invalid.map((e) => fmt(e, validationCode(e.message))), extensions: costExt(0, 0, status()) }, headers };
+  }
+  // Shopify flags requests that use deprecated fields or enum values with this header.
+  if (validate(deps.schema, document, [NoDeprecatedCustomRule]).length) {
+    headers["x-shopify-api-deprecated-reason"] = "https://shopify.dev/api/usage/versioning#deprecation-practices";
   }
   const op = getOperation(document, operationName);
   if (!op) {

@@ -69,6 +69,21 @@ test("schema-invalid documents are refused with Shopify's error shape", async ()
   assert.equal(badArg.json.errors[0].extensions.code, "argumentNotAccepted");
 });
 
+test("deprecated fields are served and flagged with X-Shopify-API-Deprecated-Reason, as Shopify does", async () => {
+  const deprecated = await fetch(`${t.url}/${t.shop.domain}/admin/api/2026-10/graphql.json`, {
+    method: "POST", headers: { "content-type": "application/json", "x-shopify-access-token": "shpat_test_token" },
+    body: JSON.stringify({ query: "{ webhookSubscriptions(first: 1) { nodes { callbackUrl } } }" }),
+  });
+  assert.equal(deprecated.status, 200);
+  assert.match(deprecated.headers.get("x-shopify-api-deprecated-reason") ?? "", /deprecation/);
+  const plain = await fetch(`${t.url}/${t.shop.domain}/admin/api/2026-10/graphql.json`, {
+    method: "POST", headers: { "content-type": "application/json", "x-shopify-access-token": "shpat_test_token" },
+    body: JSON.stringify({ query: "{ shop { name } }" }),
+  });
+  assert.equal(plain.headers.get("x-shopify-api-deprecated-reason"), null);
+  assert.equal(plain.headers.get("x-shopify-api-version"), "2026-10");
+});
+
 test("connections need first or last, at most 250", async () => {
   const none = await t.post({ query: "{ products { nodes { id } } }" });
   assert.equal(none.json.errors[0].message, "you must provide one of first or last");
