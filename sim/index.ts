@@ -64,7 +64,7 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** Everything but the HTTP listener; exported so sim-core's plugin can be mounted by buildSimServer. */
+/** The simulator's parts, as graphql-mount.ts needs them to configure sim-core's plugin. */
 export interface SimContext {
   shops: Map<string, ShopState>;
   shopOptions: Map<string, SimShopOptions>;
@@ -72,8 +72,6 @@ export interface SimContext {
   control: Control;
   chaos: Chaos;
   clock: () => number;
-  /** Filled in once the server listens. */
-  baseUrl: string;
 }
 
 export async function createSimulator(opts: SimulatorOptions): Promise<Simulator> {
@@ -99,7 +97,7 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
     deleteSubscriptionOnExhaustion: opts.deleteSubscriptionOnExhaustion,
   });
   const control = createControl({ shops, oauth, emitter, queue, chaos, truth: (s) => truth(s) });
-  const ctx: SimContext = { shops, shopOptions, oauth, control, chaos, clock, baseUrl: "" };
+  const ctx: SimContext = { shops, shopOptions, oauth, control, chaos, clock };
   const adminApi = createAdminApi(ctx, opts.adminApi);
   const app = await buildSimServer({
     oauth,
@@ -110,11 +108,16 @@ export async function createSimulator(opts: SimulatorOptions): Promise<Simulator
     logLevel: opts.logLevel,
   });
   const host = opts.host ?? "127.0.0.1";
-  await app.listen({ port: opts.port ?? 0, host });
+  try {
+    await app.listen({ port: opts.port ?? 0, host });
+  } catch (err) {
+    queue.close();
+    await app.close();
+    throw err;
+  }
   const addr = app.server.address();
   const port = typeof addr === "object" && addr ? addr.port : opts.port;
   const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
-  ctx.baseUrl = url;
   let closed = false;
   return {
     url,
