@@ -25,7 +25,7 @@ import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { loadDocument } from "../admin/documents.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
-import type { ExportProduct } from "./export-types.js";
+import { gidNumber, type ExportProduct } from "./export-types.js";
 import { fetchShopMetadata, type AdminApi } from "./fetch.js";
 import { deleteUnseenProducts, syncCollectionsDiscountsMetadata, type SyncProgress, type SyncResult } from "./full-sync.js";
 import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type GqlProduct, type GqlVariant } from "./normalize.js";
@@ -101,7 +101,8 @@ export async function assembleBulkProducts(
   onLateChild?: (c: LateChild) => void,
 ): Promise<number> {
   let current: Assembly | null = null;
-  const variantProduct = new Map<string, string>(); // variant -> product, for level lines (ids only)
+  // variant -> product (numeric ids: compact even for millions of variants), to place level lines.
+  const variantProduct = new Map<number, number>();
   let count = 0;
   const flush = async () => {
     if (!current) return;
@@ -122,11 +123,12 @@ export async function assembleBulkProducts(
     }
     if (!parent) continue; // unknown top-level object: not ours
     if (type === "ProductVariant") {
-      variantProduct.set(line.id!, parent);
+      variantProduct.set(gidNumber(line.id!), gidNumber(parent));
       if (current?.node.id === parent) current.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
       else onLateChild?.({ productId: parent, line });
     } else if (type === "InventoryLevel" || line.location) {
-      const productId = variantProduct.get(parent) ?? "";
+      const pn = variantProduct.get(gidNumber(parent));
+      const productId = pn === undefined ? "" : `gid://shopify/Product/${pn}`;
       const v = current?.node.id === productId ? current.variants.get(parent) : undefined;
       if (v) v.levels.push(line as unknown as GqlInventoryLevel);
       else onLateChild?.({ productId, variantId: parent, line });
