@@ -113,6 +113,25 @@ for (const d of testDialects()) {
         const mine = await readExport(l.ctx.db, l.shop);
         assert.equal(mine.products.products.find((p) => p.id.endsWith(`/${product.id}`))!.variants[0]!.inventory.find((x) => x.locationId.endsWith(`/${state.locations[0]!.id}`))!.available, 77);
 
+        // Collections (membership paged in with CollectionProductsPage), shop details, variant and
+        // inventory-level removals.
+        const col = l.sim.control.createCollection(l.shop, { title: "Picks", productIds: [product.id] });
+        await settle(l, worker);
+        l.sim.control.updateCollection(l.shop, col.id, { title: "Picks (renamed)", addProductIds: [[...state.products.values()][2]!.id] });
+        const firstCol = [...state.collections.values()].find((c) => c.id !== col.id);
+        if (firstCol) l.sim.control.deleteCollection(l.shop, firstCol.id);
+        l.sim.control.updateShop(l.shop, { name: "Renamed shop", email: "owner@example.com" });
+        const multi = [...state.products.values()].find((p) => p.variants.length > 1 && p.id !== product.id);
+        if (multi) l.sim.control.deleteVariant(l.shop, multi.variants.at(-1)!.id);
+        const lvl = product.variants[0]!.inventory.find((x) => x.locationId !== state.locations[0]!.id);
+        if (lvl) l.sim.control.disconnectInventory(l.shop, product.variants[0]!.inventoryItemId, lvl.locationId);
+        await settle(l, worker);
+        await mirrorEqualsTruth(l);
+        const exp = await readExport(l.ctx.db, l.shop);
+        const truth = l.sim.control.truth(l.shop) as { metadata: unknown };
+        assert.deepEqual(exp.metadata, truth.metadata);
+        assert.ok(exp.products.collections.some((c) => c.title === "Picks (renamed)" && c.productIds.length === 2));
+
         const rows = await l.ctx.db.selectFrom("webhook_deliveries").select(["status"]).execute();
         assert.ok(rows.length > 0);
         assert.equal(rows.filter((r) => r.status === "pending" || r.status === "failed").length, 0);
