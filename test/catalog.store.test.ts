@@ -6,6 +6,7 @@ import {
   deleteCollection,
   deleteProduct,
   getProduct,
+  getProductVersion,
   listProductIds,
   onCatalogChange,
   purgeShopCatalog,
@@ -131,11 +132,22 @@ for (const d of testDialects()) {
         assert.equal(p.variants[0]!.inventory.length, 3);
         assert.equal(await removeInventoryLevel(t.db, SHOP, item, L1, "2026-02-05T00:00:00Z"), true);
 
+        // Fetched data supersedes stored versions up to its fetch time (a webhook may have stored its
+        // triggered-at, later than updatedAt); the stored version never goes backwards.
+        const ms = (s: string) => Date.parse(s);
+        await upsertProduct(t.db, SHOP, product(2, "2026-02-04T00:00:00Z", { title: "webhook" }), { sourceUpdatedAt: ms("2026-02-04T00:00:05Z"), replaceInventory: false });
+        assert.equal(await upsertProduct(t.db, SHOP, product(2, "2026-02-04T00:00:00Z", { title: "early fetch" }), { fetchedAt: ms("2026-02-04T00:00:02Z") }), false);
+        const seenAt = (await t.db.selectFrom("catalog_products").select("stored_at").where("id", "=", "gid://shopify/Product/2").executeTakeFirstOrThrow()).stored_at;
+        assert.ok(seenAt >= Date.now() - 60_000, "a refused fetch still marks the product as seen");
+        assert.equal(await upsertProduct(t.db, SHOP, product(2, "2026-02-04T00:00:00Z", { title: "later fetch" }), { fetchedAt: ms("2026-02-04T00:00:10Z") }), true);
+        assert.equal((await getProduct(t.db, SHOP, "gid://shopify/Product/2"))!.title, "later fetch");
+        assert.equal((await getProductVersion(t.db, SHOP, "gid://shopify/Product/2"))!.updatedAt, ms("2026-02-04T00:00:05Z"));
+
         assert.equal(await deleteProduct(t.db, SHOP, "gid://shopify/Product/1", { at: "2026-02-01T00:00:00Z" }), false, "older delete refused");
         assert.equal(await deleteProduct(t.db, SHOP, "gid://shopify/Product/1", { at: "2026-02-06T00:00:00Z" }), true);
         assert.equal(await upsertProduct(t.db, SHOP, product(1, "2026-02-05T00:00:00Z")), false, "late update after delete refused");
         assert.equal(await getProduct(t.db, SHOP, "gid://shopify/Product/1"), null);
-        assert.deepEqual(await listProductIds(t.db, SHOP), []);
+        assert.deepEqual(await listProductIds(t.db, SHOP), ["gid://shopify/Product/2"]);
       } finally {
         await t.cleanup();
       }

@@ -232,7 +232,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
       await assembleBulkProducts(
         jsonlLines(op.url, o.fetch ?? fetch),
         async (node) => {
-          await upsertProduct(o.db, o.shop, productFromGraphql(node), { inventoryAt: cp.startedAt });
+          await upsertProduct(o.db, o.shop, productFromGraphql(node), { fetchedAt: cp.startedAt, inventoryAt: cp.startedAt });
           done++;
           if (done % 250 === 0) o.onProgress?.({ phase: "products", done, total });
         },
@@ -285,5 +285,5 @@ async function mergeLate(db: Db, shop: string, productId: string, children: Late
     else metafields.push(c.line as unknown as GqlMetafield);
   }
   const merged = productFromGraphql(toNode({ node, variants, metafields }));
-  await upsertProduct(db, shop, merged, { inventoryAt: at });
+  await upsertProduct(db, shop, merged, { fetchedAt: at, inventoryAt: at });
 }

@@ -114,7 +114,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
     while (more) {
       const fetchedAt = now();
       const page = await fetchProductsPage(o.admin, plan, { after: cp.after });
-      for (const p of page.products) await upsertProduct(o.db, o.shop, p, { inventoryAt: fetchedAt });
+      for (const p of page.products) await upsertProduct(o.db, o.shop, p, { fetchedAt, inventoryAt: fetchedAt });
       cp.done += page.products.length;
       more = page.pageInfo.hasNextPage && !!page.pageInfo.endCursor;
       if (more) cp.after = page.pageInfo.endCursor;

@@ -138,7 +138,8 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
     const refetch = new Set<string>();
     for (const r of remote) {
       const v = await getProductVersion(o.db, o.shop, r.id);
-      if (!v || v.deleted || v.updatedAt !== toMs(r.updatedAt)) refetch.add(r.id);
+      // Stored versions may be later than updatedAt (webhooks store triggered-at): only older is missed.
+      if (!v || v.deleted || v.updatedAt < toMs(r.updatedAt)) refetch.add(r.id);
     }
     const compareAndRepair = async (p: Awaited<ReturnType<typeof fetchProductById>>, fetchedAt: number) => {
       if (!p) return;
@@ -146,7 +147,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
       const before = await getProduct(o.db, o.shop, p.id);
       if (isDeepStrictEqual(before, p)) return;
       // Drift: the stored copy differed (even at the same version: repair it regardless).
-      const applied = await upsertProduct(o.db, o.shop, p, { sourceUpdatedAt: p.updatedAt, inventoryAt: fetchedAt });
+      const applied = await upsertProduct(o.db, o.shop, p, { fetchedAt, inventoryAt: fetchedAt });
       if (applied) drift.products++;
     };
     let done = 0;

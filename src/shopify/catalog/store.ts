@@ -6,6 +6,8 @@
 //   upsertProduct(db, shop, product: ExportProduct, opts?: UpsertProductOptions): Promise<boolean>
 //       Refused (returns false) when the stored version (or tombstone) is newer than
 //       opts.sourceUpdatedAt (default product.updatedAt). Equal versions are applied (idempotent).
+//       opts.fetchedAt (data read from Shopify at that time) also supersedes stored versions up to
+//       it; the stored version never goes backwards.
 //       By default also replaces the per-location inventory of the product's variants from
 //       variants[].inventory (rows newer than opts.inventoryAt are kept); pass
 //       { replaceInventory: false } for payloads without per-location inventory (REST webhooks).
@@ -49,6 +51,8 @@ export type Timestamp = number | string | Date;
 
 export interface UpsertProductOptions {
   sourceUpdatedAt?: Timestamp;
+  /** When the data was read from Shopify (syncs, refetches): supersedes stored versions up to it. */
+  fetchedAt?: Timestamp;
   replaceInventory?: boolean;
   inventoryAt?: Timestamp;
 }
@@ -109,23 +113,33 @@ function itemIdsOf(data: string | undefined): string[] {
 export async function upsertProduct(db: Db, shop: string, product: ExportProduct, opts: UpsertProductOptions = {}): Promise<boolean> {
   const at = toMs(opts.sourceUpdatedAt ?? product.updatedAt);
   const invAt = opts.inventoryAt === undefined ? at : toMs(opts.inventoryAt);
+  // Data read from Shopify at fetchedAt reflects every change made before then: it supersedes a
+  // stored version up to fetchedAt (webhooks may store triggered-at, later than updatedAt).
+  const limit = opts.fetchedAt === undefined ? at : Math.max(at, toMs(opts.fetchedAt));
   const data = JSON.stringify(stripInventory(product));
   const applied = await db.transaction().execute(async (trx) => {
     const old = await trx
       .selectFrom("catalog_products")
-      .select(["data", "updated_at"])
+      .select(["data", "updated_at", "deleted"])
       .where("shop", "=", shop)
       .where("id", "=", product.id)
       .executeTakeFirst();
-    if (old && old.updated_at > at) return false;
+    if (old && old.updated_at > limit) {
+      // Refused as stale, but the product exists: a full sync must not count it as unseen.
+      if (old.deleted === 0) {
+        await trx.updateTable("catalog_products").set({ stored_at: Date.now() }).where("shop", "=", shop).where("id", "=", product.id).execute();
+      }
+      return false;
+    }
+    const version = Math.max(at, old?.updated_at ?? at); // versions never go backwards
     const r = await trx
       .insertInto("catalog_products")
-      .values({ shop, id: product.id, num_id: gidNumber(product.id), updated_at: at, deleted: 0, data, stored_at: Date.now() })
+      .values({ shop, id: product.id, num_id: gidNumber(product.id), updated_at: version, deleted: 0, data, stored_at: Date.now() })
       .onConflict((oc) =>
         oc
           .columns(["shop", "id"])
-          .doUpdateSet({ updated_at: at, deleted: 0, data, stored_at: Date.now() })
-          .where("catalog_products.updated_at", "<=", at),
+          .doUpdateSet({ updated_at: version, deleted: 0, data, stored_at: Date.now() })
+          .where("catalog_products.updated_at", "<=", limit),
       )
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
