@@ -216,7 +216,8 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
   o.log?.info({ shop: o.shop, resumed, operationId: cp.operationId }, "bulk sync started");
   try {
     o.onProgress?.({ phase: "metadata", done: 0, total: null });
-    await upsertShopMetadata(o.db, o.shop, await fetchShopMetadata(o.admin, o.shop));
+    const metaAt = now();
+    await upsertShopMetadata(o.db, o.shop, await fetchShopMetadata(o.admin, o.shop), { fetchedAt: metaAt });
     if (!cp.operationId) {
       const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"));
       cp.operationId = op.id;

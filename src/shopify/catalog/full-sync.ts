@@ -75,16 +75,18 @@ export async function syncCollectionsDiscountsMetadata(
   progress?: (p: SyncProgress) => void,
 ): Promise<void> {
   progress?.({ phase: "collections", done: 0, total: null });
+  const fetchedAt = Date.now();
   const collections = await fetchCollections(admin);
   const seen = new Set<string>();
   for (const c of collections) {
     seen.add(c.id);
-    await upsertCollection(db, shop, c);
+    await upsertCollection(db, shop, c, { fetchedAt });
   }
   for (const id of await listCollectionIds(db, shop)) if (!seen.has(id)) await deleteCollection(db, shop, id, { at: startedAt });
   progress?.({ phase: "discounts", done: collections.length, total: collections.length });
   await replaceDiscounts(db, shop, await fetchDiscounts(admin));
-  await upsertShopMetadata(db, shop, await fetchShopMetadata(admin, shop));
+  const metaAt = Date.now();
+  await upsertShopMetadata(db, shop, await fetchShopMetadata(admin, shop), { fetchedAt: metaAt });
 }
 
 /** Deletes stored products that the sync started at `startedAt` did not write. */
@@ -103,8 +105,9 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
   o.log?.info({ shop: o.shop, resumed, after: cp.after ? "(cursor)" : null, done: cp.done }, "full sync started");
   try {
     o.onProgress?.({ phase: "metadata", done: 0, total: null });
+    const metaAt = now();
     const metadata = await fetchShopMetadata(o.admin, o.shop);
-    await upsertShopMetadata(o.db, o.shop, metadata);
+    await upsertShopMetadata(o.db, o.shop, metadata, { fetchedAt: metaAt });
     const plan = productsPagePlan(metadata.locations.length);
     if (cp.total === null) cp.total = await countProducts(o.admin);
     o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });

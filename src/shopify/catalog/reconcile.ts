@@ -96,22 +96,22 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
   try {
     // 1. metadata, collections, discounts
     o.onProgress?.({ phase: "metadata", done: 0, total: null });
+    const metaAt = now();
     const meta = await fetchShopMetadata(o.admin, o.shop);
-    if (!isDeepStrictEqual(await getShopMetadata(o.db, o.shop), meta)) {
+    if (!isDeepStrictEqual(await getShopMetadata(o.db, o.shop), meta) && (await upsertShopMetadata(o.db, o.shop, meta, { fetchedAt: metaAt }))) {
       drift.metadata++;
-      await upsertShopMetadata(o.db, o.shop, meta);
     }
     const plan: SyncPlan = productsPagePlan(meta.locations.length);
 
     o.onProgress?.({ phase: "collections", done: 0, total: null });
     const stored = (await readExport(o.db, o.shop)).products;
     const storedColl = new Map(stored.collections.map((c) => [c.id, c]));
+    const collAt = now();
     const remoteColl = await fetchCollections(o.admin);
     for (const c of remoteColl) {
       const want = { ...c, productIds: [...(c.productIds ?? [])].sort((a, b) => gidNumber(a) - gidNumber(b)) };
-      if (!isDeepStrictEqual(storedColl.get(c.id), want)) {
+      if (!isDeepStrictEqual(storedColl.get(c.id), want) && (await upsertCollection(o.db, o.shop, want, { fetchedAt: collAt }))) {
         drift.collections++;
-        await upsertCollection(o.db, o.shop, want);
       }
       storedColl.delete(c.id);
     }

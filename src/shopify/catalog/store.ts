@@ -23,12 +23,12 @@
 //   getInventoryLevels(db, shop, inventoryItemId): Promise<ExportInventory[]>   by numeric location
 //   replaceInventoryLevels(db, shop, inventoryItemId, levels: ExportInventory[], at): Promise<void>
 //       the item's levels become `levels` (rows newer than `at` are kept)
-//   upsertCollection(db, shop, c: CollectionInput, opts?: { sourceUpdatedAt? }): Promise<boolean>
+//   upsertCollection(db, shop, c: CollectionInput, opts?: { sourceUpdatedAt?, fetchedAt? }): Promise<boolean>
 //       c.productIds, when given, replaces the membership (only if the upsert applied).
 //   setCollectionProducts(db, shop, collectionId, productIds: string[]): Promise<void>
 //   deleteCollection(db, shop, id, { at }): Promise<boolean>
 //   replaceDiscounts(db, shop, discounts: ExportDiscount[]): Promise<void>
-//   upsertShopMetadata(db, shop, m: ShopMetadataExport, opts?: { at? }): Promise<boolean>
+//   upsertShopMetadata(db, shop, m: ShopMetadataExport, opts?: { at?, fetchedAt? }): Promise<boolean>
 //   readExport(db, shop): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }>
 //   streamProductsExport(db, shop, pageSize?): AsyncIterable<string>
 //       the exact text of JSON.stringify(readExport(...).products), produced page by page (keyset
@@ -337,15 +337,24 @@ function attachInventory(products: ExportProduct[], levels: Map<string, ExportIn
 
 // ---- collections ----
 
-export async function upsertCollection(db: Db, shop: string, c: CollectionInput, opts: { sourceUpdatedAt?: Timestamp } = {}): Promise<boolean> {
+export async function upsertCollection(
+  db: Db,
+  shop: string,
+  c: CollectionInput,
+  opts: { sourceUpdatedAt?: Timestamp; fetchedAt?: Timestamp } = {},
+): Promise<boolean> {
   const at = toMs(opts.sourceUpdatedAt ?? c.updatedAt);
+  const limit = opts.fetchedAt === undefined ? at : Math.max(at, toMs(opts.fetchedAt));
   const { productIds, ...rest } = c;
   const data = JSON.stringify(rest);
   const applied = await db.transaction().execute(async (trx) => {
+    const old = await trx.selectFrom("catalog_collections").select("updated_at").where("shop", "=", shop).where("id", "=", c.id).executeTakeFirst();
+    if (old && old.updated_at > limit) return false;
+    const version = Math.max(at, old?.updated_at ?? at);
     const r = await trx
       .insertInto("catalog_collections")
-      .values({ shop, id: c.id, num_id: gidNumber(c.id), updated_at: at, deleted: 0, data })
-      .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 0, data }).where("catalog_collections.updated_at", "<=", at))
+      .values({ shop, id: c.id, num_id: gidNumber(c.id), updated_at: version, deleted: 0, data })
+      .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: version, deleted: 0, data }).where("catalog_collections.updated_at", "<=", limit))
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
     if (productIds) await writeMembership(trx, shop, c.id, productIds);
@@ -403,15 +412,26 @@ export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDi
   changed(db, shop);
 }
 
-export async function upsertShopMetadata(db: Db, shop: string, m: ShopMetadataExport, opts: { at?: Timestamp } = {}): Promise<boolean> {
+export async function upsertShopMetadata(
+  db: Db,
+  shop: string,
+  m: ShopMetadataExport,
+  opts: { at?: Timestamp; fetchedAt?: Timestamp } = {},
+): Promise<boolean> {
   const at = toMs(opts.at ?? m.updatedAt ?? Date.now());
+  const limit = opts.fetchedAt === undefined ? at : Math.max(at, toMs(opts.fetchedAt));
   const data = JSON.stringify(m);
-  const r = await db
-    .insertInto("catalog_shop_metadata")
-    .values({ shop, data, updated_at: at })
-    .onConflict((oc) => oc.column("shop").doUpdateSet({ data, updated_at: at }).where("catalog_shop_metadata.updated_at", "<=", at))
-    .executeTakeFirst();
-  const applied = Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  const applied = await db.transaction().execute(async (trx) => {
+    const old = await trx.selectFrom("catalog_shop_metadata").select("updated_at").where("shop", "=", shop).executeTakeFirst();
+    if (old && old.updated_at > limit) return false;
+    const version = Math.max(at, old?.updated_at ?? at);
+    const r = await trx
+      .insertInto("catalog_shop_metadata")
+      .values({ shop, data, updated_at: version })
+      .onConflict((oc) => oc.column("shop").doUpdateSet({ data, updated_at: version }).where("catalog_shop_metadata.updated_at", "<=", limit))
+      .executeTakeFirst();
+    return Number(r.numInsertedOrUpdatedRows ?? 0) > 0;
+  });
   if (applied) changed(db, shop);
   return applied;
 }
