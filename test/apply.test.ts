@@ -14,7 +14,7 @@ import { exportKeys } from "../src/shopify/catalog/export.js";
 import { productFromWebhook } from "../src/shopify/catalog/normalize.js";
 import { getProduct, readExport, setInventoryLevel, upsertProduct } from "../src/shopify/catalog/store.js";
 import { applyPendingDeliveries, type ApplyDeps } from "../src/shopify/sync/apply.js";
-import { APPLY_JOB, recordDelivery, recordDeliveries } from "../src/shopify/webhooks/deliveries.js";
+import { APPLY_JOB, pruneDeliveries, recordDelivery, recordDeliveries } from "../src/shopify/webhooks/deliveries.js";
 import { createFileDocumentStore } from "../src/storage/documents.js";
 import { getShop, saveInstalledShop } from "../src/storage/shops.js";
 import type { AdminApi } from "../src/shopify/catalog/fetch.js";
@@ -142,12 +142,23 @@ for (const d of testDialects()) {
       try {
         await installShopRow(t, SHOP);
         const a = delivery("shop/update", { name: "A" }, T0);
-        const fresh = await recordDeliveries(t.db, [a, { ...a }, delivery("shop/update", { name: "B" }, T0 + 1)]);
+        const b = delivery("shop/update", { name: "B" }, T0 + 1);
+        const fresh = await recordDeliveries(t.db, [a, { ...a }, b]);
         assert.deepEqual(fresh, [true, false, true]);
         assert.equal(await recordDelivery(t.db, a), false);
         const n = await t.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
         assert.equal(Number(n.n), 2);
         assert.equal(await countJobs(t.db, { kind: APPLY_JOB }), 1);
+
+        // Retention: finished rows older than the cutoff go; pending ones stay whatever their age.
+        const old = delivery("shop/update", { name: "old" }, T0, T0);
+        await recordDelivery(t.db, old);
+        await t.db.updateTable("webhook_deliveries").set({ status: "applied" }).where("webhook_id", "=", old.webhookId).execute();
+        const oldPending = delivery("shop/update", { name: "old pending" }, T0, T0);
+        await recordDelivery(t.db, oldPending);
+        assert.equal(await pruneDeliveries(t.db, T0 + 1, 1), 1);
+        const left = (await t.db.selectFrom("webhook_deliveries").select("webhook_id").execute()).map((r) => r.webhook_id).sort();
+        assert.deepEqual(left, [a.webhookId, b.webhookId, oldPending.webhookId].sort());
       } finally {
         await t.cleanup();
       }

@@ -10,6 +10,7 @@
 //   cronPeriodMs(cron, from?) -> number            time between two consecutive fires
 //   shopOffsetMs(shop, periodMs) -> number         in [0, periodMs)
 //   enqueueReconciles(db, at, periodMs) -> Promise<number>   jobs enqueued for active shops
+// It also prunes finished webhook deliveries older than DELIVERY_RETENTION_MS, hourly.
 import { createHash } from "node:crypto";
 import { Cron } from "croner";
 import type { Config } from "../config.js";
@@ -18,6 +19,7 @@ import type { Db } from "../storage/db.js";
 import { listActiveShops } from "../storage/shops.js";
 import { RECONCILE_JOB } from "./kinds.js";
 import { enqueue } from "./queue.js";
+import { DELIVERY_RETENTION_MS, pruneDeliveries } from "../shopify/webhooks/deliveries.js";
 
 export function cronPeriodMs(cron: string, from: Date = new Date()): number {
   const runs = new Cron(cron, { paused: true }).nextRuns(2, from);
@@ -59,6 +61,16 @@ export function startScheduler(deps: { db: Db; log: Logger; config: Config }, op
   const job = new Cron(cron, { protect: true, catch: (err) => log.error({ err: String(err) }, "scheduling reconciliation failed") }, async () => {
     await tick();
   });
+  const prune = new Cron("17 * * * *", { protect: true, catch: (err) => log.error({ err: String(err) }, "pruning webhook deliveries failed") }, async () => {
+    const n = await pruneDeliveries(deps.db, Date.now() - DELIVERY_RETENTION_MS);
+    if (n) log.info({ deleted: n }, "pruned finished webhook deliveries");
+  });
   log.info({ cron, next: job.nextRun()?.toISOString() ?? null }, "reconciliation scheduler started");
-  return { stop: () => job.stop(), tick };
+  return {
+    stop: () => {
+      job.stop();
+      prune.stop();
+    },
+    tick,
+  };
 }

@@ -12,6 +12,9 @@
 //   markDeliveries(db, ids, status, error?, at?) -> Promise<void>
 //   countPendingDeliveries(db, shop?) -> Promise<number>
 //   deleteShopDeliveries(db, shop) -> Promise<number>
+//   pruneDeliveries(db, olderThan: number) -> Promise<number>   finished rows received before olderThan
+//       (pending and failed rows are kept); run by the scheduler hourly. Keep at least Shopify's 48 h
+//       retry window, or a late retry of a pruned delivery would be applied a second time.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
 import { enqueue } from "../../jobs/queue.js";
@@ -170,4 +173,26 @@ export async function countPendingDeliveries(db: Kysely<Database>, shop?: string
 export async function deleteShopDeliveries(db: Kysely<Database>, shop: string): Promise<number> {
   const r = await db.deleteFrom("webhook_deliveries").where("shop", "=", shop).executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+export const DELIVERY_RETENTION_MS = 7 * 86_400_000;
+
+export async function pruneDeliveries(db: Kysely<Database>, olderThan: number, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await db
+      .deleteFrom("webhook_deliveries")
+      .where("webhook_id", "in", (eb) =>
+        eb
+          .selectFrom("webhook_deliveries")
+          .select("webhook_id")
+          .where("status", "in", ["applied", "skipped"])
+          .where("received_at", "<", olderThan)
+          .limit(batch),
+      )
+      .executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
 }
