@@ -37,6 +37,7 @@
 //   onCatalogChange(db, listener: (shop) => void): () => void  every applied write notifies (exports)
 //   notifyCatalogChange(db, shop): void                        notify by hand (e.g. a full sync ended)
 import type { Db } from "../../storage/db.js";
+import { attachInventory, chunks, levelsByItem } from "./read.js";
 import {
   gidNumber,
   type ExportCollection,
@@ -44,7 +45,6 @@ import {
   type ExportInventory,
   type ExportProduct,
   type ShopMetadataExport,
-  type ShopProductsExport,
 } from "./export-types.js";
 
 export type Timestamp = number | string | Date;
@@ -91,12 +91,8 @@ function changed(db: Db, shop: string): void {
   }
 }
 
-const CHUNK = 500;
-function chunks<T>(xs: T[], n = CHUNK): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
+// Reads of the export shape live in read.ts (re-exported here: one API for callers).
+export { getShopMetadata, readExport, streamProductsExport } from "./read.js";
 
 // ---- products ----
 
@@ -315,26 +311,6 @@ export async function replaceInventoryLevels(db: Db, shop: string, inventoryItem
   changed(db, shop);
 }
 
-async function levelsByItem(db: Db, shop: string, itemIds: string[] | null): Promise<Map<string, ExportInventory[]>> {
-  const out = new Map<string, ExportInventory[]>();
-  const add = (rows: { inventory_item_id: string; location_id: string; available: number }[]) => {
-    for (const r of rows) {
-      let l = out.get(r.inventory_item_id);
-      if (!l) out.set(r.inventory_item_id, (l = []));
-      l.push({ locationId: r.location_id, available: r.available });
-    }
-  };
-  const q = db.selectFrom("catalog_inventory_levels").select(["inventory_item_id", "location_id", "available"]).where("shop", "=", shop);
-  if (itemIds === null) add(await q.execute());
-  else for (const c of chunks(itemIds)) add(await q.where("inventory_item_id", "in", c).execute());
-  for (const l of out.values()) l.sort((a, b) => gidNumber(a.locationId) - gidNumber(b.locationId));
-  return out;
-}
-
-function attachInventory(products: ExportProduct[], levels: Map<string, ExportInventory[]>): void {
-  for (const p of products) for (const v of p.variants) v.inventory = levels.get(v.inventoryItemId) ?? [];
-}
-
 // ---- collections ----
 
 export async function upsertCollection(
@@ -434,72 +410,6 @@ export async function upsertShopMetadata(
   });
   if (applied) changed(db, shop);
   return applied;
-}
-
-export async function getShopMetadata(db: Db, shop: string): Promise<ShopMetadataExport | null> {
-  const r = await db.selectFrom("catalog_shop_metadata").select("data").where("shop", "=", shop).executeTakeFirst();
-  return r ? (JSON.parse(r.data) as ShopMetadataExport) : null;
-}
-
-// ---- the export ----
-
-const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-
-export async function readExport(db: Db, shop: string): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }> {
-  const productRows = await db.selectFrom("catalog_products").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
-  const products = productRows.map((r) => JSON.parse(r.data) as ExportProduct);
-  products.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
-  attachInventory(products, await levelsByItem(db, shop, null));
-
-  const { collections, discounts } = await collectionsAndDiscounts(db, shop);
-  return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
-}
-
-async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
-  const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
-  const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
-  const byColl = new Map<string, string[]>();
-  for (const m of members) {
-    let l = byColl.get(m.collection_id);
-    if (!l) byColl.set(m.collection_id, (l = []));
-    l.push(m.product_id);
-  }
-  const collections = collRows.map((r) => {
-    const c = JSON.parse(r.data) as Omit<ExportCollection, "productIds">;
-    const productIds = (byColl.get(c.id) ?? []).sort((a, b) => gidNumber(a) - gidNumber(b));
-    return { id: c.id, title: c.title, handle: c.handle, updatedAt: c.updatedAt, productIds };
-  });
-  collections.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
-  const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).execute();
-  const discounts = discRows.map((r) => JSON.parse(r.data) as ExportDiscount).sort((a, b) => byString(a.id, b.id));
-  return { collections, discounts };
-}
-
-export async function* streamProductsExport(db: Db, shop: string, pageSize = 500): AsyncIterable<string> {
-  yield `{"shop":${JSON.stringify(shop)},"products":[`;
-  let last = -1;
-  let first = true;
-  for (;;) {
-    const rows = await db
-      .selectFrom("catalog_products")
-      .select(["data", "num_id"])
-      .where("shop", "=", shop)
-      .where("deleted", "=", 0)
-      .where("num_id", ">", last)
-      .orderBy("num_id")
-      .limit(pageSize)
-      .execute();
-    if (!rows.length) break;
-    last = rows[rows.length - 1]!.num_id;
-    const products = rows.map((r) => JSON.parse(r.data) as ExportProduct);
-    attachInventory(products, await levelsByItem(db, shop, products.flatMap((p) => p.variants.map((v) => v.inventoryItemId))));
-    const text = products.map((p) => JSON.stringify(p)).join(",");
-    yield first ? text : `,${text}`;
-    first = false;
-    if (rows.length < pageSize) break;
-  }
-  const { collections, discounts } = await collectionsAndDiscounts(db, shop);
-  yield `],"collections":${JSON.stringify(collections)},"discounts":${JSON.stringify(discounts)}}`;
 }
 
 export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {
