@@ -29,7 +29,7 @@ import { gidNumber, type ExportProduct } from "./export-types.js";
 import { fetchShopMetadata, type AdminApi } from "./fetch.js";
 import { deleteUnseenProducts, syncCollectionsDiscountsMetadata, type SyncProgress, type SyncResult } from "./full-sync.js";
 import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type GqlProduct, type GqlVariant } from "./normalize.js";
-import { getProduct, listProductIds, upsertProduct, upsertShopMetadata } from "./store.js";
+import { countLiveProducts, getProduct, upsertProduct, upsertShopMetadata } from "./store.js";
 import { markSyncFailed, markSyncFinished, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
 
 export interface BulkSyncOptions {
@@ -250,7 +250,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
 
     await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
     const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
-    const products = (await listProductIds(o.db, o.shop)).length;
+    const products = await countLiveProducts(o.db, o.shop);
     await markSyncFinished(o.db, o.shop, { mode: "bulk", startedAt: cp.startedAt, productCount: products, full: true });
     o.onProgress?.({ phase: "done", done: products, total: products });
     o.log?.info({ shop: o.shop, products, deleted, resumed }, "bulk sync finished");

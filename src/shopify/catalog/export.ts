@@ -22,7 +22,7 @@
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
-import { getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
+import { countLiveProducts, getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
 import { getSyncState } from "./sync-state.js";
 
 export interface ExportWriteResult {
@@ -96,7 +96,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
       yield "\n";
     }
     await opts.documents.putStream(keys.products, body());
-    products = (await opts.db.selectFrom("catalog_products").select((eb) => eb.fn.countAll<number>().as("n")).where("shop", "=", shop).where("deleted", "=", 0).executeTakeFirst())?.n ?? 0;
+    products = await countLiveProducts(opts.db, shop);
     written.push(keys.products);
     opts.log?.debug({ shop, products: Number(products) }, "exported catalog");
     return { keys: written, products: Number(products) };

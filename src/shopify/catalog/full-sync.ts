@@ -19,7 +19,7 @@ import {
   deleteCollection,
   deleteProduct,
   listCollectionIds,
-  listProductIds,
+  countLiveProducts,
   listProductsStoredBefore,
   replaceDiscounts,
   upsertCollection,
@@ -130,7 +130,7 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
     await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
     o.onProgress?.({ phase: "deletions", done: cp.done, total: cp.total });
     const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
-    const products = (await listProductIds(o.db, o.shop)).length;
+    const products = await countLiveProducts(o.db, o.shop);
     await markSyncFinished(o.db, o.shop, { mode: "full", startedAt: cp.startedAt, productCount: products, full: true });
     o.onProgress?.({ phase: "done", done: products, total: products });
     o.log?.info({ shop: o.shop, products, deleted, resumed }, "full sync finished");

@@ -6,6 +6,7 @@
 //   streamProductsExport(db, shop, pageSize?): AsyncIterable<string>   the text of
 //       JSON.stringify(readExport(...).products), page by page (keyset over products)
 //   getShopMetadata(db, shop): Promise<ShopMetadataExport | null>
+//   collectionsAndDiscounts(db, shop): Promise<{ collections; discounts }>   export shape, sorted
 //   levelsByItem(db, shop, itemIds | null), attachInventory(products, levels), chunks(xs, n?)  (store.ts helpers)
 import type { Db } from "../../storage/db.js";
 import {
@@ -64,7 +65,7 @@ export async function readExport(db: Db, shop: string): Promise<{ metadata: Shop
   return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
 }
 
-async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
+export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
   const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
   const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
   const byColl = new Map<string, string[]>();

@@ -29,7 +29,8 @@ import {
   getProductVersion,
   getShopMetadata,
   listProductIds,
-  readExport,
+  collectionsAndDiscounts,
+  countLiveProducts,
   replaceDiscounts,
   replaceInventoryLevels,
   toMs,
@@ -104,7 +105,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
     const plan: SyncPlan = productsPagePlan(meta.locations.length);
 
     o.onProgress?.({ phase: "collections", done: 0, total: null });
-    const stored = (await readExport(o.db, o.shop)).products;
+    const stored = await collectionsAndDiscounts(o.db, o.shop);
     const storedColl = new Map(stored.collections.map((c) => [c.id, c]));
     const collAt = now();
     const remoteColl = await fetchCollections(o.admin);
@@ -170,7 +171,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
     o.onProgress?.({ phase: "products", done, total: null });
     drift.inventory += await reconcileInventory(o, since, meta.locations.length, now);
 
-    const products = (await listProductIds(o.db, o.shop)).length;
+    const products = await countLiveProducts(o.db, o.shop);
     const total = sum(drift);
     await markSyncFinished(o.db, o.shop, { mode: "reconcile", startedAt, productCount: products, driftRepaired: total });
     o.onProgress?.({ phase: "done", done: products, total: products });

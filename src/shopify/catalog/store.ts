@@ -15,6 +15,7 @@
 //   getProduct(db, shop, id): Promise<ExportProduct | null>    with inventory; null if absent/deleted
 //   getProductVersion(db, shop, id): Promise<{ updatedAt: number; deleted: boolean } | null>
 //   listProductIds(db, shop): Promise<string[]>                live products, by numeric id
+//   countLiveProducts(db, shop): Promise<number>
 //   listProductsStoredBefore(db, shop, t): Promise<string[]>   live products not written since t
 //       (full sync's deletion detection: what a sync that started at t did not see)
 //   setInventoryLevel(db, shop, inventoryItemId, locationId, available, at): Promise<boolean>
@@ -92,7 +93,7 @@ function changed(db: Db, shop: string): void {
 }
 
 // Reads of the export shape live in read.ts (re-exported here: one API for callers).
-export { getShopMetadata, readExport, streamProductsExport } from "./read.js";
+export { collectionsAndDiscounts, getShopMetadata, readExport, streamProductsExport } from "./read.js";
 
 // ---- products ----
 
@@ -237,6 +238,16 @@ export async function getProduct(db: Db, shop: string, id: string): Promise<Expo
 export async function listProductIds(db: Db, shop: string): Promise<string[]> {
   const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
   return rows.map((r) => r.id);
+}
+
+export async function countLiveProducts(db: Db, shop: string): Promise<number> {
+  const r = await db
+    .selectFrom("catalog_products")
+    .select((eb) => eb.fn.countAll<number | string>().as("n"))
+    .where("shop", "=", shop)
+    .where("deleted", "=", 0)
+    .executeTakeFirst();
+  return Number(r?.n ?? 0);
 }
 
 export async function listProductsStoredBefore(db: Db, shop: string, t: Timestamp): Promise<string[]> {
