@@ -112,6 +112,44 @@ for (const d of testDialects()) {
       }
     });
 
+    it("resumes with the same bulk operation after an interruption, and applies ungrouped JSONL", async () => {
+      const t = await d.open();
+      try {
+        const admin = sc.admin(SHOP);
+        const runs: string[] = [];
+        let crash = true;
+        const flaky = {
+          async request<T>(doc: string, vars?: Record<string, unknown>) {
+            if (doc === "BulkOperationRunQuery") runs.push(doc);
+            if (doc === "BulkOperationById" && crash) {
+              crash = false;
+              throw new Error("simulated crash");
+            }
+            return admin.request<T>(doc, vars);
+          },
+        };
+        await assert.rejects(runBulkSync({ db: t.db, admin: flaky, shop: SHOP, pollMs: 5 }), /simulated crash/);
+        const cp = JSON.parse((await getSyncState(t.db, SHOP))!.checkpoint!) as { operationId: string };
+        assert.match(cp.operationId, /^gid:\/\/shopify\/BulkOperation\/\d+$/);
+
+        // The download is reordered: every child line moves to the end of the file, after all
+        // products (an ungrouped result); the late children are merged into the stored products.
+        const ungrouped: typeof fetch = async (input, init) => {
+          const res = await fetch(input, init);
+          const lines = (await res.text()).split("\n").filter(Boolean);
+          const parents = lines.filter((l) => !l.includes('"__parentId"'));
+          const children = lines.filter((l) => l.includes('"__parentId"'));
+          return new Response([...parents, ...children].join("\n") + "\n", { status: 200 });
+        };
+        const r = await runBulkSync({ db: t.db, admin: flaky, shop: SHOP, pollMs: 5, fetch: ungrouped });
+        assert.equal(r.resumed, true);
+        assert.deepEqual(runs, ["BulkOperationRunQuery"], "the interrupted operation was reused, not restarted");
+        assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
+      } finally {
+        await t.cleanup();
+      }
+    });
+
     it("auto mode picks bulk above the threshold and paged sync below it", async () => {
       const t = await d.open();
       try {
