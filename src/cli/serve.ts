@@ -5,6 +5,8 @@ import type { FastifyInstance } from "fastify";
 import { buildApp, type BuildAppOptions } from "../app.js";
 import { loadConfig, type Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
+import { startBackground, type Background } from "../jobs/runtime.js";
+import { catalogRuntimeOptions } from "../shopify/catalog/runtime.js";
 
 export interface ServeOptions extends BuildAppOptions {
   /**
@@ -12,6 +14,8 @@ export interface ServeOptions extends BuildAppOptions {
    * e.g. an onShopInstalled hook). The bundled simulator demo (config.demo) is wired in here.
    */
   beforeListen?: (ctx: AppContext) => Promise<Partial<BuildAppOptions> | void> | Partial<BuildAppOptions> | void;
+  /** Run the job worker, reconciliation scheduler and exporter in this process (default true). */
+  background?: boolean;
   /** Called when the server is listening (tests use this for the bound address). */
   onListening?: (address: string) => void;
 }
@@ -19,6 +23,7 @@ export interface ServeOptions extends BuildAppOptions {
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
+  background: Background | null;
   url: string;
   stop(): Promise<void>;
 }
@@ -26,10 +31,14 @@ export interface RunningServer {
 export async function startServer(config: Config, opts: ServeOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config);
   let app: FastifyInstance | undefined;
+  let background: Background | null = null;
+  const runtime = opts.background === false ? null : catalogRuntimeOptions(ctx);
   try {
-    // ---- demo / simulator wiring point (config.demo): the coordinator adds a dynamic import here. ----
     const extra = (await opts.beforeListen?.(ctx)) ?? {};
-    app = await buildApp(ctx, { ...opts, ...extra });
+    // Webhook deliveries are applied, syncs run and exports are written by the background worker;
+    // an install enqueues webhook subscriptions and the first full sync through its hook.
+    if (runtime) background = startBackground(ctx, runtime);
+    app = await buildApp(ctx, { onShopInstalled: background?.hook, ...opts, ...extra });
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace("://[::1]", "://localhost");
     ctx.log.info({ url, demo: config.demo, database: ctx.dialect }, `storelink listening on ${url}`);
@@ -38,11 +47,16 @@ export async function startServer(config: Config, opts: ServeOptions = {}): Prom
     const stop = () =>
       (stopping ??= (async () => {
         await app!.close();
+        await background?.stop();
+        await runtime?.exporter.flushExports();
+        await runtime?.exporter.close();
         await ctx.close();
       })());
-    return { app, ctx, url, stop };
+    return { app, ctx, background, url, stop };
   } catch (err) {
     await app?.close().catch(() => {});
+    await background?.stop().catch(() => {});
+    await runtime?.exporter.close().catch(() => {});
     await ctx.close();
     throw err;
   }
@@ -55,11 +69,39 @@ export function registerServe(program: Command): void {
     .action(async () => {
       const dotenv = await import("dotenv");
       dotenv.config({ quiet: true });
-      const config = loadConfig(process.env);
-      const server = await startServer(config);
+      let config = loadConfig(process.env);
+      // No Shopify credentials: run the demo against the bundled simulator (sim/ is loaded only here).
+      let demo: import("../../sim/demo.js").Demo | undefined;
+      if (config.demo) {
+        // Keep the demo's own lines readable unless a log level was asked for.
+        if (!process.env.LOG_LEVEL) config = { ...config, logLevel: "warn" };
+        const { prepareDemo } = await import("../../sim/demo.js");
+        demo = await prepareDemo(config);
+        config = demo.config;
+      }
+      let server: RunningServer;
+      try {
+        server = await startServer(config);
+      } catch (err) {
+        await demo?.close();
+        const e = err as NodeJS.ErrnoException;
+        if (e.code === "EADDRINUSE" || e.code === "EACCES") {
+          console.error(`storelink: cannot listen on ${config.host}:${config.port} (${e.code}); set PORT (or HOST) to a free address`);
+          process.exit(1);
+        }
+        throw err;
+      }
+      if (demo) {
+        const d = demo;
+        server.ctx.log.warn("DEMO mode: no SHOPIFY_API_KEY configured, so storelink is connected to the bundled Shopify simulator");
+        d.run(server).catch((err: Error) => server.ctx.log.error({ err: err.message }, "demo failed"));
+      }
       const shutdown = (signal: string) => {
         server.ctx.log.info({ signal }, "shutting down");
-        server.stop().then(
+        server
+          .stop()
+          .then(() => demo?.close())
+          .then(
           () => process.exit(0),
           (err) => {
             server.ctx.log.error({ err }, "error during shutdown");
