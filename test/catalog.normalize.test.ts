@@ -46,6 +46,13 @@ describe("normalize webhook payloads", () => {
     assert.deepEqual(shopMetadataFromWebhook(state.domain, json(shopPayload(state)), meta), meta);
   });
 
+  it("product status: REST lower-case and GraphQL enums, UNLISTED kept", () => {
+    const p = [...state.products.values()][0]!;
+    for (const [rest, want] of [["active", "ACTIVE"], ["draft", "DRAFT"], ["archived", "ARCHIVED"], ["unlisted", "UNLISTED"]] as const) {
+      assert.equal(productFromWebhook({ ...json(productPayload(state, p)), status: rest }, null).status, want);
+    }
+  });
+
   it("helpers: UTC timestamps, GIDs, tags", () => {
     assert.equal(isoUtc("2026-03-01T10:00:00-05:00"), "2026-03-01T15:00:00Z");
     assert.equal(isoUtc("2026-03-01T15:00:00.900Z"), "2026-03-01T15:00:00Z");
