@@ -19,6 +19,11 @@ export interface ShopStatusRow {
   lastError: string | null;
 }
 
+/** "running" with no progress for 10 minutes is a sync whose process died: it resumes on the next run. */
+function syncLabel(status: string, updatedAt: number, now = Date.now()): string {
+  return status === "running" && now - updatedAt > 10 * 60_000 ? "interrupted" : status;
+}
+
 export async function collectStatus(db: Db): Promise<ShopStatusRow[]> {
   const shops = await db.selectFrom("shops").select(["domain", "status"]).orderBy("domain").execute();
   const states = new Map((await listSyncStates(db)).map((s) => [s.shop, s]));
@@ -28,7 +33,7 @@ export async function collectStatus(db: Db): Promise<ShopStatusRow[]> {
     rows.push({
       shop: s.domain,
       install: s.status,
-      sync: st ? `${st.status}${st.mode ? ` (${st.mode})` : ""}` : "never",
+      sync: st ? `${syncLabel(st.status, st.updated_at)}${st.mode ? ` (${st.mode})` : ""}` : "never",
       lastSync: st?.last_good_sync_at ? new Date(st.last_good_sync_at).toISOString() : null,
       products: st?.product_count ?? 0,
       pendingDeliveries: await countPendingDeliveries(db, s.domain),
