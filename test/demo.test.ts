@@ -51,7 +51,7 @@ describe("demo (no credentials)", () => {
       assert.ok(doc.products.some((p) => p.title.endsWith("(renamed live)")), "the live rename is exported");
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
-      assert.doesNotMatch(out + readFileSync(file, "utf8"), /shpat_|shpua_|"access_token"|refresh_token"/, "no token in output or export");
+      assert.doesNotMatch(out + readFileSync(file, "utf8"), /shpat_|shprt_|"access_token"|"refresh_token"/, "no token in output or export");
     } finally {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));
