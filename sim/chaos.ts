@@ -6,8 +6,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 
 export interface WebhookChaos {
-  /** Probability [0,1] that a delivery is sent twice with the same X-Shopify-Webhook-Id. */
+  /** Probability [0,1] that a delivery is sent more than once with the same X-Shopify-Webhook-Id. */
   duplicateRate?: number;
+  /** Extra copies of a duplicated delivery (default 1: sent twice; 2: three times). Integer 1..10. */
+  duplicateCopies?: number;
   /** Probability that a delivery is held back by `reorderDelayMs` so later ones overtake it. */
   reorderRate?: number;
   /** Probability that a delivery is silently never sent (as if Shopify lost it). */
@@ -90,6 +92,10 @@ export class Chaos {
     rate(opts.webhooks?.dropRate);
     rate(opts.webhooks?.delayRate);
     rate(opts.admin?.rate);
+    const copies = opts.webhooks?.duplicateCopies;
+    if (copies !== undefined && !(Number.isInteger(copies) && copies >= 1 && copies <= 10)) {
+      throw new RangeError("duplicateCopies must be an integer from 1 to 10");
+    }
     const seed = opts.seed ?? this.opts.seed ?? 1;
     this.opts = { ...opts, seed };
     this.webhookRng = mulberry32(seed ^ 0x9e3779b9);
@@ -99,6 +105,11 @@ export class Chaos {
   /** Turn all chaos off (keeps the seed). */
   reset(): void {
     this.set({ seed: this.opts.seed });
+  }
+
+  /** How many extra copies a duplicated delivery gets (webhooks.duplicateCopies, default 1). */
+  get duplicateCopies(): number {
+    return this.opts.webhooks?.duplicateCopies ?? 1;
   }
 
   get settings(): ChaosOptions {

@@ -42,7 +42,7 @@ const discountPatch = z.object({
 const rate = z.number().min(0).max(1).optional();
 const chaosBody = z.object({
   seed: z.number().int().optional(),
-  webhooks: z.object({ duplicateRate: rate, reorderRate: rate, dropRate: rate, delayRate: rate, maxDelayMs: z.number().int().min(0).optional(), reorderDelayMs: z.number().int().min(0).optional() }).strict().optional(),
+  webhooks: z.object({ duplicateRate: rate, duplicateCopies: z.number().int().min(1).max(10).optional(), reorderRate: rate, dropRate: rate, delayRate: rate, maxDelayMs: z.number().int().min(0).optional(), reorderDelayMs: z.number().int().min(0).optional() }).strict().optional(),
   admin: z.object({
     rate,
     kinds: z.object({ http429: z.number().min(0).optional(), http5xx: z.number().min(0).optional(), throttled: z.number().min(0).optional(), slow: z.number().min(0).optional(), reset: z.number().min(0).optional() }).strict().optional(),

@@ -65,6 +65,13 @@ test("duplicated deliveries keep the webhook id; dropped ones never arrive", asy
   await queue.idle();
   assert.equal(rx.received.length, 2);
   assert.equal(queue.attempts().at(-1)!.outcome, "dropped");
+
+  // duplicateCopies: 2 -> every delivery arrives three times.
+  chaos.set({ seed: 1, webhooks: { duplicateRate: 1, duplicateCopies: 2 } });
+  queue.enqueue({ ...d, webhookId: "w3" });
+  await queue.idle();
+  assert.deepEqual(rx.received.slice(2).map((r) => r.headers["x-shopify-webhook-id"]), ["w3", "w3", "w3"]);
+  assert.throws(() => chaos.set({ webhooks: { duplicateCopies: 0 } }), RangeError);
 });
 
 test("reordering: a held-back delivery is overtaken by the next one", async (t) => {

@@ -74,7 +74,7 @@ export class DeliveryQueue {
       return;
     }
     this.start(d, decision.delayMs, false);
-    if (decision.duplicate) this.start(d, decision.delayMs, true);
+    if (decision.duplicate) for (let i = 0; i < this.chaos.duplicateCopies; i++) this.start(d, decision.delayMs, true);
   }
 
   private start(d: Delivery, delayMs: number, duplicate: boolean): void {
