@@ -83,6 +83,10 @@ export function createExporter(opts: ExporterOptions): Exporter {
       return null;
     }
     const metadata = await getShopMetadata(opts.db, shop);
+    if (!metadata && (await countLiveProducts(opts.db, shop)) === 0) {
+      // Nothing synced yet, or purged (shop/redact): writing an empty catalog would re-create files.
+      return null;
+    }
     const keys = exportKeys(owner.user_id, shop);
     const written: string[] = [];
     if (metadata) {
