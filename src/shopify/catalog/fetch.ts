@@ -14,7 +14,8 @@
 //   fetchCollections(admin): Promise<CollectionInput[]>              with complete membership
 //   fetchDiscounts(admin): Promise<ExportDiscount[]>                 code and automatic, every kind
 //   countProducts(admin): Promise<number | null>                     null when unknown
-import { planProductsPage, planVariantsPage, type ProductsPagePlan } from "../admin/documents.js";
+import { estimateRequestedCost } from "../admin/cost.js";
+import { loadDocument, MAX_QUERY_COST, planProductsPage, planVariantsPage, type ProductsPagePlan } from "../admin/documents.js";
 import type { ExportDiscount, ExportProduct, ShopMetadataExport } from "./export-types.js";
 import {
   collectionFromGraphql,
@@ -118,13 +119,22 @@ export async function fetchProductsPage(
   return { products, pageInfo: r.products.pageInfo };
 }
 
+/** ProductById variables within the 1,000-point limit for `levelsFirst` levels per variant. */
+const byIdPlans = new Map<number, { variantsFirst: number; levelsFirst: number; metafieldsFirst: number }>();
+function productByIdPlan(levelsFirst: number) {
+  let p = byIdPlans.get(levelsFirst);
+  if (!p) {
+    const doc = loadDocument("ProductById");
+    const metafieldsFirst = 25;
+    let variantsFirst = 50;
+    while (variantsFirst > 1 && estimateRequestedCost(doc, { variantsFirst, levelsFirst, metafieldsFirst }) > MAX_QUERY_COST) variantsFirst--;
+    byIdPlans.set(levelsFirst, (p = { variantsFirst, levelsFirst, metafieldsFirst }));
+  }
+  return p;
+}
+
 export async function fetchProductById(admin: AdminApi, id: string, plan: SyncPlan): Promise<ExportProduct | null> {
-  const r = await q<{ product: GqlProduct | null }>(admin, "ProductById", {
-    id,
-    variantsFirst: Math.min(plan.variants.first, 50),
-    levelsFirst: plan.variants.levelsFirst,
-    metafieldsFirst: 25,
-  });
+  const r = await q<{ product: GqlProduct | null }>(admin, "ProductById", { id, ...productByIdPlan(plan.variants.levelsFirst) });
   return r.product ? completeProduct(admin, r.product, plan) : null;
 }
 
