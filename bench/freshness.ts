@@ -2,14 +2,17 @@
 // storelink runs as in production in a child process (bench/lib/storelink-service.ts: app on
 // 127.0.0.1:0, background worker, exporter, SQLite), with a simulated shop installed, subscribed
 // and fully synced. This process runs the simulator and changes `--rate` products per second for
-// `--seconds` through its control (each a new title "... #<seq>", which Shopify would announce as
-// products/update). A worker thread (bench/lib/export-watcher.ts) watches
+// `--seconds` through its control: alternately a new product title "... #<seq>" and a new barcode
+// "bench#<seq>" on one of its variants (each one products/update). `--mix title`: titles only;
+// `--mix big`: titles of products with more than 100 variants only (their REST payload is
+// incomplete, so each costs a targeted refetch: the worst case for spend). A worker thread
+// (bench/lib/export-watcher.mjs) watches
 // users/<uuid>/shopify/<shop>/shop_products.json: stat every 10 ms, parse only when it changed.
 // Freshness of a change = first time the file shows it (or a later change of the same product)
 // minus the time of the control call. Spend = the apply worker's Admin client stats over the
 // stream (requests, requested and actual cost) divided by the number of product updates.
 // Usage: node --import tsx bench/freshness.ts [--runs 3] [--rate 100] [--seconds 30]
-//          [--products 1000] [--plan standard|plus|...] [--seed 3]
+//          [--products 1000] [--plan standard|plus|...] [--seed 3] [--mix mixed|title|big]
 import { spawn, type ChildProcess } from "node:child_process";
 import { deepEqual } from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -25,7 +28,12 @@ const RATE = numArg("rate", 100);
 const SECONDS = numArg("seconds", 30);
 const PRODUCTS = numArg("products", 1000);
 const SEED = numArg("seed", 3);
-const PLAN = strArg("plan", "standard") as SimPlan;
+// Default "plus" (1,000 points/s): the initial full sync runs in real time here (about 70 s for
+// 1,000 products at 1,000 points/s; eleven minutes at Standard).
+const PLAN = strArg("plan", "plus") as SimPlan;
+// "mixed" (default): alternately a product title and one variant's barcode; "title": titles only;
+// "big": titles of products with more than 100 variants only.
+const MIX = strArg("mix", "mixed");
 const DRAIN_MS = numArg("drain", 30_000);
 const SHOP = "bench-fresh.myshopify.com";
 const SCOPES = ["read_products", "read_inventory", "read_discounts", "read_locations", "read_product_listings"];
@@ -88,9 +96,8 @@ async function oneRun(): Promise<RunResult> {
   });
   const { token, scopes } = await simAccessToken(sim.url, SHOP, SCOPES);
   const svc = await startService(sim.shopOrigin, token, scopes);
-  const watcher = new Worker(new URL("./lib/export-watcher.ts", import.meta.url), {
+  const watcher = new Worker(new URL("./lib/export-watcher.mjs", import.meta.url), {
     workerData: { path: svc.ready.productsFile, pollMs: 10 },
-    execArgv: ["--import", "tsx"],
   });
   try {
     // The synced export must equal the truth before the stream starts.
@@ -113,7 +120,9 @@ async function oneRun(): Promise<RunResult> {
     });
 
     await svc.send("mark");
-    const ids = [...sim.control.state(SHOP).products.keys()];
+    const state = sim.control.state(SHOP);
+    const ids = [...state.products.keys()].filter((id) => MIX !== "big" || state.products.get(id)!.variants.length > 100);
+    if (!ids.length) throw new Error("no product matches --mix");
     const rnd = mulberry32(SEED * 7919);
     const total = Math.round(RATE * SECONDS);
     const start = Date.now();
@@ -126,8 +135,11 @@ async function oneRun(): Promise<RunResult> {
       const id = ids[Math.floor(rnd() * ids.length)]!;
       const gid = `gid://shopify/Product/${id}`;
       const t0 = Date.now();
-      const p = sim.control.updateProduct(SHOP, id, { title: `Bench product ${id} #${seq}` });
-      void p;
+      if (MIX !== "mixed" || seq % 2 === 0) sim.control.updateProduct(SHOP, id, { title: `Bench product ${id} #${seq}` });
+      else {
+        const variants = state.products.get(id)!.variants;
+        sim.control.updateVariant(SHOP, variants[Math.floor(rnd() * variants.length)]!.id, { barcode: `bench#${seq}` });
+      }
       let list = pending.get(gid);
       if (!list) pending.set(gid, (list = []));
       list.push({ seq, t0 });
@@ -181,7 +193,7 @@ async function oneRun(): Promise<RunResult> {
 }
 
 console.log(`$ ${commandLine()}`);
-console.log(`store: ${fmt(PRODUCTS)} products x ~5 variants, 3 locations, plan ${PLAN}; ${RATE} product changes/s for ${SECONDS} s`);
+console.log(`store: ${fmt(PRODUCTS)} products x ~5 variants, 3 locations, plan ${PLAN}; ${RATE} product changes/s (${MIX}) for ${SECONDS} s`);
 const rows: RunResult[] = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await oneRun();

@@ -41,6 +41,7 @@ const totals = () => {
 const { documents, exporter } = createCatalogExports(ctx);
 const setup = admin(input.shop);
 await ensureSubscriptions(ctx, setup, input.shop);
+process.stderr.write(`storelink service: full sync of ${input.shop}...\n`);
 const s0 = Date.now();
 await catalogSync({ ctx, admin: setup, shop: input.shop, mode: "full" });
 await exporter.flushExports();
