@@ -14,9 +14,13 @@ import { loadConfig } from "../src/config.js";
 import { createContext } from "../src/context.js";
 import { createUser } from "../src/storage/users.js";
 import { saveInstalledShop } from "../src/storage/shops.js";
+import { spawn } from "node:child_process";
+import { openDatabase } from "../src/storage/db.js";
+import { getSyncState } from "../src/shopify/catalog/sync-state.js";
 
 const run = promisify(execFile);
 const SHOP = "clisync.myshopify.com";
+const SHOP2 = "clikill.myshopify.com";
 const BIN = new URL("../bin/storelink.js", import.meta.url).pathname;
 let sc: SimCatalog;
 let dir: string;
@@ -24,7 +28,13 @@ let env: NodeJS.ProcessEnv;
 let userId: string;
 
 before(async () => {
-  sc = await startSimCatalog([{ domain: SHOP, products: 25, seed: 9, plan: "enterprise" }], { adminApi: { bucketSize: 1_000_000 } });
+  sc = await startSimCatalog(
+    [
+      { domain: SHOP, products: 25, seed: 9, plan: "enterprise" },
+      { domain: SHOP2, products: 120, seed: 10, plan: "enterprise" },
+    ],
+    { adminApi: { bucketSize: 1_000_000 } },
+  );
   dir = mkdtempSync(join(tmpdir(), "storelink-cli-"));
   env = {
     PATH: process.env.PATH,
@@ -42,11 +52,13 @@ before(async () => {
   const ctx = await createContext(loadConfig(env));
   try {
     userId = (await createUser(ctx.db)).id;
-    await saveInstalledShop(ctx, {
-      domain: SHOP,
-      userId,
-      tokens: { accessToken: sc.tokens.get(SHOP)!, scopes: ["read_products"], accessTokenExpiresAt: null, refreshToken: null, refreshTokenExpiresAt: null },
-    });
+    for (const domain of [SHOP, SHOP2]) {
+      await saveInstalledShop(ctx, {
+        domain,
+        userId,
+        tokens: { accessToken: sc.tokens.get(domain)!, scopes: ["read_products"], accessTokenExpiresAt: null, refreshToken: null, refreshTokenExpiresAt: null },
+      });
+    }
   } finally {
     await ctx.close();
   }
@@ -86,5 +98,38 @@ describe("storelink sync / status", () => {
 
     const bad = await cli("sync", "../evil").catch((e: { code: number; stderr: string }) => e);
     assert.equal((bad as { code: number }).code, 2);
+  });
+});
+
+describe("storelink sync --full killed with SIGKILL", () => {
+  it("resumes from its checkpoint on the next run and ends equal to truth", async () => {
+    // Slow answers (every request +100 ms) so the sync is surely mid-way when it is killed.
+    sc.sim.control.setChaos({ seed: 1, admin: { rate: 1, kinds: { slow: 1, http429: 0, http5xx: 0, throttled: 0, reset: 0 }, slowMs: 100 } });
+    const child = spawn(process.execPath, [BIN, "sync", SHOP2, "--full"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (b) => (out += String(b)));
+    child.stderr!.on("data", (b) => (out += String(b)));
+    const h = openDatabase({ kind: "sqlite", path: join(dir, "cli.db") });
+    try {
+      let done = 0;
+      for (let i = 0; i < 600 && done === 0; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const st = await getSyncState(h.db, SHOP2).catch(() => null);
+        if (st?.checkpoint) done = (JSON.parse(st.checkpoint) as { done: number }).done;
+      }
+      assert.ok(done > 0, `a checkpoint was saved; child output: ${out.slice(0, 3000)}`);
+      child.kill("SIGKILL");
+      await new Promise((r) => child.once("exit", r));
+      const st = await getSyncState(h.db, SHOP2);
+      assert.equal(st?.status, "running", "killed, not failed: nothing ran after the kill");
+    } finally {
+      await h.close();
+      sc.sim.control.resetChaos();
+    }
+    const again = await cli("sync", SHOP2, "--full");
+    assert.match(again.stdout, /full sync done: 120 products, 0 deleted \(resumed\)/);
+    const base = join(env.DATA_DIR!, "users", userId, "shopify", SHOP2);
+    const prods = JSON.parse(readFileSync(join(base, "shop_products.json"), "utf8"));
+    assert.deepEqual(prods, (sc.sim.control.truth(SHOP2) as { products: unknown }).products);
   });
 });
