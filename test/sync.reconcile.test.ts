@@ -71,5 +71,17 @@ for (const d of dialects) {
         await t.cleanup();
       }
     });
+
+    it("on a shop never synced, runs a full sync instead", async () => {
+      const SHOP = shopOf(d.name);
+      const t = await d.open();
+      try {
+        const r = await runReconcile({ db: t.db, admin: sc.admin(SHOP), shop: SHOP, lookbackSeconds: 3600 });
+        assert.equal(r.mode, "full");
+        assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
+      } finally {
+        await t.cleanup();
+      }
+    });
   });
 }

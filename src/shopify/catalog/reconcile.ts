@@ -19,7 +19,8 @@ import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { gidNumber, type ExportInventory } from "./export-types.js";
 import { fetchCollections, fetchDiscounts, fetchProductById, fetchProductIds, fetchProductsPage, fetchShopMetadata, productsPagePlan, type AdminApi, type SyncPlan } from "./fetch.js";
-import { runFullSync, type SyncProgress, type SyncResult } from "./full-sync.js";
+import type { SyncProgress, SyncResult } from "./full-sync.js";
+import { runCatalogSync } from "./sync.js";
 import { inventoryFromLevels, nodesOf, type Connection, type GqlInventoryLevel } from "./normalize.js";
 import {
   deleteCollection,
@@ -49,6 +50,8 @@ export interface ReconcileOptions {
   onProgress?: (p: SyncProgress) => void;
   /** Re-checks webhook subscriptions (the webhooks module's ensureSubscriptions); failures are logged. */
   ensureSubscriptions?: () => Promise<unknown>;
+  /** For the full sync run instead when the shop was never synced (bulk above this size). */
+  bulkThreshold?: number;
   now?: () => number;
 }
 
@@ -84,9 +87,17 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
   }
   const state = await getSyncState(o.db, o.shop);
   if (!state?.last_good_sync_at || state.checkpoint) {
-    // Never synced, or a full/bulk sync was interrupted: finish that instead.
+    // Never synced, or a full/bulk sync was interrupted: finish that instead (resumes either kind).
     o.log?.info({ shop: o.shop }, "reconcile: no good sync yet, running a full sync");
-    const r = await runFullSync({ db: o.db, admin: o.admin, shop: o.shop, log: o.log, onProgress: o.onProgress, now });
+    const r = await runCatalogSync({
+      db: o.db,
+      admin: o.admin,
+      shop: o.shop,
+      log: o.log,
+      onProgress: o.onProgress,
+      mode: "auto",
+      bulkThreshold: o.bulkThreshold ?? Number.POSITIVE_INFINITY,
+    });
     return { ...r, drift: zero };
   }
   const startedAt = now();

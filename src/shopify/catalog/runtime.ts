@@ -48,6 +48,7 @@ export function catalogReconcile(r: CatalogJobRequest): Promise<SyncResult> {
     admin: r.admin,
     shop: r.shop,
     lookbackSeconds: r.ctx.config.shopify.reconcileLookbackSeconds,
+    bulkThreshold: r.ctx.config.shopify.bulkThreshold,
     log: r.ctx.log,
     onProgress: r.onProgress,
   });
