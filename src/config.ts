@@ -56,6 +56,9 @@ const schema = z.object({
   RECONCILE_CRON: z.string().trim().min(1).default("0 3 * * *"),
   /** Lookback subtracted from the last good sync when reconciling, in seconds. */
   RECONCILE_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
+  /** A claimed job's lease: a job whose process died (kill -9, crash) is taken over by another
+   *  worker after this long. Live workers renew it every third of it, so long jobs keep it. */
+  JOB_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60),
 
   FACEBOOK_APP_ID: optionalString,
   FACEBOOK_APP_SECRET: optionalString,
@@ -96,6 +99,8 @@ export interface Config {
   encryptionKeys: EncryptionKey[] | null;
   stateSecret: string | null;
   sessionTtlSeconds: number;
+  /** Job lease in ms (JOB_LEASE_SECONDS): how long a dead process's job stays blocked. */
+  jobLeaseMs: number;
   demo: boolean;
   shopify: {
     apiKey: string | null;
@@ -209,6 +214,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     encryptionKeys,
     stateSecret: e.STATE_TOKEN_SECRET ?? null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    jobLeaseMs: e.JOB_LEASE_SECONDS * 1000,
     demo,
     shopify: {
       apiKey: e.SHOPIFY_API_KEY ?? null,

@@ -37,7 +37,7 @@ export async function startServer(config: Config, opts: ServeOptions = {}): Prom
     const extra = (await opts.beforeListen?.(ctx)) ?? {};
     // Webhook deliveries are applied, syncs run and exports are written by the background worker;
     // an install enqueues webhook subscriptions and the first full sync through its hook.
-    if (runtime) background = startBackground(ctx, runtime);
+    if (runtime) background = startBackground(ctx, { ...runtime, worker: { leaseMs: config.jobLeaseMs } });
     app = await buildApp(ctx, { onShopInstalled: background?.hook, ...opts, ...extra });
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace("://[::1]", "://localhost");
