@@ -66,7 +66,7 @@ export async function prepareDemo(config: Config, opts: DemoOptions = {}): Promi
 }
 
 /** Follows redirects by hand, carrying cookies, as a browser would (fetch drops Set-Cookie on redirects). */
-async function browse(startUrl: string, maxHops = 6): Promise<{ status: number; url: string; body: string }> {
+export async function browse(startUrl: string, maxHops = 6): Promise<{ status: number; url: string; body: string }> {
   const jar = new Map<string, string>();
   let url = startUrl;
   for (let hop = 0; hop < maxHops; hop++) {
