@@ -4,6 +4,7 @@
 // Each concern draws from its own seeded PRNG stream, so turning on admin faults does not change
 // the webhook decisions and the same seed always gives the same sequence of decisions.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { mulberry32 } from "./catalog/generate.js";
 
 export interface WebhookChaos {
   /** Probability [0,1] that a delivery is sent more than once with the same X-Shopify-Webhook-Id. */
@@ -52,21 +53,6 @@ export type AdminFault =
   | { kind: "throttled" }
   | { kind: "slow"; ms: number }
   | { kind: "reset" };
-
-/**
- * mulberry32: a 32-bit seeded PRNG. Hand-written (six lines) because Math.random cannot be seeded
- * and a dependency for this would be heavier than the code.
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const KINDS: AdminFaultKind[] = ["http429", "http5xx", "throttled", "slow", "reset"];
 

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { createSimulator, type ChaosOptions, type Simulator } from "../sim/index.js";
-import { mulberry32 } from "../sim/chaos.js";
+import { mulberry32 } from "../sim/catalog/generate.js";
 import { browse } from "../sim/demo.js";
 import { RECONCILE_JOB, SUBSCRIPTIONS_JOB, SYNC_JOB } from "../src/jobs/kinds.js";
 import { enqueue } from "../src/jobs/queue.js";

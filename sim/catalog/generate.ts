@@ -5,6 +5,10 @@
 import { newShopState, type Location, type ShopState } from "./model.js";
 import { createCollection, createDiscount, createLocation, createProduct, type VariantInput } from "./mutate.js";
 
+/**
+ * mulberry32: a 32-bit seeded PRNG (catalogs and chaos are reproducible from a seed). Hand-written
+ * (six lines) because Math.random cannot be seeded and a dependency would be heavier than the code.
+ */
 export function mulberry32(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
