@@ -27,10 +27,10 @@ import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { gidNumber, type ExportProduct } from "./export-types.js";
 import { fetchShopMetadata, type AdminApi } from "./fetch.js";
-import { deleteUnseenProducts, syncCollectionsDiscountsMetadata, type SyncProgress, type SyncResult } from "./full-sync.js";
+import { finishFullSync, type SyncProgress, type SyncResult } from "./full-sync.js";
 import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type GqlProduct, type GqlVariant } from "./normalize.js";
-import { countLiveProducts, getProduct, upsertProduct, upsertShopMetadata } from "./store.js";
-import { markSyncFailed, markSyncFinished, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
+import { getProduct, upsertProduct, upsertShopMetadata } from "./store.js";
+import { markSyncFailed, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
 
 export interface BulkSyncOptions {
   db: Db;
@@ -248,13 +248,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
     o.onProgress?.({ phase: "products", done, total: total ?? done });
     o.log?.info({ shop: o.shop, products: done, lateChildren: late.size }, "bulk result applied");
 
-    await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
-    const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
-    const products = await countLiveProducts(o.db, o.shop);
-    await markSyncFinished(o.db, o.shop, { mode: "bulk", startedAt: cp.startedAt, productCount: products, full: true });
-    o.onProgress?.({ phase: "done", done: products, total: products });
-    o.log?.info({ shop: o.shop, products, deleted, resumed }, "bulk sync finished");
-    return { mode: "bulk", shop: o.shop, startedAt: cp.startedAt, products, deleted, resumed };
+    return await finishFullSync(o, "bulk", cp.startedAt, resumed);
   } catch (err) {
     await markSyncFailed(o.db, o.shop, "bulk", err).catch(() => {});
     o.log?.error({ shop: o.shop, err: (err as Error).message }, "bulk sync failed (resumable)");

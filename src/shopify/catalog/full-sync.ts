@@ -127,17 +127,29 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
       if (pages % 10 === 0 || !more) o.log?.info({ shop: o.shop, done: cp.done, total: cp.total }, "full sync progress");
     }
 
-    await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, cp.startedAt, o.onProgress);
-    o.onProgress?.({ phase: "deletions", done: cp.done, total: cp.total });
-    const deleted = await deleteUnseenProducts(o.db, o.shop, cp.startedAt);
-    const products = await countLiveProducts(o.db, o.shop);
-    await markSyncFinished(o.db, o.shop, { mode: "full", startedAt: cp.startedAt, productCount: products, full: true });
-    o.onProgress?.({ phase: "done", done: products, total: products });
-    o.log?.info({ shop: o.shop, products, deleted, resumed }, "full sync finished");
-    return { mode: "full", shop: o.shop, startedAt: cp.startedAt, products, deleted, resumed };
+    return await finishFullSync(o, "full", cp.startedAt, resumed);
   } catch (err) {
     await markSyncFailed(o.db, o.shop, "full", err).catch(() => {});
     o.log?.error({ shop: o.shop, err: (err as Error).message, done: cp.done }, "full sync failed (resumable)");
     throw err;
   }
+}
+
+/**
+ * The common end of a full or bulk sync, after every product page was written: collections,
+ * discounts and metadata, deletion of products this sync did not see, and the sync-state record.
+ */
+export async function finishFullSync(
+  o: Pick<FullSyncOptions, "db" | "admin" | "shop" | "log" | "onProgress">,
+  mode: "full" | "bulk",
+  startedAt: number,
+  resumed: boolean,
+): Promise<SyncResult> {
+  await syncCollectionsDiscountsMetadata(o.db, o.admin, o.shop, startedAt, o.onProgress);
+  const deleted = await deleteUnseenProducts(o.db, o.shop, startedAt);
+  const products = await countLiveProducts(o.db, o.shop);
+  await markSyncFinished(o.db, o.shop, { mode, startedAt, productCount: products, full: true });
+  o.onProgress?.({ phase: "done", done: products, total: products });
+  o.log?.info({ shop: o.shop, products, deleted, resumed }, `${mode} sync finished`);
+  return { mode, shop: o.shop, startedAt, products, deleted, resumed };
 }
