@@ -7,6 +7,7 @@
 // verification reads; process.resourceUsage().maxRSS is printed too.
 // Usage: node --import tsx bench/sync-bulk.ts [--runs 3] [--products 100000] [--variants 5]
 //          [--locations 3] [--plan standard|plus|enterprise] [--seed 5] [--sample 300]
+//          [--max-old-space MB]   (V8 old-space cap of the sync process, to see how much is garbage)
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -26,6 +27,8 @@ interface SyncOut {
   elapsedMs: number;
   peakRssMb: number;
   maxRssMb: number;
+  /** process.memoryUsage() sampled every 100 ms during the sync: maxima in MB. */
+  sampled: { rss: number; heapUsed: number; heapTotal: number; external: number; arrayBuffers: number };
   products: number;
   idsHash: string;
   requests: number;
@@ -44,17 +47,25 @@ async function child(): Promise<void> {
   try {
     await installShop(ctx, SHOP, s.token, s.scopes);
     const admin = createAdminClient({ shop: SHOP, shopOrigin: s.shopOrigin, apiVersion: s.apiVersion, getAccessToken: async () => s.token, log: ctx.log });
+    const sampled = { rss: 0, heapUsed: 0, heapTotal: 0, external: 0, arrayBuffers: 0 };
+    const sample = () => {
+      const u = process.memoryUsage();
+      for (const k of Object.keys(sampled) as (keyof typeof sampled)[]) sampled[k] = Math.max(sampled[k], Math.round(u[k] / 1048576));
+    };
+    const timer = setInterval(sample, 100);
     const t0 = Date.now();
     await runBulkSync({ db: ctx.db, admin, shop: SHOP, log: ctx.log });
     const elapsedMs = Date.now() - t0;
+    clearInterval(timer);
+    sample();
     const peak = await peakRssMb();
     const maxRssMb = process.resourceUsage().maxRSS / 1024;
     const ids = await listProductIds(ctx.db, SHOP);
     const sorted = [...ids].sort((a, b) => Number(a.split("/").pop()) - Number(b.split("/").pop()));
     const idsHash = createHash("sha256").update(sorted.join("\n")).digest("hex");
     const stride = Math.max(1, Math.floor(sorted.length / SAMPLE));
-    const sample = [];
-    for (let i = 0; i < sorted.length && sample.length < SAMPLE; i += stride) sample.push(await getProduct(ctx.db, SHOP, sorted[i]!));
+    const picked = [];
+    for (let i = 0; i < sorted.length && picked.length < SAMPLE; i += stride) picked.push(await getProduct(ctx.db, SHOP, sorted[i]!));
     const out: SyncOut = {
       elapsedMs,
       peakRssMb: peak,
@@ -64,7 +75,8 @@ async function child(): Promise<void> {
       requests: admin.stats.requests,
       actualCost: admin.stats.actualCost,
       metadata: await getShopMetadata(ctx.db, SHOP),
-      sample: sample.filter((p) => p !== null),
+      sampled,
+      sample: picked.filter((p) => p !== null),
     };
     console.log(JSON.stringify(out));
   } finally {
@@ -94,7 +106,8 @@ async function oneRun() {
   };
   try {
     const info = (await simNext()) as { shopOrigin: string; apiVersion: string; token: string; scopes: string[]; products: number };
-    const args = ["--import", "tsx", ...(flag("cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir", "bench/profiles"] : []), "bench/sync-bulk.ts", "--child", ...process.argv.slice(2).filter((a) => a !== "--cpu-prof")];
+    const heapCap = numArg("max-old-space", 0);
+    const args = [...(heapCap ? [`--max-old-space-size=${heapCap}`] : []), "--import", "tsx", ...(flag("cpu-prof") ? ["--cpu-prof", "--cpu-prof-dir", "bench/profiles"] : []), "bench/sync-bulk.ts", "--child", ...process.argv.slice(2).filter((a) => a !== "--cpu-prof")];
     const c = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, BENCH_SYNC: JSON.stringify(info) } });
     const out = (await lines(c)()) as unknown as SyncOut;
     await new Promise((r) => (c.exitCode !== null ? r(null) : c.once("exit", r)));
@@ -122,6 +135,7 @@ if (flag("child")) {
     rows.push(r);
     console.log(
       `run ${i + 1}: elapsed ${fmt(r.elapsedMs / 1000, 1)} s, sync process peak RSS ${fmt(r.peakRssMb)} MB (maxRSS ${fmt(r.maxRssMb)} MB); ` +
+        `sampled max: rss ${r.sampled.rss}, heapUsed ${r.sampled.heapUsed}, heapTotal ${r.sampled.heapTotal}, external ${r.sampled.external}, arrayBuffers ${r.sampled.arrayBuffers} MB; ` +
         `${fmt(r.products)} products (truth ${fmt(r.truthCount)}), id set equal, ${r.checked} sampled products deepEqual truth: ${r.verified}; ` +
         `requests ${r.requests}, actual cost ${fmt(r.actualCost)} points`,
     );
