@@ -29,14 +29,16 @@ if (mode === "bare") {
   const dir = mkdtempSync(join(tmpdir(), "storelink-bench-"));
   const config = loadConfig({
     DATA_DIR: dir,
-    LOG_LEVEL: "warn",
+    LOG_LEVEL: "info", // production default; log lines are serialized and written (to /dev/null)
     SHOPIFY_API_KEY: "bench-key",
     SHOPIFY_API_SECRET: BENCH_SECRET,
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
     STATE_TOKEN_SECRET: "bench-state-secret-0123456789",
     DEMO: "false",
   });
-  const ctx = await createContext(config);
+  const { createLogger } = await import("../src/log.js");
+  const pino = (await import("pino")).default;
+  const ctx = await createContext(config, { log: createLogger("info", pino.destination({ dest: "/dev/null", sync: true })) });
   const user = await createUser(ctx.db);
   await saveInstalledShop(ctx, {
     domain: BENCH_SHOP,
