@@ -57,14 +57,20 @@ export function startCheckpointer(sqlite: SqliteDatabase, path: string, interval
       /* connection already closed */
     }
   });
+  let stopping: Promise<void> | undefined;
   return {
-    async stop() {
-      if (failed) return;
-      worker.ref(); // keep the event loop alive until the final checkpoint is done
-      const exited = new Promise<void>((r) => worker.once("exit", () => r()));
-      worker.postMessage("stop");
-      await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 2000).unref())]);
-      await worker.terminate();
+    // Idempotent: closing a database handle twice must not wait for a worker that is gone.
+    stop() {
+      return (stopping ??= (async () => {
+        if (failed) return;
+        worker.ref(); // keep the event loop alive until the final checkpoint is done
+        const exited = new Promise<void>((r) => worker.once("exit", () => r()));
+        worker.postMessage("stop");
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
+        await worker.terminate();
+      })());
     },
   };
 }
