@@ -14,6 +14,8 @@ export type { ShopInstalledHook, ShopInstalledEvent } from "./shopify/oauth/inst
 export interface BuildAppOptions {
   /** Called after a shop is (re)installed and its tokens stored (e.g. register webhooks, first sync). */
   onShopInstalled?: ShopInstalledHook;
+  /** Called after a webhook delivery is recorded (serve wakes the in-process worker with it). */
+  onWebhookRecorded?: (shop: string) => void;
 }
 
 export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
@@ -45,7 +47,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
 
   // ---- Feature routes: register each feature's plugin here, one line each. ----
   await app.register(shopifyOAuthRoutes, { ctx, hooks: shopInstalledHooks });
-  await app.register(webhookIntake, { ctx }); // POST /shopify/webhook
+  await app.register(webhookIntake, { ctx, onRecorded: opts.onWebhookRecorded }); // POST /shopify/webhook
   // ---- end of feature routes ----
 
   return app;

@@ -10,6 +10,7 @@ import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { buildApp } from "../../src/app.js";
+import { wakeAfterApplyDelay } from "../../src/cli/serve.js";
 import { adminFor, startBackground } from "../../src/jobs/runtime.js";
 import type { AdminClient } from "../../src/shopify/admin/client.js";
 import { exportKeys } from "../../src/shopify/catalog/export.js";
@@ -21,7 +22,9 @@ const input = JSON.parse(process.env.BENCH_SERVICE ?? "{}") as { shopOrigin: str
 const { ctx, dataDir } = await benchContext({ SHOPIFY_SHOP_ORIGIN: input.shopOrigin });
 const userId = await installShop(ctx, input.shop, input.token, input.scopes);
 
-const app = await buildApp(ctx);
+// As in serve: a recorded delivery wakes the worker once its apply delay has passed.
+let onRecorded: ((shop: string) => void) | undefined;
+const app = await buildApp(ctx, { onWebhookRecorded: (shop) => onRecorded?.(shop) });
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
 ctx.config.shopify.webhookAddress = `${url}/shopify/webhook`;
 
@@ -49,6 +52,7 @@ await exporter.exportNow(input.shop);
 const syncMs = Date.now() - s0;
 
 const bg = startBackground(ctx, { sync: catalogSync, reconcile: catalogReconcile, documents, exporter, admin, scheduler: false });
+onRecorded = wakeAfterApplyDelay(bg);
 let mark = totals();
 console.log(
   JSON.stringify({ ready: true, url, userId, dataDir, productsFile: join(dataDir, exportKeys(userId, input.shop).products), syncMs, setup: mark }),

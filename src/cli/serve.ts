@@ -7,6 +7,7 @@ import { loadConfig, type Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
 import { startBackground, type Background } from "../jobs/runtime.js";
 import { catalogRuntimeOptions } from "../shopify/catalog/runtime.js";
+import { DEFAULT_APPLY_DELAY_MS } from "../shopify/webhooks/intake.js";
 
 export interface ServeOptions extends BuildAppOptions {
   /**
@@ -38,7 +39,7 @@ export async function startServer(config: Config, opts: ServeOptions = {}): Prom
     // Webhook deliveries are applied, syncs run and exports are written by the background worker;
     // an install enqueues webhook subscriptions and the first full sync through its hook.
     if (runtime) background = startBackground(ctx, { ...runtime, worker: { leaseMs: config.jobLeaseMs } });
-    app = await buildApp(ctx, { onShopInstalled: background?.hook, ...opts, ...extra });
+    app = await buildApp(ctx, { onShopInstalled: background?.hook, onWebhookRecorded: background ? wakeAfterApplyDelay(background) : undefined, ...opts, ...extra });
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace("://[::1]", "://localhost");
     ctx.log.info({ url, demo: config.demo, database: ctx.dialect }, `storelink listening on ${url}`);
@@ -60,6 +61,23 @@ export async function startServer(config: Config, opts: ServeOptions = {}): Prom
     await ctx.close();
     throw err;
   }
+}
+
+/**
+ * A recorded delivery's apply job becomes runnable after the intake's apply delay (deliveries
+ * arriving within it are applied together). Wake the worker once just after that instead of
+ * waiting for its next poll; a burst of deliveries schedules one wake, not one per delivery.
+ */
+export function wakeAfterApplyDelay(background: Background, delayMs = DEFAULT_APPLY_DELAY_MS + 10): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      background.worker.wake();
+    }, delayMs);
+    timer.unref();
+  };
 }
 
 export function registerServe(program: Command): void {

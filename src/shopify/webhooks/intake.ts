@@ -27,6 +27,8 @@ import { DeliveryBatcher } from "./deliveries.js";
 import { verifyWebhookHmac } from "./verify.js";
 
 export const WEBHOOK_PATH = "/shopify/webhook";
+/** Deliveries arriving within this window are applied together (one refetch per product). */
+export const DEFAULT_APPLY_DELAY_MS = 250;
 
 export type IntakeResult =
   | { status: 200; outcome: "recorded" | "duplicate" | "unknown_shop" }
@@ -142,7 +144,7 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
     db: ctx.db,
     log: ctx.log,
     secrets,
-    recorder: new DeliveryBatcher(ctx.db, { applyDelayMs: opts.applyDelayMs ?? 250 }),
+    recorder: new DeliveryBatcher(ctx.db, { applyDelayMs: opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS }),
     knownShops: new KnownShops(ctx.db),
   };
   const bodyLimit = ctx.config.shopify.webhookBodyLimit;
