@@ -52,26 +52,29 @@ async function startServer(mode: "storelink" | "bare"): Promise<{ url: string; c
   };
 }
 
-function run(url: string, opts: { duration: number; connections: number; overallRate?: number }) {
+/** The same signed delivery every time; only the ids differ (uniqueIds, per request). */
+const signedHeaders = {
+  "content-type": "application/json",
+  "x-shopify-topic": "products/update",
+  "x-shopify-shop-domain": SHOP,
+  "x-shopify-hmac-sha256": hmac,
+  "x-shopify-api-version": "2026-10",
+  "x-shopify-triggered-at": new Date().toISOString(),
+};
+const uniqueIds = () => ({ "x-shopify-webhook-id": randomUUID(), "x-shopify-event-id": randomUUID() });
+
+function run(url: string, opts: { duration: number; connections: number }) {
   return autocannon({
     url: `${url}/shopify/webhook`,
     method: "POST",
     duration: opts.duration,
     connections: opts.connections,
-    overallRate: opts.overallRate,
-    headers: {
-      "content-type": "application/json",
-      "x-shopify-topic": "products/update",
-      "x-shopify-shop-domain": SHOP,
-      "x-shopify-hmac-sha256": hmac,
-      "x-shopify-api-version": "2026-10",
-      "x-shopify-triggered-at": new Date().toISOString(),
-    },
+    headers: signedHeaders,
     body,
     requests: [
       {
         setupRequest(req) {
-          req.headers = { ...req.headers, "x-shopify-webhook-id": randomUUID(), "x-shopify-event-id": randomUUID() };
+          req.headers = { ...req.headers, ...uniqueIds() };
           return req;
         },
       },
@@ -86,16 +89,7 @@ function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
     rate,
     seconds: SECONDS,
     body,
-    headers: () => ({
-      "content-type": "application/json",
-      "x-shopify-topic": "products/update",
-      "x-shopify-shop-domain": SHOP,
-      "x-shopify-hmac-sha256": hmac,
-      "x-shopify-api-version": "2026-10",
-      "x-shopify-triggered-at": new Date().toISOString(),
-      "x-shopify-webhook-id": randomUUID(),
-      "x-shopify-event-id": randomUUID(),
-    }),
+    headers: () => ({ ...signedHeaders, ...uniqueIds() }),
   });
 }
 
