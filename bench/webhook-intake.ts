@@ -82,15 +82,17 @@ function run(url: string, opts: { duration: number; connections: number }) {
   });
 }
 
-/** Open-loop 1,000/s (see lib/open-loop.ts), with the same signed body and unique ids. */
-function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
-  return openLoop({
-    url: `${url}/shopify/webhook`,
-    rate,
-    seconds: SECONDS,
-    body,
-    headers: () => ({ ...signedHeaders, ...uniqueIds() }),
-  });
+/**
+ * Open-loop 1,000/s (see lib/open-loop.ts), with the same signed body and unique ids. The first
+ * second warms the server up (JIT, caches, first pages of the database) and is not measured; its
+ * deliveries still count in the rows-vs-answers check.
+ */
+async function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
+  const load = (seconds: number) =>
+    openLoop({ url: `${url}/shopify/webhook`, rate, seconds, body, headers: () => ({ ...signedHeaders, ...uniqueIds() }) });
+  const warm = await load(1);
+  const r = await load(SECONDS);
+  return { ...r, sent: r.sent + warm.sent, ok: r.ok + warm.ok, errors: r.errors + warm.errors };
 }
 
 const median = (xs: number[]) => {
