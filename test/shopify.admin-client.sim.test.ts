@@ -76,6 +76,7 @@ test("every document runs on the simulator, at the requested cost the client est
     ProductVariantsCorePage: { id: product.id },
     ProductById: { id: product.id },
     ProductCoreById: { id: product.id },
+    ProductVariantsByIds: { ids: product.variants.map((v) => v.id) },
     MetafieldsPage: { id: product.id },
     InventoryLevelsPage: { id: variant.inventoryItemId },
     CollectionProductsPage: { id: collection.id },

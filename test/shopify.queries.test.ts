@@ -44,6 +44,8 @@ function worstCases(name: string): Record<string, unknown>[] {
       return LOCATION_COUNTS.map((l) => ({ id: "gid://shopify/Product/1", ...planProductById(l) }));
     case "ShopMetadata":
       return [{ locationsFirst: 250 }];
+    case "ProductVariantsByIds": // fetchVariantsByIds sends at most 250 ids (Shopify's nodes(ids:) maximum)
+      return [{ ids: Array.from({ length: 250 }, (_, i) => `gid://shopify/ProductVariant/${i + 1}`) }];
     case "InventoryLevelsPage":
     case "MetafieldsPage":
     case "CollectionProductsPage":
@@ -71,6 +73,7 @@ const REQUIRED: Record<string, unknown> = {
   Boolean: false,
   WebhookSubscriptionTopic: "PRODUCTS_UPDATE",
   WebhookSubscriptionInput: { uri: "https://example.com/shopify/webhook" },
+  "[ID!]": ["gid://shopify/ProductVariant/1"],
 };
 
 /** Variables as the server sees them: defaults of the document applied. */
@@ -79,7 +82,7 @@ function coerced(doc: DocumentNode, inputs: Record<string, unknown>): Record<str
   const filled: Record<string, unknown> = {};
   for (const v of op.variableDefinitions ?? []) {
     if (v.type.kind === Kind.NON_NULL_TYPE && !v.defaultValue) {
-      const named = v.type.type.kind === Kind.NAMED_TYPE ? v.type.type.name.value : "";
+      const named = v.type.type.kind === Kind.NAMED_TYPE ? v.type.type.name.value : v.type.type.kind === Kind.LIST_TYPE ? "[ID!]" : "";
       assert.ok(named in REQUIRED, `stand-in for $${v.variable.name.value}: ${named}`);
       filled[v.variable.name.value] = REQUIRED[named];
     }

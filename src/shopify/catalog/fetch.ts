@@ -10,6 +10,8 @@
 //   fetchProductsPage(admin, plan, { after, query }): Promise<{ products: ExportProduct[]; pageInfo }>
 //   completeProduct(admin, node, plan): Promise<ExportProduct | null>   null: deleted meanwhile
 //   fetchProductById(admin, id, plan): Promise<ExportProduct | null>
+//   fetchVariantsByIds(admin, ids): Promise<GqlVariantByIds[] | null>   variant fields without the
+//       inventory item; null when a variant is gone (the caller refetches the product instead)
 //   fetchProductIds(admin, query?): Promise<{ id: string; updatedAt: string }[]>
 //   fetchCollections(admin): Promise<CollectionInput[]>              with complete membership
 //   fetchDiscounts(admin): Promise<ExportDiscount[]>                 code and automatic, every kind
@@ -136,6 +138,24 @@ function productByIdPlan(levelsFirst: number) {
 export async function fetchProductById(admin: AdminApi, id: string, plan: SyncPlan): Promise<ExportProduct | null> {
   const r = await q<{ product: GqlProduct | null }>(admin, "ProductById", { id, ...productByIdPlan(plan.variants.levelsFirst) });
   return r.product ? completeProduct(admin, r.product, plan) : null;
+}
+
+/** Ids per ProductVariantsByIds request: Shopify's nodes(ids:) maximum (2 points each: 500). */
+const VARIANT_IDS_CHUNK = 250;
+
+export type GqlVariantByIds = Omit<GqlVariant, "inventoryItem">;
+
+export async function fetchVariantsByIds(admin: AdminApi, ids: readonly string[]): Promise<GqlVariantByIds[] | null> {
+  type R = { nodes: (GqlVariantByIds | null)[] };
+  const out: GqlVariantByIds[] = [];
+  for (let i = 0; i < ids.length; i += VARIANT_IDS_CHUNK) {
+    const r = await q<R>(admin, "ProductVariantsByIds", { ids: ids.slice(i, i + VARIANT_IDS_CHUNK) });
+    for (const n of r.nodes) {
+      if (!n || !n.id) return null;
+      out.push(n);
+    }
+  }
+  return out;
 }
 
 export async function fetchProductIds(admin: AdminApi, query?: string): Promise<{ id: string; updatedAt: string }[]> {

@@ -18,8 +18,13 @@
 //     "skipped: superseded"); it costs at most ONE refetch, and none when the payload is complete.
 //   - Complete product payload = all variants present (variants.length == variant_gids.length),
 //     options present, `metafields` present (the subscription asks for namespace "custom"), and every
-//     variant already known (a new variant's per-location inventory is not in the payload). Else a
-//     targeted refetch: ProductById + variant pages (fetchProductById), never the whole catalog.
+//     variant already known (a new variant's per-location inventory is not in the payload).
+//   - Over 100 variants (payload has the first 100, `variant_gids` all): the payload's data plus ONLY
+//     the missing variants, fetched by id without inventory (ProductVariantsByIds, 2 points each, one
+//     request per 250; see product-rest-variants.ts); they are always fetched, as a change to one of them shows
+//     nothing in the payload. Counts as a refetch.
+//   - Else (or when such a variant is gone, foreign or new) a full targeted refetch: ProductById +
+//     variant pages (fetchProductById), never the whole catalog.
 //   - A failure leaves the affected deliveries pending and fails the job (retry with backoff); after
 //     maxAttempts job attempts they are marked "failed" so one poison delivery cannot block a shop.
 import { isDeepStrictEqual } from "node:util";
@@ -28,7 +33,7 @@ import type { Db } from "../../storage/db.js";
 import { getShop, markShopUninstalled } from "../../storage/shops.js";
 import type { Job } from "../../jobs/queue.js";
 import { RetryLater } from "../../jobs/worker.js";
-import { fetchProductById, productsPagePlan, type AdminApi } from "../catalog/fetch.js";
+import { fetchProductById, fetchVariantsByIds, productsPagePlan, type AdminApi } from "../catalog/fetch.js";
 import {
   collectionFromWebhook,
   nodesOf,
@@ -54,6 +59,7 @@ import {
 } from "../catalog/store.js";
 import { handleComplianceDelivery, type ComplianceDeps } from "../compliance.js";
 import { markDeliveries, pendingDeliveries, type DeliveryRow } from "../webhooks/deliveries.js";
+import { productWithFetchedVariants, variantsMissingFromPayload } from "./product-rest-variants.js";
 
 type Rest = Record<string, unknown>;
 
@@ -298,7 +304,14 @@ async function applyProductGroup(deps: ApplyDeps, shop: string, id: string, grou
   const known = existing ? new Set(existing.variants.map((x) => x.inventoryItemId)) : null;
   // Ties: two different states with the same version (events in the same millisecond, in this batch
   // or against what is stored) cannot be ordered from the payloads; only a refetch knows which won.
-  const candidate = productPayloadComplete(payload, known) ? productFromWebhook(payload, existing) : null;
+  let candidate = productPayloadComplete(payload, known) ? productFromWebhook(payload, existing) : null;
+  const missing = candidate ? null : variantsMissingFromPayload(payload, known);
+  if (missing && existing) {
+    // Over 100 variants: the payload has all but the variants beyond it; fetch only those.
+    out.refetches++;
+    const fetched = await fetchVariantsByIds(deps.admin(shop), missing);
+    candidate = fetched ? productWithFetchedVariants(payload, existing, fetched) : null;
+  }
   const tie =
     group.some((d) => d !== top && d.payload !== top.payload && version(d, parsed.get(d.webhook_id)!) === v) ||
     (candidate !== null && existing !== null && stored!.updatedAt === v && !isDeepStrictEqual(candidate, existing));
