@@ -46,6 +46,9 @@ describe("bulk JSONL assembly", () => {
         { id: P2, ...base },
         v("gid://shopify/ProductVariant/12", P1, 2), // ungrouped: P1's child after P2
         v("gid://shopify/ProductVariant/21", P2, 1),
+        // ungrouped: a level of P1's late variant, placed through the variant -> product index
+        { id: "gid://shopify/InventoryLevel/2?inventory_item_id=12", __parentId: "gid://shopify/ProductVariant/12", quantities: [{ name: "available", quantity: 1 }], location: { id: "gid://shopify/Location/9" } },
+        { id: "gid://shopify/InventoryLevel/3?inventory_item_id=99", __parentId: "gid://shopify/ProductVariant/99", quantities: [{ name: "available", quantity: 1 }], location: { id: "gid://shopify/Location/9" } },
       ]),
       async (node) => void got.push(node),
       (c) => late.push(`${c.productId}:${String(c.line.id)}`),
@@ -55,7 +58,11 @@ describe("bulk JSONL assembly", () => {
     assert.deepEqual(p1.variants.map((x) => [x.id, x.inventory]), [["gid://shopify/ProductVariant/11", [{ locationId: "gid://shopify/Location/9", available: 4 }]]]);
     assert.deepEqual(p1.metafields, [{ namespace: "custom", key: "k", type: "single_line_text_field", value: "x" }]);
     assert.deepEqual(productFromGraphql(got[1]!).variants.map((x) => x.id), ["gid://shopify/ProductVariant/21"]);
-    assert.deepEqual(late, [`${P1}:gid://shopify/ProductVariant/12`]);
+    assert.deepEqual(late, [
+      `${P1}:gid://shopify/ProductVariant/12`,
+      `${P1}:gid://shopify/InventoryLevel/2?inventory_item_id=12`,
+      ":gid://shopify/InventoryLevel/3?inventory_item_id=99", // variant never seen: no product
+    ]);
   });
 });
 
