@@ -25,7 +25,7 @@ if (mode === "bare") {
   const { createContext } = await import("../src/context.js");
   const { buildApp } = await import("../src/app.js");
   const { createUser } = await import("../src/storage/users.js");
-  const { saveInstalledShop } = await import("../src/storage/shops.js");
+  const { saveInstalledShop } = await import("../src/shopify/shops.js");
   const dir = mkdtempSync(join(tmpdir(), "storelink-bench-"));
   const config = loadConfig({
     DATA_DIR: dir,

@@ -1,23 +1,27 @@
-// The Fastify app factory: logging, cookies, JSON errors, health checks and every feature's
-// routes. No listen() here: src/cli/serve.ts listens, tests listen on 127.0.0.1:0.
 import Fastify, { type FastifyInstance } from "fastify";
 import fastifyCookie from "@fastify/cookie";
 import type { AppContext } from "./context.js";
 import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
+import type { Integration } from "./integration.js";
+import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
+import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
+import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
-import { shopifyOAuthRoutes } from "./shopify/oauth/routes.js";
-import type { ShopInstalledHook } from "./shopify/oauth/install.js";
-import { webhookIntake } from "./shopify/webhooks/intake.js";
 
-export type { ShopInstalledHook, ShopInstalledEvent } from "./shopify/oauth/install.js";
-
-export interface BuildAppOptions {
-  /** Called after a shop is (re)installed and its tokens stored (e.g. register webhooks, first sync). */
-  onShopInstalled?: ShopInstalledHook;
-  /** Called after a webhook delivery is recorded (serve wakes the in-process worker with it). */
-  onWebhookRecorded?: (shop: string) => void;
+/** Every integration storelink ships, as serve runs them. */
+export function defaultIntegrations(ctx: AppContext): Integration[] {
+  return [createShopifyIntegration(ctx)];
 }
 
+export interface BuildAppOptions {
+  /** The integrations whose routes the app serves (default: defaultIntegrations(ctx)). */
+  integrations?: readonly Integration[];
+}
+
+/**
+ * The HTTP app: logging, cookies, JSON errors, health checks and each integration's routes.
+ * No listen() here: `storelink serve` listens, tests listen on 127.0.0.1:0.
+ */
 export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log,
@@ -41,14 +45,51 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     }
   });
 
-  // Hooks run after a Shopify install (one line each; catalog sync adds its own here).
-  const shopInstalledHooks: ShopInstalledHook[] = [];
-  if (opts.onShopInstalled) shopInstalledHooks.push(opts.onShopInstalled);
-
-  // ---- Feature routes: register each feature's plugin here, one line each. ----
-  await app.register(shopifyOAuthRoutes, { ctx, hooks: shopInstalledHooks });
-  await app.register(webhookIntake, { ctx, onRecorded: opts.onWebhookRecorded }); // POST /shopify/webhook
-  // ---- end of feature routes ----
-
+  for (const integration of opts.integrations ?? defaultIntegrations(ctx)) {
+    if (integration.routes) await app.register(integration.routes);
+  }
   return app;
+}
+
+export interface RuntimeOptions {
+  worker?: WorkerOptions;
+  /** Run the integrations' schedules (default true). */
+  scheduler?: boolean;
+}
+
+/** The background half of a process: one worker for every integration's jobs, one scheduler. */
+export interface Runtime {
+  worker: Worker;
+  scheduler: Scheduler | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the job worker (every integration's handlers) and the scheduler (their schedules), then
+ * each integration's start hook. stop() stops claiming, waits for running jobs, then stops the
+ * integrations (flushing their exports).
+ */
+export async function startRuntime(ctx: AppContext, integrations: readonly Integration[], opts: RuntimeOptions = {}): Promise<Runtime> {
+  const handlers: Handlers = {};
+  for (const i of integrations) {
+    for (const [kind, h] of Object.entries(i.jobs ?? {})) {
+      if (handlers[kind]) throw new Error(`job kind ${kind} is registered twice (${i.name})`);
+      handlers[kind] = h;
+    }
+  }
+  const worker = createWorker(ctx, handlers, { leaseMs: ctx.config.jobLeaseMs, ...opts.worker });
+  for (const i of integrations) await i.start?.({ wake: () => worker.wake() });
+  worker.start();
+  const scheduler = opts.scheduler === false ? null : startScheduler(ctx.log, integrations.flatMap((i) => i.schedules ?? []));
+  let stopping: Promise<void> | undefined;
+  return {
+    worker,
+    scheduler,
+    stop: () =>
+      (stopping ??= (async () => {
+        scheduler?.stop();
+        await worker.stop();
+        for (const i of integrations) await i.stop?.();
+      })()),
+  };
 }

@@ -6,6 +6,7 @@ import { registerRotateKey } from "./cli/rotate-key.js";
 import { registerSim } from "./cli/sim.js";
 import { registerSync } from "./cli/sync.js";
 import { registerStatus } from "./cli/status.js";
+import { registerJobs } from "./cli/jobs.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -15,6 +16,7 @@ registerRotateKey(program);
 registerSim(program);
 registerSync(program);
 registerStatus(program);
+registerJobs(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -16,7 +16,7 @@ import { isDeepStrictEqual } from "node:util";
 import { createSimulator, type ChaosOptions, type Simulator } from "../sim/index.js";
 import { mulberry32 } from "../sim/catalog/generate.js";
 import { browse } from "../sim/demo.js";
-import { RECONCILE_JOB, SUBSCRIPTIONS_JOB, SYNC_JOB } from "../src/jobs/kinds.js";
+import { enqueueShopJob, RECONCILE_JOB, SUBSCRIPTIONS_JOB, SYNC_JOB } from "../src/shopify/jobs.js";
 import { enqueue } from "../src/jobs/queue.js";
 import { SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
@@ -225,7 +225,7 @@ for (const d of testDialects()) {
         sim.control.setChaos({ seed: CHAOS_SEED, admin: ADMIN_FAULTS });
         const before = await syncState();
         const enqueuedAt = Date.now();
-        await enqueue(db.db, RECONCILE_JOB, { reason: "acceptance" }, { shop: SHOP, key: SHOP });
+        await enqueueShopJob(db.db, RECONCILE_JOB, SHOP, { reason: "acceptance" });
         const reconciled = await waitFor("the reconciliation", async () => {
           const s = await syncState();
           const jobs = await db.db.selectFrom("jobs").select("id").execute();

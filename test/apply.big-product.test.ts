@@ -4,13 +4,13 @@
 // mirror must equal the simulator's truth after every change.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { buildHandlers } from "../src/jobs/runtime.js";
+import { createShopifyIntegration } from "../src/shopify/index.js";
 import { createWorker } from "../src/jobs/worker.js";
 import { fetchVariantsByIds } from "../src/shopify/catalog/fetch.js";
 import { runFullSync } from "../src/shopify/catalog/full-sync.js";
 import { readExport } from "../src/shopify/catalog/store.js";
 import type { ExportProduct } from "../src/shopify/catalog/export-types.js";
-import { productWithFetchedVariants, variantsMissingFromPayload } from "../src/shopify/sync/product-rest-variants.js";
+import { productWithFetchedVariants, variantsMissingFromPayload } from "../src/shopify/apply/product-variants.js";
 import { ensureSubscriptions } from "../src/shopify/webhooks/subscriptions.js";
 import { testDialects } from "./helpers/db.js";
 import { linkToSimulator, type Linked } from "./helpers/sim-storelink.js";
@@ -42,7 +42,7 @@ for (const d of testDialects()) {
           const a = admin(shop);
           return { request: <T>(doc: string, vars?: Record<string, unknown>) => (documents.push(doc), a.request<T>(doc, vars)) };
         };
-        const w2 = createWorker(l.ctx, buildHandlers(l.ctx, { admin: counting }), { id: "w2", now: () => Date.now() + 1000 });
+        const w2 = createWorker(l.ctx, createShopifyIntegration(l.ctx, { admin: counting }).jobs!, { id: "w2", now: () => Date.now() + 1000 });
         const run = async () => {
           documents.length = 0;
           await l.sim.control.idle();

@@ -8,15 +8,16 @@ import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { openDatabase } from "../src/storage/db.js";
 import { claim, countJobs } from "../src/jobs/queue.js";
-import { buildHandlers } from "../src/jobs/runtime.js";
+import { createShopifyIntegration } from "../src/shopify/index.js";
 import { createWorker } from "../src/jobs/worker.js";
 import { exportKeys } from "../src/shopify/catalog/export.js";
 import { productFromWebhook } from "../src/shopify/catalog/normalize.js";
 import { getProduct, readExport, setInventoryLevel, upsertProduct } from "../src/shopify/catalog/store.js";
-import { applyPendingDeliveries, type ApplyDeps } from "../src/shopify/sync/apply.js";
-import { APPLY_JOB, pruneDeliveries, recordDelivery, recordDeliveries } from "../src/shopify/webhooks/deliveries.js";
+import { applyPendingDeliveries, type ApplyDeps } from "../src/shopify/apply/index.js";
+import { APPLY_JOB, applySerialKey } from "../src/shopify/jobs.js";
+import { pruneDeliveries, recordDelivery, recordDeliveries } from "../src/shopify/webhooks/deliveries.js";
 import { createFileDocumentStore } from "../src/storage/documents.js";
-import { getShop, saveInstalledShop } from "../src/storage/shops.js";
+import { getShop, saveInstalledShop } from "../src/shopify/shops.js";
 import type { AdminApi } from "../src/shopify/catalog/fetch.js";
 import { testDialects, openSqliteTestDb } from "./helpers/db.js";
 import { installShopRow, webhookContext } from "./helpers/webhooks.js";
@@ -141,8 +142,8 @@ for (const d of testDialects()) {
       const t = await d.open();
       try {
         await installShopRow(t, SHOP);
-        const a = delivery("shop/update", { name: "A" }, T0);
-        const b = delivery("shop/update", { name: "B" }, T0 + 1);
+        const a = delivery("shop/update", { id: 548380009, name: "A" }, T0);
+        const b = delivery("shop/update", { id: 548380009, name: "B" }, T0 + 1);
         const fresh = await recordDeliveries(t.db, [a, { ...a }, b]);
         assert.deepEqual(fresh, [true, false, true]);
         assert.equal(await recordDelivery(t.db, a), false);
@@ -151,10 +152,10 @@ for (const d of testDialects()) {
         assert.equal(await countJobs(t.db, { kind: APPLY_JOB }), 1);
 
         // Retention: finished rows older than the cutoff go; pending ones stay whatever their age.
-        const old = delivery("shop/update", { name: "old" }, T0, T0);
+        const old = delivery("shop/update", { id: 548380009, name: "old" }, T0, T0);
         await recordDelivery(t.db, old);
         await t.db.updateTable("webhook_deliveries").set({ status: "applied" }).where("webhook_id", "=", old.webhookId).execute();
-        const oldPending = delivery("shop/update", { name: "old pending" }, T0, T0);
+        const oldPending = delivery("shop/update", { id: 548380009, name: "old pending" }, T0, T0);
         await recordDelivery(t.db, oldPending);
         assert.equal(await pruneDeliveries(t.db, T0 + 1, 1), 1);
         const left = (await t.db.selectFrom("webhook_deliveries").select("webhook_id").execute()).map((r) => r.webhook_id).sort();
@@ -171,8 +172,8 @@ for (const d of testDialects()) {
         await t.db.insertInto("users").values({ id: "u1", created_at: T0 }).execute();
         const tokens = { accessToken: "shpat_secret_value", scopes: ["read_products"], accessTokenExpiresAt: null, refreshToken: null, refreshTokenExpiresAt: null };
         await saveInstalledShop(ctx, { domain: SHOP, userId: "u1", tokens }, T0 - 10_000);
-        await recordDelivery(t.db, delivery("app/uninstalled", { domain: SHOP }, T0));
-        await recordDelivery(t.db, delivery("shop/update", { name: "After uninstall" }, T0 + 1000));
+        await recordDelivery(t.db, delivery("app/uninstalled", { id: 548380009, name: "S", domain: SHOP }, T0));
+        await recordDelivery(t.db, delivery("shop/update", { id: 548380009, name: "After uninstall" }, T0 + 1000));
         await applyPendingDeliveries(deps(t.db), SHOP);
         let row = await t.db.selectFrom("shops").selectAll().where("domain", "=", SHOP).executeTakeFirstOrThrow();
         assert.equal(row.status, "uninstalled");
@@ -180,8 +181,8 @@ for (const d of testDialects()) {
         assert.equal((await readExport(t.db, SHOP)).metadata, null, "nothing applied after the uninstall");
 
         await saveInstalledShop(ctx, { domain: SHOP, userId: "u1", tokens }, T0 + 60_000);
-        await recordDelivery(t.db, delivery("app/uninstalled", { domain: SHOP }, T0 + 500)); // retried late
-        await recordDelivery(t.db, delivery("shop/update", { name: "Reinstalled", updated_at: iso(T0 + 70_000) }, T0 + 70_000));
+        await recordDelivery(t.db, delivery("app/uninstalled", { id: 548380009, name: "S", domain: SHOP }, T0 + 500)); // retried late
+        await recordDelivery(t.db, delivery("shop/update", { id: 548380009, name: "Reinstalled", updated_at: iso(T0 + 70_000) }, T0 + 70_000));
         await applyPendingDeliveries(deps(t.db), SHOP);
         row = await t.db.selectFrom("shops").selectAll().where("domain", "=", SHOP).executeTakeFirstOrThrow();
         assert.equal(row.status, "active");
@@ -204,8 +205,8 @@ for (const d of testDialects()) {
         const keys = exportKeys("u2", SHOP);
         await documents.put(keys.products, "{}");
         await documents.put(keys.metadata, "{}");
-        const dr = delivery("customers/data_request", { shop_domain: SHOP, customer: { id: 1 } }, T0);
-        const cr = delivery("customers/redact", { shop_domain: SHOP, customer: { id: 1 } }, T0 + 1);
+        const dr = delivery("customers/data_request", { shop_id: 954889, shop_domain: SHOP, customer: { id: 1 } }, T0);
+        const cr = delivery("customers/redact", { shop_id: 954889, shop_domain: SHOP, customer: { id: 1 } }, T0 + 1);
         await recordDelivery(t.db, dr);
         await recordDelivery(t.db, cr);
         const dp = deps(t.db, { compliance: { db: t.db, log: deps(t.db).log, documents } });
@@ -214,18 +215,18 @@ for (const d of testDialects()) {
         assert.deepEqual([st[dr.webhookId], st[cr.webhookId]], ["applied", "applied"]);
 
         // shop/redact while installed (reinstalled since): kept.
-        await recordDelivery(t.db, delivery("shop/redact", { shop_domain: SHOP }, T0 + 2));
+        await recordDelivery(t.db, delivery("shop/redact", { shop_id: 954889, shop_domain: SHOP }, T0 + 2));
         await applyPendingDeliveries(dp, SHOP);
         assert.ok(await getShop(t.db, SHOP));
 
         await t.db.updateTable("shops").set({ status: "uninstalled" }).where("domain", "=", SHOP).execute();
-        await recordDelivery(t.db, delivery("shop/redact", { shop_domain: SHOP }, T0 + 3));
+        await recordDelivery(t.db, delivery("shop/redact", { shop_id: 954889, shop_domain: SHOP }, T0 + 3));
         await applyPendingDeliveries(dp, SHOP);
         assert.equal(await getShop(t.db, SHOP), undefined);
         assert.equal(await getProduct(t.db, SHOP, "gid://shopify/Product/9"), null);
         assert.equal((await t.db.selectFrom("catalog_products").selectAll().where("shop", "=", SHOP).execute()).length, 0);
         assert.equal((await t.db.selectFrom("webhook_deliveries").selectAll().where("shop", "=", SHOP).execute()).length, 0);
-        assert.equal(await countJobs(t.db, { shop: SHOP }), 0);
+        assert.equal(await countJobs(t.db, { serialKey: applySerialKey(SHOP) }), 0);
         assert.equal(await documents.get(keys.products), null);
         assert.equal(await documents.get(keys.metadata), null);
       } finally {
@@ -255,7 +256,7 @@ describe("restart", () => {
 
       // Process 2: a new handle and worker; once process 1's lease has expired it takes the job over.
       const ctx2 = await webhookContext(second);
-      const worker = createWorker(ctx2, buildHandlers(ctx2, { admin: noAdmin }), { id: "process-2", now: () => Date.now() + 31_000 });
+      const worker = createWorker(ctx2, createShopifyIntegration(ctx2, { admin: noAdmin }).jobs!, { id: "process-2", now: () => Date.now() + 31_000 });
       assert.ok((await worker.runUntilIdle()) >= 1);
       st = await statuses(second.db);
       assert.deepEqual(ds.map((x) => st[x.webhookId]), ["applied", "applied", "applied", "applied", "applied"]);

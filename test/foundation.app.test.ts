@@ -12,7 +12,7 @@ import { openDatabase, ping } from "../src/storage/db.js";
 import { createContext } from "../src/context.js";
 import { Secrets, shopTokenAad } from "../src/storage/secrets.js";
 import { createUser } from "../src/storage/users.js";
-import { saveInstalledShop } from "../src/storage/shops.js";
+import { saveInstalledShop } from "../src/shopify/shops.js";
 import { parseEncryptionKey } from "../src/config.js";
 
 const CLI = join(import.meta.dirname, "..", "bin", "storelink.js");

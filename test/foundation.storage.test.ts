@@ -11,14 +11,13 @@ import { createSession, getSessionUserId, hashSessionId, rotateSession } from ".
 import { consumeOAuthState, createOAuthState } from "../src/storage/oauth-states.js";
 import {
   getShop,
-  getShopAccessToken,
   listActiveShops,
   listShopsByUser,
   markShopNeedsReauth,
   markShopUninstalled,
   saveInstalledShop,
-  ShopAccessError,
-} from "../src/storage/shops.js";
+} from "../src/shopify/shops.js";
+import { getShopAccessToken, ShopAccessError } from "../src/shopify/oauth/access.js";
 import { reencryptAll } from "../src/storage/rotate.js";
 import type { TokenSet } from "../src/shopify/oauth/tokens.js";
 

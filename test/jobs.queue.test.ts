@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { claim, complete, countJobs, enqueue, extendLease, fail, DEAD } from "../src/jobs/queue.js";
+import { claim, complete, countJobs, enqueue, extendLease, fail, listDeadJobs, retryDeadJob, tryHoldSerialKey, DEAD } from "../src/jobs/queue.js";
 import { testDialects } from "./helpers/db.js";
 
 const LEASE = 30_000;
@@ -34,27 +34,27 @@ for (const d of testDialects()) {
       const t = await d.open();
       try {
         const now = 2_000_000;
-        await enqueue(t.db, "apply", { v: 1 }, { key: "s1", shop: "s1", now, delayMs: 100 });
-        await enqueue(t.db, "apply", { v: 2 }, { key: "s1", shop: "s1", now: now + 10, delayMs: 100 });
+        await enqueue(t.db, "apply", { v: 1 }, { key: "s1", serialKey: "s1", now, delayMs: 100 });
+        await enqueue(t.db, "apply", { v: 2 }, { key: "s1", serialKey: "s1", now: now + 10, delayMs: 100 });
         await enqueue(t.db, "other", { v: 3 }, { key: "s1", now });
         assert.equal(await countJobs(t.db, { kind: "apply" }), 1);
         const j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 100, kinds: ["apply"] });
         assert.deepEqual(j?.payload, { v: 2 }, "the newer payload wins");
         assert.equal(j?.runAt, now + 100, "the earlier run_at is kept");
-        await enqueue(t.db, "apply", { v: 4 }, { key: "s1", shop: "s1", now: now + 200 });
+        await enqueue(t.db, "apply", { v: 4 }, { key: "s1", serialKey: "s1", now: now + 200 });
         assert.equal(await countJobs(t.db, { kind: "apply" }), 2, "work arriving during a run gets a fresh job");
       } finally {
         await t.cleanup();
       }
     });
 
-    it("never runs two jobs of one shop at once, and keeps each shop's order", async () => {
+    it("never runs two jobs of one serial key at once, and keeps each key's order", async () => {
       const t = await d.open();
       try {
         const now = 3_000_000;
-        await enqueue(t.db, "k", { s: "A", i: 1 }, { shop: "A", now });
-        await enqueue(t.db, "k", { s: "A", i: 2 }, { shop: "A", now: now + 1 });
-        await enqueue(t.db, "k", { s: "B", i: 1 }, { shop: "B", now: now + 2 });
+        await enqueue(t.db, "k", { s: "A", i: 1 }, { serialKey: "A", now });
+        await enqueue(t.db, "k", { s: "A", i: 2 }, { serialKey: "A", now: now + 1 });
+        await enqueue(t.db, "k", { s: "B", i: 1 }, { serialKey: "B", now: now + 2 });
         const at = now + 10;
         const x = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: at });
         const y = await claim(t.db, t.dialect, "w2", { leaseMs: LEASE, now: at });
@@ -74,7 +74,7 @@ for (const d of testDialects()) {
       const t = await d.open();
       try {
         const now = 4_000_000;
-        await enqueue(t.db, "k", {}, { shop: "A", now });
+        await enqueue(t.db, "k", {}, { serialKey: "A", now });
         const first = await claim(t.db, t.dialect, "dead-process", { leaseMs: 1000, now });
         assert.ok(first);
         assert.equal(await claim(t.db, t.dialect, "w2", { leaseMs: 1000, now: now + 999 }), null, "lease still live");
@@ -116,9 +116,9 @@ for (const d of testDialects()) {
       const t = await d.open();
       try {
         const now = 6_000_000;
-        await enqueue(t.db, "apply", { v: 1 }, { key: "s", shop: "s", now });
+        await enqueue(t.db, "apply", { v: 1 }, { key: "s", serialKey: "s", now });
         const j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now });
-        await enqueue(t.db, "apply", { v: 2 }, { key: "s", shop: "s", now });
+        await enqueue(t.db, "apply", { v: 2 }, { key: "s", serialKey: "s", now });
         assert.equal(await fail(t.db, j!, "w", new Error("x"), { retryInMs: 1000, now }), "retry");
         assert.equal(await countJobs(t.db), 1);
         assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 999 }), null);
@@ -130,16 +130,73 @@ for (const d of testDialects()) {
       }
     });
 
-    it("concurrent claimers never share a job or a shop", async () => {
+    it("concurrent claimers never share a job or a serial key", async () => {
       const t = await d.open();
       try {
         const now = 7_000_000;
-        for (let i = 0; i < 40; i++) await enqueue(t.db, "k", { i }, { shop: `s${i % 5}`, now });
+        for (let i = 0; i < 40; i++) await enqueue(t.db, "k", { i }, { serialKey: `s${i % 5}`, now });
         const got = await Promise.all(Array.from({ length: 12 }, (_, w) => claim(t.db, t.dialect, `w${w}`, { leaseMs: LEASE, now })));
         const jobs = got.filter((j) => j !== null);
-        assert.equal(jobs.length, 5, "one per shop");
-        assert.equal(new Set(jobs.map((j) => j!.shop)).size, 5);
+        assert.equal(jobs.length, 5, "one per serial key");
+        assert.equal(new Set(jobs.map((j) => j!.serialKey)).size, 5);
         assert.equal(new Set(jobs.map((j) => j!.id)).size, 5);
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+}
+
+for (const d of testDialects()) {
+  describe(`serial keys, dead jobs and held keys [${d.name}]`, { skip: d.skip }, () => {
+    it("jobs with different serial keys run side by side; a dead job blocks nothing and can be retried by hand", async () => {
+      const t = await d.open();
+      try {
+        const now = 8_000_000;
+        await enqueue(t.db, "sync", {}, { serialKey: "shopify.sync:a", now });
+        await enqueue(t.db, "apply", {}, { serialKey: "shopify.apply:a", now: now + 1 });
+        await enqueue(t.db, "apply", { second: true }, { serialKey: "shopify.apply:a", now: now + 2 });
+        const sync = await claim(t.db, t.dialect, "w1", { leaseMs: LEASE, now: now + 10 });
+        const apply = await claim(t.db, t.dialect, "w2", { leaseMs: LEASE, now: now + 10 });
+        assert.equal(sync?.kind, "sync");
+        assert.equal(apply?.kind, "apply", "the apply stream is not held back by the running sync");
+        assert.equal(await claim(t.db, t.dialect, "w3", { leaseMs: LEASE, now: now + 10 }), null, "but never two of one key");
+
+        // The apply job dies after its retries: the next job of its key runs.
+        assert.equal(await fail(t.db, apply!, "w2", new Error("poison"), { maxAttempts: 1, now: now + 10 }), "dead");
+        const next = await claim(t.db, t.dialect, "w3", { leaseMs: LEASE, now: now + 10 });
+        assert.deepEqual(next?.payload, { second: true }, "a dead job does not block the jobs behind it");
+        const dead = await listDeadJobs(t.db);
+        assert.deepEqual(dead.map((j) => [j.id, j.kind, j.serialKey, j.lastError]), [[apply!.id, "apply", "shopify.apply:a", "poison"]]);
+        assert.equal(await countJobs(t.db, { dead: true }), 1);
+
+        assert.equal(await retryDeadJob(t.db, apply!.id, now + 10), true);
+        assert.equal(await retryDeadJob(t.db, apply!.id, now + 10), false, "no longer dead");
+        assert.deepEqual(await listDeadJobs(t.db), []);
+        await complete(t.db, next!, "w3");
+        const again = await claim(t.db, t.dialect, "w4", { leaseMs: LEASE, now: now + 10 });
+        assert.equal(again?.id, apply!.id, "the retried job runs again");
+        assert.equal(again?.attempts, 1, "with its attempts reset");
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("a held serial key keeps its jobs from being claimed until released; it cannot be held while a job of it runs", async () => {
+      const t = await d.open();
+      try {
+        const now = 9_000_000;
+        await enqueue(t.db, "sync", {}, { serialKey: "shopify.sync:b", now });
+        const held = await tryHoldSerialKey(t.db, t.dialect, "shopify.sync:b", "cli", LEASE, now);
+        assert.ok(held);
+        assert.equal(await tryHoldSerialKey(t.db, t.dialect, "shopify.sync:b", "cli-2", LEASE, now), null, "one holder at a time");
+        assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now, kinds: ["sync"] }), null, "the service waits for the CLI");
+        assert.equal(await complete(t.db, held, "cli"), true);
+        const job = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now, kinds: ["sync"] });
+        assert.ok(job, "released: the service's job runs");
+        assert.equal(await tryHoldSerialKey(t.db, t.dialect, "shopify.sync:b", "cli", LEASE, now), null, "the CLI waits for the service");
+        const later = await tryHoldSerialKey(t.db, t.dialect, "shopify.sync:b", "cli", LEASE, now + LEASE + 1);
+        assert.ok(later, "a lease that expired (its process died) no longer holds the key");
       } finally {
         await t.cleanup();
       }

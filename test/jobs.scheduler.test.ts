@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { claim, countJobs } from "../src/jobs/queue.js";
-import { RECONCILE_JOB } from "../src/jobs/kinds.js";
-import { cronPeriodMs, enqueueReconciles, shopOffsetMs } from "../src/jobs/scheduler.js";
+import { cronPeriodMs } from "../src/jobs/scheduler.js";
+import { enqueueReconciles, RECONCILE_JOB, shopOffsetMs } from "../src/shopify/jobs.js";
 import { testDialects } from "./helpers/db.js";
 import { installShopRow } from "./helpers/webhooks.js";
 
@@ -40,10 +40,10 @@ for (const d of testDialects()) {
         assert.equal(await enqueueReconciles(t.db, at, DAY), 2);
         assert.equal(await enqueueReconciles(t.db, at, DAY), 2);
         assert.equal(await countJobs(t.db, { kind: RECONCILE_JOB }), 2);
-        const rows = await t.db.selectFrom("jobs").selectAll().orderBy("shop").execute();
-        assert.deepEqual(rows.map((r) => [r.shop, r.run_at]), [
-          ["a-shop.myshopify.com", at + shopOffsetMs("a-shop.myshopify.com", DAY)],
-          ["b-shop.myshopify.com", at + shopOffsetMs("b-shop.myshopify.com", DAY)],
+        const rows = await t.db.selectFrom("jobs").selectAll().orderBy("serial_key").execute();
+        assert.deepEqual(rows.map((r) => [r.serial_key, r.run_at]), [
+          ["shopify.sync:a-shop.myshopify.com", at + shopOffsetMs("a-shop.myshopify.com", DAY)],
+          ["shopify.sync:b-shop.myshopify.com", at + shopOffsetMs("b-shop.myshopify.com", DAY)],
         ]);
         const first = Math.min(...rows.map((r) => r.run_at));
         assert.equal(await claim(t.db, t.dialect, "w", { leaseMs: 1000, now: first - 1 }), null, "not due before its slot");

@@ -13,7 +13,7 @@ for (const d of testDialects()) {
       const t = await d.open();
       try {
         const now = Date.now();
-        for (let i = 0; i < 4; i++) for (const shop of ["a", "b", "c"]) await enqueue(t.db, "step", { shop, i }, { shop, now: now - 1000 + i });
+        for (let i = 0; i < 4; i++) for (const shop of ["a", "b", "c"]) await enqueue(t.db, "step", { shop, i }, { serialKey: shop, now: now - 1000 + i });
         const running = new Map<string, number>();
         const seen: Record<string, number[]> = { a: [], b: [], c: [] };
         let maxParallel = 0;

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { createSimulator, type Simulator } from "../sim/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { API_KEY, API_SECRET, cookiesOf, startTestApp, type TestApp } from "./helpers/foundation.js";
-import { getShop, getShopAccessToken, ShopAccessError } from "../src/storage/shops.js";
+import { getShop } from "../src/shopify/shops.js";
+import { getShopAccessToken, ShopAccessError } from "../src/shopify/oauth/access.js";
 
 const SHOP = "sim-demo.myshopify.com";
 const SHOP2 = "sim-other.myshopify.com";

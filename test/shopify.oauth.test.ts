@@ -19,8 +19,8 @@ import {
   type TestApp,
   type TokenServer,
 } from "./helpers/foundation.js";
-import type { ShopInstalledEvent } from "../src/app.js";
-import { getShop } from "../src/storage/shops.js";
+import type { ShopInstalledEvent } from "../src/shopify/index.js";
+import { getShop } from "../src/shopify/shops.js";
 
 const SHOP = "demo-store.myshopify.com";
 
@@ -34,7 +34,7 @@ for (const d of testDialects()) {
     before(async () => {
       db = await d.open();
       tokens = await startTokenServer();
-      t = await startTestApp(db, { SHOPIFY_SHOP_ORIGIN: tokens.origin }, { onShopInstalled: (e) => void events.push(e) });
+      t = await startTestApp(db, { SHOPIFY_SHOP_ORIGIN: tokens.origin }, { onInstalled: (e) => void events.push(e) });
     });
     after(async () => {
       await t.close();

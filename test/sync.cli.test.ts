@@ -13,7 +13,7 @@ import { schemaErrors, validateShopMetadata, validateShopProducts } from "./help
 import { loadConfig } from "../src/config.js";
 import { createContext } from "../src/context.js";
 import { createUser } from "../src/storage/users.js";
-import { saveInstalledShop } from "../src/storage/shops.js";
+import { saveInstalledShop } from "../src/shopify/shops.js";
 import { spawn } from "node:child_process";
 import { openDatabase } from "../src/storage/db.js";
 import { getSyncState } from "../src/shopify/catalog/sync-state.js";

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { buildApp } from "../src/app.js";
 import type { AppContext } from "../src/context.js";
 import { countJobs } from "../src/jobs/queue.js";
-import { APPLY_JOB } from "../src/shopify/webhooks/deliveries.js";
+import { APPLY_JOB, applySerialKey } from "../src/shopify/jobs.js";
 import { signWebhookBody, verifyWebhookHmac } from "../src/shopify/webhooks/verify.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { deliveryHeaders, installShopRow, postWebhook, webhookContext, WEBHOOK_SECRET } from "./helpers/webhooks.js";
@@ -62,7 +62,7 @@ for (const d of testDialects()) {
       assert.equal(all[0]!.status, "pending");
       assert.equal(all[0]!.triggered_at, Date.parse("2026-11-01T15:00:00.123Z"));
       assert.equal(all[0]!.api_version, "2026-10");
-      assert.equal(await countJobs(t.db, { kind: APPLY_JOB, shop: SHOP }), 1);
+      assert.equal(await countJobs(t.db, { kind: APPLY_JOB, serialKey: applySerialKey(SHOP) }), 1);
     });
 
     it("a duplicate webhook id is answered 200 and recorded once", async () => {

@@ -9,24 +9,16 @@
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { buildApp } from "../../src/app.js";
-import { wakeAfterApplyDelay } from "../../src/cli/serve.js";
-import { adminFor, startBackground } from "../../src/jobs/runtime.js";
+import { buildApp, startRuntime } from "../../src/app.js";
 import type { AdminClient } from "../../src/shopify/admin/client.js";
 import { exportKeys } from "../../src/shopify/catalog/export.js";
-import { catalogSync, createCatalogExports, catalogReconcile } from "../../src/shopify/catalog/runtime.js";
+import { adminFor, catalogSync, createShopifyIntegration } from "../../src/shopify/index.js";
 import { ensureSubscriptions } from "../../src/shopify/webhooks/subscriptions.js";
 import { benchContext, installShop, peakRssMb } from "./storelink.js";
 
 const input = JSON.parse(process.env.BENCH_SERVICE ?? "{}") as { shopOrigin: string; shop: string; token: string; scopes: string[] };
 const { ctx, dataDir } = await benchContext({ SHOPIFY_SHOP_ORIGIN: input.shopOrigin });
 const userId = await installShop(ctx, input.shop, input.token, input.scopes);
-
-// As in serve: a recorded delivery wakes the worker once its apply delay has passed.
-let onRecorded: ((shop: string) => void) | undefined;
-const app = await buildApp(ctx, { onWebhookRecorded: (shop) => onRecorded?.(shop) });
-const url = await app.listen({ host: "127.0.0.1", port: 0 });
-ctx.config.shopify.webhookAddress = `${url}/shopify/webhook`;
 
 // Every Admin client the runtime creates is kept, so its stats can be summed (RuntimeOptions.admin).
 const clients: AdminClient[] = [];
@@ -41,7 +33,13 @@ const totals = () => {
   return t;
 };
 
-const { documents, exporter } = createCatalogExports(ctx);
+// As in serve (without the schedules, so only the apply path spends Admin API points).
+const shopify = createShopifyIntegration(ctx, { admin, schedules: false });
+const app = await buildApp(ctx, { integrations: [shopify] });
+const url = await app.listen({ host: "127.0.0.1", port: 0 });
+ctx.config.shopify.webhookAddress = `${url}/shopify/webhook`;
+const runtime = await startRuntime(ctx, [shopify], { scheduler: false });
+const exporter = shopify.exporter!;
 const setup = admin(input.shop);
 await ensureSubscriptions(ctx, setup, input.shop);
 process.stderr.write(`storelink service: full sync of ${input.shop}...\n`);
@@ -51,8 +49,6 @@ await exporter.flushExports();
 await exporter.exportNow(input.shop);
 const syncMs = Date.now() - s0;
 
-const bg = startBackground(ctx, { sync: catalogSync, reconcile: catalogReconcile, documents, exporter, admin, scheduler: false });
-onRecorded = wakeAfterApplyDelay(bg);
 let mark = totals();
 console.log(
   JSON.stringify({ ready: true, url, userId, dataDir, productsFile: join(dataDir, exportKeys(userId, input.shop).products), syncMs, setup: mark }),
@@ -73,9 +69,8 @@ for await (const line of createInterface({ input: process.stdin })) {
     console.log(JSON.stringify({ stats: since, pendingJobs, deliveriesRecorded: Number(d.n), peakRssMb: await peakRssMb() }));
   } else if (cmd === "stop") break;
 }
-await bg.stop();
-await exporter.close();
 await app.close();
+await runtime.stop();
 await ctx.close();
 rmSync(dataDir, { recursive: true, force: true });
 console.log(JSON.stringify({ stopped: true }));

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config.js";
 import { createContext, type AppContext } from "../../src/context.js";
-import { saveInstalledShop } from "../../src/storage/shops.js";
+import { saveInstalledShop } from "../../src/shopify/shops.js";
 import { createUser } from "../../src/storage/users.js";
 
 export const BENCH_API_KEY = "bench-api-key";

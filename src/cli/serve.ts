@@ -1,21 +1,14 @@
-// `storelink serve`: load config (.env if present), create the context, build the app, listen on
-// HOST:PORT, and shut down cleanly on SIGINT/SIGTERM.
 import type { Command } from "commander";
 import type { FastifyInstance } from "fastify";
-import { buildApp, type BuildAppOptions } from "../app.js";
+import { buildApp, defaultIntegrations, startRuntime, type Runtime } from "../app.js";
 import { loadConfig, type Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
-import { startBackground, type Background } from "../jobs/runtime.js";
-import { catalogRuntimeOptions } from "../shopify/catalog/runtime.js";
-import { DEFAULT_APPLY_DELAY_MS } from "../shopify/webhooks/intake.js";
+import type { Integration } from "../integration.js";
 
-export interface ServeOptions extends BuildAppOptions {
-  /**
-   * Runs after the context exists and before the app is built (may return app options to merge,
-   * e.g. an onShopInstalled hook). The bundled simulator demo (config.demo) is wired in here.
-   */
-  beforeListen?: (ctx: AppContext) => Promise<Partial<BuildAppOptions> | void> | Partial<BuildAppOptions> | void;
-  /** Run the job worker, reconciliation scheduler and exporter in this process (default true). */
+export interface ServeOptions {
+  /** The integrations to run (default: defaultIntegrations(ctx)). */
+  integrations?: (ctx: AppContext) => Integration[];
+  /** Run the job worker, schedules and exporters in this process (default true). */
   background?: boolean;
   /** Called when the server is listening (tests use this for the bound address). */
   onListening?: (address: string) => void;
@@ -24,22 +17,21 @@ export interface ServeOptions extends BuildAppOptions {
 export interface RunningServer {
   app: FastifyInstance;
   ctx: AppContext;
-  background: Background | null;
+  runtime: Runtime | null;
   url: string;
   stop(): Promise<void>;
 }
 
+/** Creates the context, starts the background runtime, builds the app and listens on HOST:PORT. */
 export async function startServer(config: Config, opts: ServeOptions = {}): Promise<RunningServer> {
   const ctx = await createContext(config);
   let app: FastifyInstance | undefined;
-  let background: Background | null = null;
-  const runtime = opts.background === false ? null : catalogRuntimeOptions(ctx);
+  let runtime: Runtime | null = null;
   try {
-    const extra = (await opts.beforeListen?.(ctx)) ?? {};
-    // Webhook deliveries are applied, syncs run and exports are written by the background worker;
-    // an install enqueues webhook subscriptions and the first full sync through its hook.
-    if (runtime) background = startBackground(ctx, { ...runtime, worker: { leaseMs: config.jobLeaseMs } });
-    app = await buildApp(ctx, { onShopInstalled: background?.hook, onWebhookRecorded: background ? wakeAfterApplyDelay(background) : undefined, ...opts, ...extra });
+    const integrations = opts.integrations?.(ctx) ?? defaultIntegrations(ctx);
+    // Webhook deliveries are applied, syncs run and exports are written by the background worker.
+    if (opts.background !== false) runtime = await startRuntime(ctx, integrations);
+    app = await buildApp(ctx, { integrations });
     const address = await app.listen({ host: config.host, port: config.port });
     const url = address.replace("://[::1]", "://localhost");
     ctx.log.info({ url, demo: config.demo, database: ctx.dialect }, `storelink listening on ${url}`);
@@ -48,36 +40,16 @@ export async function startServer(config: Config, opts: ServeOptions = {}): Prom
     const stop = () =>
       (stopping ??= (async () => {
         await app!.close();
-        await background?.stop();
-        await runtime?.exporter.flushExports();
-        await runtime?.exporter.close();
+        await runtime?.stop();
         await ctx.close();
       })());
-    return { app, ctx, background, url, stop };
+    return { app, ctx, runtime, url, stop };
   } catch (err) {
     await app?.close().catch(() => {});
-    await background?.stop().catch(() => {});
-    await runtime?.exporter.close().catch(() => {});
+    await runtime?.stop().catch(() => {});
     await ctx.close();
     throw err;
   }
-}
-
-/**
- * A recorded delivery's apply job becomes runnable after the intake's apply delay (deliveries
- * arriving within it are applied together). Wake the worker once just after that instead of
- * waiting for its next poll; a burst of deliveries schedules one wake, not one per delivery.
- */
-export function wakeAfterApplyDelay(background: Background, delayMs = DEFAULT_APPLY_DELAY_MS + 10): () => void {
-  let timer: NodeJS.Timeout | null = null;
-  return () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      background.worker.wake();
-    }, delayMs);
-    timer.unref();
-  };
 }
 
 export function registerServe(program: Command): void {

@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { loadConfig } from "../config.js";
 import { createContext } from "../context.js";
 import type { Db } from "../storage/db.js";
+import { listDeadJobs } from "../jobs/queue.js";
+import { formatDeadJobs } from "./jobs.js";
 import { listSyncStates } from "../shopify/catalog/sync-state.js";
 import { countPendingDeliveries } from "../shopify/webhooks/deliveries.js";
 
@@ -66,8 +68,12 @@ export function registerStatus(program: Command): void {
       const ctx = await createContext(loadConfig(process.env));
       try {
         const rows = await collectStatus(ctx.db);
-        if (flags.json) console.log(JSON.stringify(rows, null, 2));
-        else console.log(rows.length ? formatStatusTable(rows) : "no shops installed");
+        const dead = await listDeadJobs(ctx.db, 100);
+        if (flags.json) console.log(JSON.stringify({ shops: rows, deadJobs: dead }, null, 2));
+        else {
+          console.log(rows.length ? formatStatusTable(rows) : "no shops installed");
+          if (dead.length) console.log(`\ndead jobs (retry with \`storelink jobs retry <id>\`):\n${formatDeadJobs(dead)}`);
+        }
       } finally {
         await ctx.close();
       }

@@ -3,16 +3,22 @@
 //              (a shop never synced gets a full sync)
 //   --full     paged full sync (resumes an interrupted one unless --restart)
 //   --bulk     full sync through a bulk operation
-// The shop's export files are rewritten before the command exits.
+// The shop's export files are rewritten before the command exits. It holds the shop's sync serial
+// key while it runs, so it never overlaps a sync or reconciliation of the service (it waits for one).
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { loadConfig } from "../config.js";
 import { createContext } from "../context.js";
-import { adminFor } from "../jobs/runtime.js";
-import { catalogReconcile, catalogSync, createCatalogExports } from "../shopify/catalog/runtime.js";
+import { randomUUID } from "node:crypto";
+import { complete, extendLease, tryHoldSerialKey, type Job } from "../jobs/queue.js";
+import { createExporter } from "../shopify/catalog/export.js";
 import type { SyncProgress, SyncResult } from "../shopify/catalog/full-sync.js";
+import { adminFor, catalogReconcile, catalogSync } from "../shopify/index.js";
+import { syncSerialKey } from "../shopify/jobs.js";
 import { normalizeShopDomain } from "../shopify/oauth/shop-domain.js";
-import { getShop } from "../storage/shops.js";
+import { getShop } from "../shopify/shops.js";
+import { createFileDocumentStore } from "../storage/documents.js";
+import type { AppContext } from "../context.js";
 
 interface SyncFlags {
   full?: boolean;
@@ -44,7 +50,7 @@ export function registerSync(program: Command): void {
       const dotenv = await import("dotenv");
       dotenv.config({ quiet: true });
       const ctx = await createContext(loadConfig(process.env));
-      const { exporter } = createCatalogExports(ctx);
+      const exporter = createExporter({ db: ctx.db, documents: createFileDocumentStore(ctx.config.dataDir), log: ctx.log });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
@@ -66,9 +72,14 @@ export function registerSync(program: Command): void {
         if (row.status !== "active") throw new UserError(`shop ${shop} is ${row.status}: reinstall it first`);
         const req = { ctx, admin: adminFor(ctx, shop), shop, onProgress, restart: flags.restart };
         let r: SyncResult;
-        if (flags.full) r = await catalogSync({ ...req, mode: "full" });
-        else if (flags.bulk) r = await catalogSync({ ...req, mode: "bulk" });
-        else r = await catalogReconcile({ ...req, mode: "auto" });
+        const lock = await holdSyncKey(ctx, shop);
+        try {
+          if (flags.full) r = await catalogSync({ ...req, mode: "full" });
+          else if (flags.bulk) r = await catalogSync({ ...req, mode: "bulk" });
+          else r = await catalogReconcile({ ...req, mode: "auto" });
+        } finally {
+          await lock.release();
+        }
         bar?.stop();
         await exporter.flushExports();
         const drift = r.driftRepaired === undefined ? "" : `, drift repaired ${r.driftRepaired}`;
@@ -85,3 +96,28 @@ export function registerSync(program: Command): void {
 }
 
 class UserError extends Error {}
+
+const LOCK_LEASE_MS = 30_000;
+
+/** Holds the shop's sync serial key (waiting while the service runs a sync of it), renewed while held. */
+async function holdSyncKey(ctx: AppContext, shop: string): Promise<{ release(): Promise<void> }> {
+  const owner = `cli-sync-${process.pid}-${randomUUID().slice(0, 8)}`;
+  let job: Job | null = null;
+  let told = false;
+  for (;;) {
+    job = await tryHoldSerialKey(ctx.db, ctx.dialect, syncSerialKey(shop), owner, LOCK_LEASE_MS);
+    if (job) break;
+    if (!told) console.error(`${shop}: a sync or reconciliation of this shop is running; waiting for it to end...`);
+    told = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  const held = job;
+  const beat = setInterval(() => void extendLease(ctx.db, held, owner, LOCK_LEASE_MS).catch(() => {}), LOCK_LEASE_MS / 3);
+  beat.unref();
+  return {
+    async release() {
+      clearInterval(beat);
+      await complete(ctx.db, held, owner);
+    },
+  };
+}

@@ -1,31 +1,6 @@
-// Durable job queue on the shared database (SQLite or PostgreSQL, through Kysely).
-//
-// Public API:
-//   enqueue(db, kind, payload, opts?)            -> Promise<void>   (db may be a transaction)
-//   claim(db, dialect, workerId, opts)            -> Promise<Job | null>
-//   complete(db, job, workerId)                   -> Promise<boolean>  (false: lease was lost)
-//   fail(db, job, workerId, error, opts?)         -> Promise<"retry" | "dead" | "lost">
-//   extendLease(db, job, workerId, leaseMs, now?) -> Promise<boolean>
-//   backoffMs(attempts)                           -> number
-//   countJobs(db, where?)                         -> Promise<number>
-//
-// Semantics:
-//   - Coalescing: a job enqueued with `key` is absorbed by a PENDING (unclaimed) job with the same
-//     kind+key (unique partial index jobs_pending_kind_key); the pending job keeps the earlier run_at
-//     and takes the newer payload. A claimed job is no longer pending, so work arriving while it runs
-//     gets a fresh job.
-//   - Per-shop ordering: claim never hands out a job whose shop already has a job under a live lease,
-//     and picks the oldest due job (run_at, id) first. Jobs with shop = null have no such constraint.
-//   - Leases: a claimed job carries locked_until; if its process dies, the job becomes claimable
-//     again once the lease expires (attempts counts every claim). complete/fail only act when the
-//     caller still holds the lease (locked_by = workerId), so a worker that lost its lease cannot
-//     clobber the new owner.
-//   - Retries: fail() reschedules with exponential backoff and jitter; after maxAttempts the job is
-//     parked as dead (locked_by = "dead", locked_until = null) with its last_error, for inspection.
-//
 // Why hand-written and not graphile-worker (or pg-boss): those are PostgreSQL-only, and storelink must
 // run on SQLite with zero services too. What we need is small: one table, a claim statement per
-// dialect, and a lease; so it lives here (~200 lines) rather than as a second queue per dialect.
+// dialect, and a lease; so it lives here rather than as a second queue per dialect.
 import { sql, type Kysely, type Transaction } from "kysely";
 import type { Database, JobsTable } from "../storage/schema.js";
 import type { Dialect } from "../storage/db.js";
@@ -34,10 +9,22 @@ type Conn = Kysely<Database> | Transaction<Database>;
 
 export const DEAD = "dead";
 
+/**
+ * A claimed job. Semantics of the queue:
+ * - Coalescing: a job enqueued with `key` is absorbed by a PENDING (unclaimed) job of the same
+ *   kind and key, which keeps the earlier run_at and takes the newer payload. Work arriving while a
+ *   job runs gets a fresh job.
+ * - Serial keys: no job is handed out while another job with the same `serialKey` holds a live
+ *   lease; jobs with different serial keys (or none) run side by side. The oldest due job first.
+ * - Leases: a claimed job carries a lease; if its process dies the job is claimable again once the
+ *   lease expires. complete/fail act only for the lease holder.
+ * - Retries: fail() reschedules with backoff; after maxAttempts the job is parked dead (visible,
+ *   retried by hand with retryDeadJob) and never blocks the jobs behind it.
+ */
 export interface Job<P = unknown> {
   id: number;
   kind: string;
-  shop: string | null;
+  serialKey: string | null;
   key: string | null;
   payload: P;
   /** Number of claims so far, including the current one (1 on the first run). */
@@ -48,8 +35,9 @@ export interface Job<P = unknown> {
 }
 
 export interface EnqueueOptions {
-  shop?: string | null;
-  /** Coalescing key (see above). */
+  /** Jobs with the same serial key never run at once (see Job). */
+  serialKey?: string | null;
+  /** Coalescing key (see Job). */
   key?: string | null;
   /** Absolute due time, ms. Default now + delayMs. */
   runAt?: number;
@@ -57,12 +45,13 @@ export interface EnqueueOptions {
   now?: number;
 }
 
+/** Adds a job (or lets a pending twin with the same kind and key absorb it). db may be a transaction. */
 export async function enqueue(db: Conn, kind: string, payload: unknown, opts: EnqueueOptions = {}): Promise<void> {
   const now = opts.now ?? Date.now();
   const runAt = opts.runAt ?? now + (opts.delayMs ?? 0);
   const row = {
     kind,
-    shop: opts.shop ?? null,
+    serial_key: opts.serialKey ?? null,
     key: opts.key ?? null,
     payload: JSON.stringify(payload ?? {}),
     run_at: runAt,
@@ -100,7 +89,7 @@ function toJob(r: JobsTable & { id: number }): Job {
   return {
     id: Number(r.id),
     kind: r.kind,
-    shop: r.shop,
+    serialKey: r.serial_key,
     key: r.key,
     payload: JSON.parse(r.payload),
     attempts: r.attempts,
@@ -110,7 +99,7 @@ function toJob(r: JobsTable & { id: number }): Job {
   };
 }
 
-/** Claims the oldest due job whose shop has no job under a live lease, or returns null. */
+/** Claims the oldest due job whose serial key has no job under a live lease, or returns null. */
 export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: string, opts: ClaimOptions): Promise<Job | null> {
   const now = opts.now ?? Date.now();
   const until = now + opts.leaseMs;
@@ -121,7 +110,7 @@ export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: st
   const candidates = (conn: Conn) =>
     conn
       .selectFrom("jobs as j")
-      .select(["j.id", "j.shop"])
+      .select(["j.id", "j.serial_key"])
       .where((eb) =>
         eb.or([
           eb.and([eb("j.locked_by", "is", null), eb("j.run_at", "<=", now)]),
@@ -131,13 +120,13 @@ export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: st
       .$if(kinds !== null, (q) => q.where("j.kind", "in", kinds!))
       .where((eb) =>
         eb.or([
-          eb("j.shop", "is", null),
+          eb("j.serial_key", "is", null),
           eb.not(
             eb.exists(
               eb
                 .selectFrom("jobs as r")
                 .select(sql`1`.as("one"))
-                .whereRef("r.shop", "=", "j.shop")
+                .whereRef("r.serial_key", "=", "j.serial_key")
                 .where("r.locked_by", "is not", null)
                 .where("r.locked_until", ">=", now),
             ),
@@ -168,19 +157,18 @@ export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: st
   }
 
   // PostgreSQL: FOR UPDATE SKIP LOCKED lets concurrent claimers pass over each other's rows. Two
-  // claimers could still pick two different jobs of one shop in the same instant (neither sees the
-  // other's uncommitted lock), so a transaction-scoped advisory lock per shop serializes them, and
-  // the "no live lease for this shop" check is repeated after it is taken.
+  // claimers could still pick two different jobs of one serial key in the same instant (neither sees
+  // the other's uncommitted lock), so a transaction-scoped advisory lock per key serializes them,
+  // and the "no live lease for this key" check is repeated after it is taken.
   return db.transaction().execute(async (trx) => {
     const rows = await candidates(trx).limit(8).forUpdate().skipLocked().execute();
     for (const c of rows) {
-      if (c.shop !== null) {
-        const got = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext('storelink.jobs'), hashtext(${c.shop})) as ok`.execute(trx);
-        if (!got.rows[0]?.ok) continue;
+      if (c.serial_key !== null) {
+        if (!(await serialLockPg(trx, c.serial_key))) continue;
         const busy = await trx
           .selectFrom("jobs")
           .select("id")
-          .where("shop", "=", c.shop)
+          .where("serial_key", "=", c.serial_key)
           .where("locked_by", "is not", null)
           .where("locked_until", ">=", now)
           .where("id", "!=", c.id)
@@ -194,12 +182,19 @@ export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: st
   });
 }
 
+/** Transaction-scoped advisory lock on one serial key (PostgreSQL); false if another holds it. */
+async function serialLockPg(trx: Conn, serialKey: string): Promise<boolean> {
+  const got = await sql<{ ok: boolean }>`select pg_try_advisory_xact_lock(hashtext('storelink.jobs'), hashtext(${serialKey})) as ok`.execute(trx);
+  return got.rows[0]?.ok === true;
+}
+
 /** Removes a finished job. False when this worker no longer holds its lease. */
 export async function complete(db: Conn, job: Job, workerId: string): Promise<boolean> {
   const r = await db.deleteFrom("jobs").where("id", "=", job.id).where("locked_by", "=", workerId).executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 
+/** Renews a claimed job's lease. False when this worker no longer holds it. */
 export async function extendLease(db: Conn, job: Job, workerId: string, leaseMs: number, now = Date.now()): Promise<boolean> {
   const r = await db
     .updateTable("jobs")
@@ -270,22 +265,100 @@ export async function fail(db: Kysely<Database>, job: Job, workerId: string, err
   });
 }
 
-export async function countJobs(db: Conn, where: { kind?: string; shop?: string; dead?: boolean } = {}): Promise<number> {
+export interface JobFilter {
+  kind?: string;
+  serialKey?: string;
+  dead?: boolean;
+}
+
+export async function countJobs(db: Conn, where: JobFilter = {}): Promise<number> {
   let q = db.selectFrom("jobs").select((eb) => eb.fn.countAll<number>().as("n"));
   if (where.kind) q = q.where("kind", "=", where.kind);
-  if (where.shop) q = q.where("shop", "=", where.shop);
+  if (where.serialKey) q = q.where("serial_key", "=", where.serialKey);
   if (where.dead === true) q = q.where("locked_by", "=", DEAD);
   if (where.dead === false) q = q.where((eb) => eb.or([eb("locked_by", "is", null), eb("locked_by", "!=", DEAD)]));
   const r = await q.executeTakeFirstOrThrow();
   return Number(r.n);
 }
 
-/** Deletes every job of a shop (shop/redact purge) except the one running now (it ends itself). */
-export async function deleteShopJobs(db: Conn, shop: string, now = Date.now()): Promise<number> {
+/** A job parked dead after its retries, for `storelink status` and `storelink jobs`. */
+export interface DeadJob {
+  id: number;
+  kind: string;
+  serialKey: string | null;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+}
+
+export async function listDeadJobs(db: Conn, limit = 100): Promise<DeadJob[]> {
+  const rows = await db
+    .selectFrom("jobs")
+    .select(["id", "kind", "serial_key", "attempts", "last_error", "created_at"])
+    .where("locked_by", "=", DEAD)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({ id: Number(r.id), kind: r.kind, serialKey: r.serial_key, attempts: r.attempts, lastError: r.last_error, createdAt: r.created_at }));
+}
+
+/**
+ * Puts a dead job back in the queue, due now, with its attempts reset. If a pending job of the same
+ * kind and key exists, that one absorbs it (the dead row is removed). False if no such dead job.
+ */
+export async function retryDeadJob(db: Kysely<Database>, id: number, now = Date.now()): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const job = await trx.selectFrom("jobs").selectAll().where("id", "=", id).where("locked_by", "=", DEAD).executeTakeFirst();
+    if (!job) return false;
+    if (job.key !== null) {
+      const twin = await trx.selectFrom("jobs").select("id").where("kind", "=", job.kind).where("key", "=", job.key).where("locked_by", "is", null).executeTakeFirst();
+      if (twin) {
+        await trx.deleteFrom("jobs").where("id", "=", id).execute();
+        await trx.updateTable("jobs").set({ run_at: now }).where("id", "=", twin.id).execute();
+        return true;
+      }
+    }
+    await trx.updateTable("jobs").set({ locked_by: null, locked_until: null, attempts: 0, run_at: now }).where("id", "=", id).execute();
+    return true;
+  });
+}
+
+/** Deletes the jobs of these serial keys (a purge) except those running now (they end themselves). */
+export async function deleteJobs(db: Conn, serialKeys: readonly string[], now = Date.now()): Promise<number> {
+  if (!serialKeys.length) return 0;
   const r = await db
     .deleteFrom("jobs")
-    .where("shop", "=", shop)
+    .where("serial_key", "in", serialKeys)
     .where((eb) => eb.or([eb("locked_by", "is", null), eb("locked_until", "is", null), eb("locked_until", "<", now)]))
     .executeTakeFirst();
   return Number(r.numDeletedRows);
+}
+
+/** Kind of the rows that hold a serial key for work done outside the worker (a CLI sync). */
+export const LOCK_KIND = "serial.lock";
+
+/**
+ * Holds `serialKey` for `owner` as if a job of that key were running: no job of the key is claimed
+ * until the returned job is completed (release) or its lease expires (renew it with extendLease).
+ * Null when a job of the key holds a live lease now.
+ */
+export async function tryHoldSerialKey(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  serialKey: string,
+  owner: string,
+  leaseMs: number,
+  now = Date.now(),
+): Promise<Job | null> {
+  const row = { kind: LOCK_KIND, serial_key: serialKey, key: null, payload: "{}", run_at: now, attempts: 1, locked_by: owner, locked_until: now + leaseMs, created_at: now };
+  const live = (conn: Conn) =>
+    conn.selectFrom("jobs").select("id").where("serial_key", "=", serialKey).where("locked_by", "is not", null).where("locked_until", ">=", now);
+  return db.transaction().execute(async (trx) => {
+    if (dialect === "postgres" && !(await serialLockPg(trx, serialKey))) return null;
+    // SQLite: the transaction holds the write lock from its start (BEGIN IMMEDIATE, see db.ts).
+    await trx.deleteFrom("jobs").where("kind", "=", LOCK_KIND).where("serial_key", "=", serialKey).where("locked_until", "<", now).execute();
+    if (await live(trx).executeTakeFirst()) return null;
+    const r = await trx.insertInto("jobs").values(row).returningAll().executeTakeFirstOrThrow();
+    return toJob(r as JobsTable & { id: number });
+  });
 }

@@ -1,18 +1,3 @@
-// Job worker: claims due jobs from the durable queue (queue.ts) and runs them with the handler
-// registered for their kind. Several jobs at once (different shops), never two of one shop.
-//
-// Public API:
-//   createWorker(deps: WorkerDeps, handlers: Handlers, opts?: WorkerOptions) -> Worker
-//   Worker.start()                  poll loop (wakes on wake() or every pollMs)
-//   Worker.wake()                   a job was enqueued in this process: look now
-//   Worker.stop()                   stop claiming, wait for running jobs (their leases are kept
-//                                   until they finish; a killed process simply lets them expire)
-//   Worker.runUntilIdle(max?)       claims and runs until nothing is due (tests, CLI one-shots);
-//                                   returns the number of jobs run
-//   class RetryLater(ms, reason)    throw from a handler: reschedule without counting as an error
-//
-// A handler that throws fails the job (retry with backoff; dead after maxAttempts). Long handlers
-// keep their lease alive with a heartbeat, so only a dead process lets a lease expire.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { Db, Dialect } from "../storage/db.js";
@@ -24,9 +9,11 @@ export interface WorkerDeps {
   log: Logger;
 }
 
+/** Runs one job. Throw to fail it (retried with backoff, dead after maxAttempts); throw RetryLater to reschedule. */
 export type JobHandler = (job: Job) => Promise<void>;
 export type Handlers = Record<string, JobHandler>;
 
+/** Thrown from a handler: reschedule the job in delayMs without counting it as a failure. */
 export class RetryLater extends Error {
   constructor(readonly delayMs: number, reason: string) {
     super(reason);
@@ -36,7 +23,7 @@ export class RetryLater extends Error {
 
 export interface WorkerOptions {
   id?: string;
-  /** Jobs run at once (each for a different shop). Default 4. */
+  /** Jobs run at once (never two with the same serial key). Default 4. */
   concurrency?: number;
   leaseMs?: number;
   pollMs?: number;
@@ -47,12 +34,20 @@ export interface WorkerOptions {
 
 export interface Worker {
   readonly id: string;
+  /** Starts the poll loop (wakes on wake() or every pollMs). */
   start(): void;
+  /** A job was enqueued in this process: look now. */
   wake(): void;
+  /** Stops claiming and waits for running jobs (a killed process simply lets their leases expire). */
   stop(): Promise<void>;
+  /** Claims and runs jobs one at a time until nothing is due (tests, CLI one-shots); returns how many ran. */
   runUntilIdle(maxJobs?: number): Promise<number>;
 }
 
+/**
+ * A worker that claims due jobs from the durable queue and runs each with the handler of its kind.
+ * Long handlers keep their lease alive with a heartbeat, so only a dead process lets a lease expire.
+ */
 export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerOptions = {}): Worker {
   const id = opts.id ?? `worker-${process.pid}-${randomUUID().slice(0, 8)}`;
   const concurrency = opts.concurrency ?? 4;
@@ -80,18 +75,24 @@ export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerO
       clearInterval(beat);
       const ok = await complete(deps.db, job, id);
       if (!ok) log.warn({ job: job.id, kind: job.kind }, "job finished after its lease was taken over");
-      log.debug({ job: job.id, kind: job.kind, shop: job.shop, ms: Date.now() - started }, "job done");
+      log.debug({ job: job.id, kind: job.kind, serialKey: job.serialKey, ms: Date.now() - started }, "job done");
     } catch (err) {
       clearInterval(beat);
       if (err instanceof RetryLater) {
         // Not an error: reschedule with the attempt count reset.
-        await fail(deps.db, { ...job, attempts: 0 }, id, err.message, { retryInMs: err.delayMs, now: now(), resetAttempts: true });
-        log.debug({ job: job.id, kind: job.kind, inMs: err.delayMs, reason: err.message }, "job rescheduled");
+        const outcome = await fail(deps.db, { ...job, attempts: 0 }, id, err.message, { retryInMs: err.delayMs, now: now(), resetAttempts: true }).catch(
+          (e: unknown) => {
+            // The lease simply expires and the job runs again: nothing is lost.
+            log.error({ job: job.id, kind: job.kind, err: String(e) }, "rescheduling a job failed");
+            return "lost" as const;
+          },
+        );
+        log.debug({ job: job.id, kind: job.kind, inMs: err.delayMs, reason: err.message, outcome }, "job rescheduled");
         return;
       }
       const outcome = await fail(deps.db, job, id, err, { maxAttempts: opts.maxAttempts, now: now() }).catch(() => "lost" as const);
       const level = outcome === "dead" ? "error" : "warn";
-      log[level]({ job: job.id, kind: job.kind, shop: job.shop, attempts: job.attempts, outcome, err: (err as Error)?.message ?? String(err) }, "job failed");
+      log[level]({ job: job.id, kind: job.kind, serialKey: job.serialKey, attempts: job.attempts, outcome, err: (err as Error)?.message ?? String(err) }, "job failed");
     }
   }
 

@@ -13,7 +13,8 @@
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { DocumentStore } from "../storage/documents.js";
-import { deleteShopJobs } from "../jobs/queue.js";
+import { deleteJobs } from "../jobs/queue.js";
+import { shopSerialKeys } from "./jobs.js";
 import { purgeShopCatalog } from "./catalog/store.js";
 import { deleteShopExports } from "./catalog/export.js";
 import { deleteShopDeliveries } from "./webhooks/deliveries.js";
@@ -42,7 +43,7 @@ export async function purgeShop(deps: ComplianceDeps, shop: string): Promise<Pur
   }
   await purgeShopCatalog(deps.db, shop);
   const deliveries = await deleteShopDeliveries(deps.db, shop);
-  const jobs = await deleteShopJobs(deps.db, shop);
+  const jobs = await deleteJobs(deps.db, shopSerialKeys(shop));
   const r = await deps.db.deleteFrom("shops").where("domain", "=", shop).executeTakeFirst();
   const report = { shop, deliveries, jobs, shopRow: Number(r.numDeletedRows) > 0, exportsDeleted };
   deps.log.info(report, "shop/redact: purged everything held for the shop");

@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationProvider } from "kysely";
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
 import { startCheckpointer } from "./sqlite-checkpointer.js";
@@ -29,6 +29,30 @@ const pgTypes = {
   },
 };
 
+/**
+ * Kysely's SQLite driver begins transactions DEFERRED: a transaction that reads and then writes
+ * fails with SQLITE_BUSY (no busy wait is possible on a lock upgrade) when another process commits
+ * in between. BEGIN IMMEDIATE takes the write lock up front, so a second process (the CLI next to
+ * `serve`) waits for it under busy_timeout instead of failing.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly cfg: ConstructorParameters<typeof SqliteDialect>[0]) {
+    super(cfg);
+  }
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.cfg);
+  }
+}
+
+/** How long a SQLite connection waits for another process's write lock before SQLITE_BUSY. */
+export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
+
 export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; onPoolError?: (err: Error) => void; sqliteCheckpointer?: boolean } = {}): DatabaseHandle {
   if (target.kind === "sqlite") {
     if (target.path !== ":memory:") mkdirSync(dirname(target.path), { recursive: true });
@@ -39,8 +63,8 @@ export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; 
     // shares the fsync; measured cost in bench/RESULTS.md.
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
-    sqlite.pragma("busy_timeout = 5000");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     const checkpointer = opts.sqliteCheckpointer === false ? null : startCheckpointer(sqlite, target.path);
     return {
       db,

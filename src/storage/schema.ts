@@ -44,7 +44,8 @@ export interface OAuthStatesTable {
 export interface CatalogProductsTable {
   shop: string;
   id: string;
-  num_id: number;
+  /** Exact text ordering of the id's numeric tail (zero-padded); never a float. */
+  sort_key: string;
   updated_at: number;
   deleted: number;
   data: string;
@@ -62,7 +63,8 @@ export interface CatalogInventoryLevelsTable {
 export interface CatalogCollectionsTable {
   shop: string;
   id: string;
-  num_id: number;
+  /** Exact text ordering of the id's numeric tail (zero-padded); never a float. */
+  sort_key: string;
   updated_at: number;
   deleted: number;
   data: string;
@@ -108,7 +110,8 @@ export interface CatalogSyncStateTable {
 export interface JobsTable {
   id: Generated<number>;
   kind: string;
-  shop: string | null;
+  /** Jobs with the same serial key never run at once; null: no such constraint. */
+  serial_key: string | null;
   key: string | null;
   payload: string;
   run_at: number;

@@ -13,7 +13,8 @@ import { sql } from "kysely";
 import { loadConfig, type Config } from "../../src/config.js";
 import { createLogger, type Logger } from "../../src/log.js";
 import { createContext, type AppContext } from "../../src/context.js";
-import { buildApp, type BuildAppOptions } from "../../src/app.js";
+import { buildApp } from "../../src/app.js";
+import { createShopifyIntegration, type ShopifyOptions } from "../../src/shopify/index.js";
 import type { Db } from "../../src/storage/db.js";
 import type { TestDatabase } from "./db.js";
 
@@ -61,12 +62,12 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(t: TestDatabase, env: Record<string, string | undefined>, opts: BuildAppOptions = {}): Promise<TestApp> {
+export async function startTestApp(t: TestDatabase, env: Record<string, string | undefined>, shopify: ShopifyOptions = {}): Promise<TestApp> {
   const tmp = tempDir();
   const { log, lines } = captureLogger();
   const config = testConfig({ DATA_DIR: tmp.dir, ...env });
   const ctx = await createContext(config, { database: t, log });
-  const app = await buildApp(ctx, opts);
+  const app = await buildApp(ctx, { integrations: [createShopifyIntegration(ctx, shopify)] });
   await app.listen({ host: "127.0.0.1", port: 0 });
   const { port } = app.server.address() as AddressInfo;
   return {

@@ -3,8 +3,8 @@
 // meant to be killed with SIGKILL. No Admin API: the deliveries the test sends need none.
 import { loadConfig } from "../../src/config.js";
 import { createContext } from "../../src/context.js";
-import { buildApp } from "../../src/app.js";
-import { startBackground } from "../../src/jobs/runtime.js";
+import { buildApp, startRuntime } from "../../src/app.js";
+import { createShopifyIntegration } from "../../src/shopify/index.js";
 import { WEBHOOK_SECRET } from "./webhooks.js";
 
 const dbPath = process.argv[2]!;
@@ -20,11 +20,11 @@ const config = loadConfig({
   STATE_TOKEN_SECRET: "s".repeat(32),
 });
 const ctx = await createContext(config);
-const bg = startBackground(ctx, {
-  scheduler: false,
+const shopify = createShopifyIntegration(ctx, {
+  schedules: false,
   admin: () => ({ request: async () => Promise.reject(new Error("no Admin API in this test")) }),
-  worker: { pollMs: 20, leaseMs: 2000 },
 });
-const app = await buildApp(ctx, { onShopInstalled: bg.hook });
+await startRuntime(ctx, [shopify], { scheduler: false, worker: { pollMs: 20, leaseMs: 2000 } });
+const app = await buildApp(ctx, { integrations: [shopify] });
 const url = await app.listen({ host: "127.0.0.1", port: 0 });
 process.stdout.write(JSON.stringify({ url }) + "\n");

@@ -55,7 +55,8 @@ export interface ExportProduct {
   descriptionHtml: string;
   vendor: string;
   productType: string;
-  status: "ACTIVE" | "DRAFT" | "ARCHIVED" | "UNLISTED"; // UNLISTED is new in 2026-10
+  /** UNLISTED is new in 2026-10; UNKNOWN: a status storelink does not know (never sellable). */
+  status: "ACTIVE" | "DRAFT" | "ARCHIVED" | "UNLISTED" | "UNKNOWN";
   tags: string[]; // sorted
   createdAt: string;
   updatedAt: string;
@@ -77,7 +78,8 @@ export interface ExportDiscount {
   method: "code" | "automatic";
   type: string; // GraphQL __typename, e.g. DiscountCodeBasic, DiscountAutomaticBxgy, DiscountCodeFreeShipping
   title: string;
-  status: "ACTIVE" | "EXPIRED" | "SCHEDULED";
+  /** UNKNOWN: a status storelink does not know (never applied to a price). */
+  status: "ACTIVE" | "EXPIRED" | "SCHEDULED" | "UNKNOWN";
   summary: string | null;
   startsAt: string;
   endsAt: string | null;
@@ -94,8 +96,25 @@ export interface ShopProductsExport {
   discounts: ExportDiscount[]; // sorted by id string
 }
 
-/** Numeric tail of a GID, for sorting. */
+/**
+ * Exact sort key of a GID: its numeric tail zero-padded to 20 digits, so text order equals integer
+ * order for every 64-bit id (a double would round ids beyond 2^53 and merge them).
+ */
+export function gidSortKey(gid: string): string {
+  const q = gid.indexOf("?");
+  const tail = gid.slice(gid.lastIndexOf("/") + 1, q < 0 ? undefined : q);
+  return /^\d{1,20}$/.test(tail) ? tail.padStart(20, "0") : `~${tail}`;
+}
+
+/** Numeric tail of a GID as a double: exact only below 2^53; use gidSortKey/compareGids to order. */
 export function gidNumber(gid: string): number {
   const n = Number(gid.slice(gid.lastIndexOf("/") + 1));
   return Number.isFinite(n) ? n : 0;
+}
+
+/** Orders GIDs by their numeric tail, exactly (see gidSortKey). */
+export function compareGids(a: string, b: string): number {
+  const x = gidSortKey(a);
+  const y = gidSortKey(b);
+  return x < y ? -1 : x > y ? 1 : 0;
 }

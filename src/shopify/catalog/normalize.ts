@@ -19,7 +19,7 @@
 //   isoUtc(t): string                     any ISO-8601 -> "2026-01-02T03:04:05Z" (UTC, whole seconds)
 //   nodesOf(connection): T[]
 import {
-  gidNumber,
+  compareGids,
   type ExportDiscount,
   type ExportInventory,
   type ExportMetafield,
@@ -116,16 +116,17 @@ export function inventoryFromLevels(levels: GqlInventoryLevel[]): ExportInventor
       locationId: l.location.id,
       available: l.quantities.find((q) => q.name === "available")?.quantity ?? 0,
     }))
-    .sort((a, b) => gidNumber(a.locationId) - gidNumber(b.locationId));
+    .sort((a, b) => compareGids(a.locationId, b.locationId));
 }
 
 function policy(p: string | null | undefined): "DENY" | "CONTINUE" {
   return String(p ?? "").toUpperCase() === "CONTINUE" ? "CONTINUE" : "DENY";
 }
 
+/** Product status; one storelink does not know is UNKNOWN, never ACTIVE (the bot must not sell it). */
 function status(s: string | null | undefined): ExportProduct["status"] {
   const u = String(s ?? "").toUpperCase();
-  return u === "DRAFT" || u === "ARCHIVED" || u === "UNLISTED" ? u : "ACTIVE";
+  return u === "ACTIVE" || u === "DRAFT" || u === "ARCHIVED" || u === "UNLISTED" ? u : "UNKNOWN";
 }
 
 export function variantFromGraphql(v: GqlVariant): ExportVariant {
@@ -209,7 +210,7 @@ export function discountFromGraphql(n: { id: string; codeDiscount?: GqlDiscountB
     method,
     type: body.__typename,
     title: body.title ?? "",
-    status: st === "EXPIRED" || st === "SCHEDULED" ? st : "ACTIVE",
+    status: st === "ACTIVE" || st === "EXPIRED" || st === "SCHEDULED" ? st : "UNKNOWN",
     summary: body.summary ?? null,
     startsAt: isoUtc(body.startsAt ?? 0),
     endsAt: body.endsAt ? isoUtc(body.endsAt) : null,
@@ -243,7 +244,7 @@ export function shopMetadataFromGraphql(shopDomain: string, s: GqlShop, location
     updatedAt: s.updatedAt ? isoUtc(s.updatedAt) : null,
     locations: locations
       .map((l) => ({ id: l.id, name: l.name, isActive: l.isActive }))
-      .sort((a, b) => gidNumber(a.id) - gidNumber(b.id)),
+      .sort((a, b) => compareGids(a.id, b.id)),
   };
 }
 

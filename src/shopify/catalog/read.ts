@@ -10,7 +10,7 @@
 //   levelsByItem(db, shop, itemIds | null), attachInventory(products, levels), chunks(xs, n?)  (store.ts helpers)
 import type { Db } from "../../storage/db.js";
 import {
-  gidNumber,
+  compareGids,
   type ExportCollection,
   type ExportDiscount,
   type ExportInventory,
@@ -38,7 +38,7 @@ export async function levelsByItem(db: Db, shop: string, itemIds: string[] | nul
   const q = db.selectFrom("catalog_inventory_levels").select(["inventory_item_id", "location_id", "available"]).where("shop", "=", shop);
   if (itemIds === null) add(await q.execute());
   else for (const c of chunks(itemIds)) add(await q.where("inventory_item_id", "in", c).execute());
-  for (const l of out.values()) l.sort((a, b) => gidNumber(a.locationId) - gidNumber(b.locationId));
+  for (const l of out.values()) l.sort((a, b) => compareGids(a.locationId, b.locationId));
   return out;
 }
 
@@ -56,9 +56,9 @@ export async function getShopMetadata(db: Db, shop: string): Promise<ShopMetadat
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 export async function readExport(db: Db, shop: string): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }> {
-  const productRows = await db.selectFrom("catalog_products").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const productRows = await db.selectFrom("catalog_products").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   const products = productRows.map((r) => JSON.parse(r.data) as ExportProduct);
-  products.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
+  products.sort((a, b) => compareGids(a.id, b.id));
   attachInventory(products, await levelsByItem(db, shop, null));
 
   const { collections, discounts } = await collectionsAndDiscounts(db, shop);
@@ -66,7 +66,7 @@ export async function readExport(db: Db, shop: string): Promise<{ metadata: Shop
 }
 
 export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
-  const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
   const byColl = new Map<string, string[]>();
   for (const m of members) {
@@ -76,10 +76,10 @@ export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pic
   }
   const collections = collRows.map((r) => {
     const c = JSON.parse(r.data) as Omit<ExportCollection, "productIds">;
-    const productIds = (byColl.get(c.id) ?? []).sort((a, b) => gidNumber(a) - gidNumber(b));
+    const productIds = (byColl.get(c.id) ?? []).sort(compareGids);
     return { id: c.id, title: c.title, handle: c.handle, updatedAt: c.updatedAt, productIds };
   });
-  collections.sort((a, b) => gidNumber(a.id) - gidNumber(b.id));
+  collections.sort((a, b) => compareGids(a.id, b.id));
   const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).execute();
   const discounts = discRows.map((r) => JSON.parse(r.data) as ExportDiscount).sort((a, b) => byString(a.id, b.id));
   return { collections, discounts };
@@ -87,20 +87,20 @@ export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pic
 
 export async function* streamProductsExport(db: Db, shop: string, pageSize = 500): AsyncIterable<string> {
   yield `{"shop":${JSON.stringify(shop)},"products":[`;
-  let last = -1;
+  let last = "";
   let first = true;
   for (;;) {
     const rows = await db
       .selectFrom("catalog_products")
-      .select(["data", "num_id"])
+      .select(["data", "sort_key"])
       .where("shop", "=", shop)
       .where("deleted", "=", 0)
-      .where("num_id", ">", last)
-      .orderBy("num_id")
+      .where("sort_key", ">", last)
+      .orderBy("sort_key")
       .limit(pageSize)
       .execute();
     if (!rows.length) break;
-    last = rows[rows.length - 1]!.num_id;
+    last = rows[rows.length - 1]!.sort_key;
     const products = rows.map((r) => JSON.parse(r.data) as ExportProduct);
     attachInventory(products, await levelsByItem(db, shop, products.flatMap((p) => p.variants.map((v) => v.inventoryItemId))));
     const text = products.map((p) => JSON.stringify(p)).join(",");

@@ -17,7 +17,7 @@ import { estimateRequestedCost } from "../admin/cost.js";
 import { loadDocument, MAX_PAGE_SIZE, MAX_QUERY_COST, updatedSinceQuery } from "../admin/documents.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
-import { gidNumber, type ExportInventory } from "./export-types.js";
+import { compareGids, type ExportInventory } from "./export-types.js";
 import { fetchCollections, fetchDiscounts, fetchProductById, fetchProductIds, fetchProductsPage, fetchShopMetadata, productsPagePlan, type AdminApi, type SyncPlan } from "./fetch.js";
 import type { SyncProgress, SyncResult } from "./full-sync.js";
 import { runCatalogSync } from "./sync.js";
@@ -121,7 +121,7 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
     const collAt = now();
     const remoteColl = await fetchCollections(o.admin);
     for (const c of remoteColl) {
-      const want = { ...c, productIds: [...(c.productIds ?? [])].sort((a, b) => gidNumber(a) - gidNumber(b)) };
+      const want = { ...c, productIds: [...(c.productIds ?? [])].sort(compareGids) };
       if (!isDeepStrictEqual(storedColl.get(c.id), want) && (await upsertCollection(o.db, o.shop, want, { fetchedAt: collAt }))) {
         drift.collections++;
       }

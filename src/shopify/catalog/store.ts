@@ -40,7 +40,7 @@
 import type { Db } from "../../storage/db.js";
 import { attachInventory, chunks, levelsByItem } from "./read.js";
 import {
-  gidNumber,
+  gidSortKey,
   type ExportCollection,
   type ExportDiscount,
   type ExportInventory,
@@ -131,7 +131,7 @@ export async function upsertProduct(db: Db, shop: string, product: ExportProduct
     const version = Math.max(at, old?.updated_at ?? at); // versions never go backwards
     const r = await trx
       .insertInto("catalog_products")
-      .values({ shop, id: product.id, num_id: gidNumber(product.id), updated_at: version, deleted: 0, data, stored_at: Date.now() })
+      .values({ shop, id: product.id, sort_key: gidSortKey(product.id), updated_at: version, deleted: 0, data, stored_at: Date.now() })
       .onConflict((oc) =>
         oc
           .columns(["shop", "id"])
@@ -205,7 +205,7 @@ export async function deleteProduct(db: Db, shop: string, id: string, opts: { at
     if (old && old.updated_at > at) return false;
     const r = await trx
       .insertInto("catalog_products")
-      .values({ shop, id, num_id: gidNumber(id), updated_at: at, deleted: 1, data: "{}", stored_at: Date.now() })
+      .values({ shop, id, sort_key: gidSortKey(id), updated_at: at, deleted: 1, data: "{}", stored_at: Date.now() })
       .onConflict((oc) =>
         oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 1, data: "{}", stored_at: Date.now() }).where("catalog_products.updated_at", "<=", at),
       )
@@ -236,7 +236,7 @@ export async function getProduct(db: Db, shop: string, id: string): Promise<Expo
 }
 
 export async function listProductIds(db: Db, shop: string): Promise<string[]> {
-  const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   return rows.map((r) => r.id);
 }
 
@@ -257,7 +257,7 @@ export async function listProductsStoredBefore(db: Db, shop: string, t: Timestam
     .where("shop", "=", shop)
     .where("deleted", "=", 0)
     .where("stored_at", "<", toMs(t))
-    .orderBy("num_id")
+    .orderBy("sort_key")
     .execute();
   return rows.map((r) => r.id);
 }
@@ -340,7 +340,7 @@ export async function upsertCollection(
     const version = Math.max(at, old?.updated_at ?? at);
     const r = await trx
       .insertInto("catalog_collections")
-      .values({ shop, id: c.id, num_id: gidNumber(c.id), updated_at: version, deleted: 0, data })
+      .values({ shop, id: c.id, sort_key: gidSortKey(c.id), updated_at: version, deleted: 0, data })
       .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: version, deleted: 0, data }).where("catalog_collections.updated_at", "<=", limit))
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
@@ -371,7 +371,7 @@ export async function deleteCollection(db: Db, shop: string, id: string, opts: {
   const applied = await db.transaction().execute(async (trx) => {
     const r = await trx
       .insertInto("catalog_collections")
-      .values({ shop, id, num_id: gidNumber(id), updated_at: at, deleted: 1, data: "{}" })
+      .values({ shop, id, sort_key: gidSortKey(id), updated_at: at, deleted: 1, data: "{}" })
       .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet({ updated_at: at, deleted: 1, data: "{}" }).where("catalog_collections.updated_at", "<=", at))
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
@@ -383,7 +383,7 @@ export async function deleteCollection(db: Db, shop: string, id: string, opts: {
 }
 
 export async function listCollectionIds(db: Db, shop: string): Promise<string[]> {
-  const rows = await db.selectFrom("catalog_collections").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("num_id").execute();
+  const rows = await db.selectFrom("catalog_collections").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   return rows.map((r) => r.id);
 }
 

@@ -7,7 +7,7 @@ import type { AppContext } from "../../context.js";
 import { badGateway, badRequest, unauthorized, unavailable } from "../../http/errors.js";
 import { consumeOAuthState, createOAuthState, OAUTH_STATE_TTL_SECONDS } from "../../storage/oauth-states.js";
 import { rotateSession, type Session } from "../../storage/sessions.js";
-import { saveInstalledShop } from "../../storage/shops.js";
+import { saveInstalledShop } from "../shops.js";
 import type { ShopStatus } from "../../storage/schema.js";
 import { createUser, getUser, getUserByShop } from "../../storage/users.js";
 import { verifyQueryHmac } from "./hmac.js";

@@ -17,9 +17,7 @@
 //       retry window, or a late retry of a pruned delivery would be applied a second time.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
-import { enqueue } from "../../jobs/queue.js";
-
-export const APPLY_JOB = "webhooks.apply";
+import { enqueueApply } from "../jobs.js";
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
@@ -82,7 +80,7 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
       if (!shops.has(r.shop)) shops.set(r.shop, r.received_at);
     }
     for (const [shop, receivedAt] of shops) {
-      await enqueue(trx, APPLY_JOB, {}, { shop, key: shop, now: receivedAt, delayMs: opts.applyDelayMs ?? 0 });
+      await enqueueApply(trx, shop, { now: receivedAt, delayMs: opts.applyDelayMs ?? 0 });
     }
   });
   return out;

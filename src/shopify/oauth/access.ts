@@ -1,24 +1,10 @@
-// Shops: one row per installed Shopify store, owned by a user, with its tokens encrypted
-// (storage/secrets.ts, bound to the row by associated data). Small functions other modules call:
-// getShop, getShopAccessToken, markShopNeedsReauth, markShopUninstalled, listActiveShops.
-import type { Db } from "./db.js";
-import type { ShopsTable, ShopStatus } from "./schema.js";
-import { shopTokenAad, type Secrets } from "./secrets.js";
-import type { Config } from "../config.js";
-import type { Logger } from "../log.js";
-import { refreshAccessToken, TokenEndpointError, type TokenSet } from "../shopify/oauth/tokens.js";
-
-export interface Shop {
-  domain: string;
-  userId: string;
-  scopes: string[];
-  status: ShopStatus;
-  accessTokenExpiresAt: number | null;
-  refreshTokenExpiresAt: number | null;
-  installedAt: number;
-  uninstalledAt: number | null;
-  updatedAt: number;
-}
+import type { Config } from "../../config.js";
+import type { Logger } from "../../log.js";
+import type { Db } from "../../storage/db.js";
+import type { ShopsTable } from "../../storage/schema.js";
+import { shopTokenAad, type Secrets } from "../../storage/secrets.js";
+import { markShopNeedsReauth, tokenColumns } from "../shops.js";
+import { refreshAccessToken, TokenEndpointError, type TokenSet } from "./tokens.js";
 
 export type ShopAccessFailure = "not_found" | "uninstalled" | "needs_reauth" | "refresh_unavailable";
 
@@ -34,81 +20,6 @@ export class ShopAccessError extends Error {
 export const REFRESH_AHEAD_MS = 5 * 60_000;
 
 type Ctx = { db: Db; secrets: Secrets; config: Config; log: Logger };
-
-function toShop(r: ShopsTable): Shop {
-  return {
-    domain: r.domain,
-    userId: r.user_id,
-    scopes: r.scopes.split(",").filter(Boolean),
-    status: r.status,
-    accessTokenExpiresAt: r.access_token_expires_at,
-    refreshTokenExpiresAt: r.refresh_token_expires_at,
-    installedAt: r.installed_at,
-    uninstalledAt: r.uninstalled_at,
-    updatedAt: r.updated_at,
-  };
-}
-
-export async function getShop(db: Db, domain: string): Promise<Shop | undefined> {
-  const r = await db.selectFrom("shops").selectAll().where("domain", "=", domain).executeTakeFirst();
-  return r && toShop(r);
-}
-
-export async function listActiveShops(db: Db): Promise<Shop[]> {
-  const rows = await db.selectFrom("shops").selectAll().where("status", "=", "active").orderBy("domain").execute();
-  return rows.map(toShop);
-}
-
-export async function listShopsByUser(db: Db, userId: string): Promise<Shop[]> {
-  const rows = await db.selectFrom("shops").selectAll().where("user_id", "=", userId).orderBy("domain").execute();
-  return rows.map(toShop);
-}
-
-function tokenColumns(secrets: Secrets, domain: string, t: TokenSet) {
-  return {
-    access_token_enc: secrets.encrypt(t.accessToken, shopTokenAad(domain, "access_token")),
-    access_token_expires_at: t.accessTokenExpiresAt,
-    refresh_token_enc: t.refreshToken ? secrets.encrypt(t.refreshToken, shopTokenAad(domain, "refresh_token")) : null,
-    refresh_token_expires_at: t.refreshToken ? t.refreshTokenExpiresAt : null,
-  };
-}
-
-/** Records a (re)install: new tokens and scopes, status active. Keeps installed_at on reinstall
- *  only if it was never uninstalled. The owner is decided by the caller (see oauth/install.ts). */
-export async function saveInstalledShop(
-  ctx: { db: Db; secrets: Secrets },
-  input: { domain: string; userId: string; tokens: TokenSet },
-  now = Date.now(),
-): Promise<Shop> {
-  const cols = { ...tokenColumns(ctx.secrets, input.domain, input.tokens), scopes: input.tokens.scopes.join(","), status: "active" as const };
-  await ctx.db
-    .insertInto("shops")
-    .values({ domain: input.domain, user_id: input.userId, ...cols, installed_at: now, uninstalled_at: null, updated_at: now })
-    .onConflict((oc) => oc.column("domain").doUpdateSet({ ...cols, user_id: input.userId, installed_at: now, uninstalled_at: null, updated_at: now }))
-    .execute();
-  return (await getShop(ctx.db, input.domain))!;
-}
-
-export async function markShopNeedsReauth(db: Db, domain: string, now = Date.now()): Promise<void> {
-  await db.updateTable("shops").set({ status: "needs_reauth", updated_at: now }).where("domain", "=", domain).where("status", "=", "active").execute();
-}
-
-/** app/uninstalled: the tokens are dead; delete them and remember the shop as uninstalled. */
-export async function markShopUninstalled(ctx: { db: Db }, domain: string, now = Date.now()): Promise<void> {
-  await ctx.db
-    .updateTable("shops")
-    .set({
-      status: "uninstalled",
-      access_token_enc: null,
-      access_token_expires_at: null,
-      refresh_token_enc: null,
-      refresh_token_expires_at: null,
-      uninstalled_at: now,
-      updated_at: now,
-    })
-    .where("domain", "=", domain)
-    .execute();
-}
 
 // One refresh per shop at a time in this process: the refresh token rotates, so two concurrent
 // refreshes with the same token would race. (Across processes, the conditional update below and
