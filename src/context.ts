@@ -3,6 +3,7 @@
 import type { Config } from "./config.js";
 import { createLogger, type Logger } from "./log.js";
 import { migrate, openDatabase, type DatabaseHandle, type Db, type Dialect } from "./storage/db.js";
+import type { SqliteWriter } from "./storage/sqlite-writer.js";
 import { loadSecrets, type Secrets } from "./storage/secrets.js";
 
 export interface AppContext {
@@ -11,6 +12,8 @@ export interface AppContext {
   db: Db;
   dialect: Dialect;
   secrets: Secrets;
+  /** The database's off-thread writer for hot-path transactions (SQLite files), else null. */
+  writer(): SqliteWriter | null;
   /** Closes what this context opened (the database unless it was passed in). */
   close(): Promise<void>;
 }
@@ -45,6 +48,7 @@ export async function createContext(config: Config, opts: CreateContextOptions =
     db: handle.db,
     dialect: handle.dialect,
     secrets,
+    writer: () => handle.writer?.() ?? null,
     async close() {
       if (closed) return;
       closed = true;

@@ -87,6 +87,12 @@ for (const d of testDialects()) {
         await upsertProduct(t.db, SHOP, { ...product(3), updatedAt: "2026-01-03T00:00:00Z" });
         await exporter.flushExports();
         assert.deepEqual(docs.puts, []);
+        // ...except a webhook's change (urgent): exported at once, with the catalog as it stands.
+        exporter.scheduleExport(SHOP, { urgent: true });
+        await exporter.flushExports();
+        assert.deepEqual([...docs.puts].sort(), [keys.metadata, keys.products].sort(), "a webhook's change is not held back by the sync");
+        assert.equal(JSON.parse((await docs.get(keys.products))!.toString()).products.length, 3);
+        docs.puts.length = 0;
         await markSyncFinished(t.db, SHOP, { mode: "full", startedAt: Date.now(), productCount: 3, full: true });
         await exporter.flushExports();
         assert.deepEqual([...docs.puts].sort(), [keys.metadata, keys.products].sort());

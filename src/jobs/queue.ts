@@ -1,7 +1,7 @@
 // Why hand-written and not graphile-worker (or pg-boss): those are PostgreSQL-only, and storelink must
 // run on SQLite with zero services too. What we need is small: one table, a claim statement per
 // dialect, and a lease; so it lives here rather than as a second queue per dialect.
-import { sql, type Kysely, type Transaction } from "kysely";
+import { sql, type CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, JobsTable } from "../storage/schema.js";
 import type { Dialect } from "../storage/db.js";
 
@@ -47,6 +47,15 @@ export interface EnqueueOptions {
 
 /** Adds a job (or lets a pending twin with the same kind and key absorb it). db may be a transaction. */
 export async function enqueue(db: Conn, kind: string, payload: unknown, opts: EnqueueOptions = {}): Promise<void> {
+  await enqueueQuery(db, kind, payload, opts).execute();
+}
+
+/** The statement enqueue() runs, compiled (to run it in another connection's transaction). */
+export function compileEnqueue(db: Conn, kind: string, payload: unknown, opts: EnqueueOptions = {}): CompiledQuery {
+  return enqueueQuery(db, kind, payload, opts).compile();
+}
+
+function enqueueQuery(db: Conn, kind: string, payload: unknown, opts: EnqueueOptions) {
   const now = opts.now ?? Date.now();
   const runAt = opts.runAt ?? now + (opts.delayMs ?? 0);
   const row = {
@@ -58,11 +67,8 @@ export async function enqueue(db: Conn, kind: string, payload: unknown, opts: En
     attempts: 0,
     created_at: now,
   };
-  if (row.key === null) {
-    await db.insertInto("jobs").values(row).execute();
-    return;
-  }
-  await db
+  if (row.key === null) return db.insertInto("jobs").values(row);
+  return db
     .insertInto("jobs")
     .values(row)
     .onConflict((oc) =>
@@ -74,8 +80,7 @@ export async function enqueue(db: Conn, kind: string, payload: unknown, opts: En
           payload: (eb) => eb.ref("excluded.payload"),
           run_at: sql<number>`case when excluded.run_at < jobs.run_at then excluded.run_at else jobs.run_at end`,
         }),
-    )
-    .execute();
+    );
 }
 
 export interface ClaimOptions {

@@ -119,7 +119,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
       db: ctx.db,
       log: ctx.log,
       admin,
-      exporter: { scheduleExport: (shop) => exporter?.scheduleExport(shop) },
+      exporter: { scheduleExport: (shop, o) => exporter?.scheduleExport(shop, o) },
       compliance: { db: ctx.db, log: ctx.log, documents },
       onBulkFinished: bulkOperationFinished,
     }),

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import type { AppContext } from "../context.js";
 import type { Schedule } from "../integration.js";
 import { cronPeriodMs } from "../jobs/scheduler.js";
-import { enqueue } from "../jobs/queue.js";
-import type { Transaction } from "kysely";
+import { compileEnqueue, enqueue } from "../jobs/queue.js";
+import type { CompiledQuery, Transaction } from "kysely";
 import type { Db } from "../storage/db.js";
 import type { Database } from "../storage/schema.js";
 import { listActiveShops } from "./shops.js";
@@ -29,6 +29,11 @@ export function jobShop(payload: unknown): string | null {
 /** Enqueues (or coalesces) the shop's apply job, typically in the transaction that records a delivery. */
 export async function enqueueApply(db: Db | Transaction<Database>, shop: string, opts: { now?: number; delayMs?: number } = {}): Promise<void> {
   await enqueue(db, APPLY_JOB, { shop }, { serialKey: applySerialKey(shop), key: shop, ...opts });
+}
+
+/** enqueueApply's statement, compiled (for a writer thread's transaction). */
+export function compileApply(db: Db | Transaction<Database>, shop: string, opts: { now?: number; delayMs?: number } = {}): CompiledQuery {
+  return compileEnqueue(db, APPLY_JOB, { shop }, { serialKey: applySerialKey(shop), key: shop, ...opts });
 }
 
 /** Every serial key of a shop (a purge deletes their jobs). */

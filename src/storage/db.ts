@@ -8,6 +8,7 @@ import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, Sqlite
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
 import { startCheckpointer } from "./sqlite-checkpointer.js";
+import { startSqliteWriter, type SqliteWriter } from "./sqlite-writer.js";
 
 export type Dialect = "sqlite" | "postgres";
 export type Db = Kysely<Database>;
@@ -15,6 +16,11 @@ export type Db = Kysely<Database>;
 export interface DatabaseHandle {
   db: Db;
   dialect: Dialect;
+  /**
+   * SQLite files: a writer thread for hot-path transactions (started on first call, stopped by
+   * close). Null for PostgreSQL (its driver never blocks the event loop) and in-memory SQLite.
+   */
+  writer?(): SqliteWriter | null;
   close(): Promise<void>;
 }
 
@@ -66,10 +72,13 @@ export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; 
     sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: sqlite }) });
     const checkpointer = opts.sqliteCheckpointer === false ? null : startCheckpointer(sqlite, target.path);
+    let writer: SqliteWriter | null | undefined;
     return {
       db,
       dialect: "sqlite",
+      writer: () => (writer === undefined ? (writer = startSqliteWriter(target.path, SQLITE_BUSY_TIMEOUT_MS)) : writer),
       close: async () => {
+        await writer?.stop();
         await checkpointer?.stop();
         await db.destroy();
       },

@@ -169,7 +169,7 @@ export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts
       }
     }
   } finally {
-    if (changed) deps.exporter?.scheduleExport(shop);
+    if (changed) deps.exporter?.scheduleExport(shop, { urgent: true });
   }
   if (stats.applied + stats.skipped + stats.failed > 0) deps.log.debug({ shop, ...stats }, "webhook deliveries applied");
   return stats;

@@ -11,7 +11,8 @@ export interface ApplyDeps {
   log: Logger;
   /** An Admin API client for the shop; called only when a refetch is needed. */
   admin: (shop: string) => AdminApi;
-  exporter?: { scheduleExport(shop: string): void };
+  /** Called after a batch changed the catalog (urgent: exported even while a full sync runs). */
+  exporter?: { scheduleExport(shop: string, opts?: { urgent?: boolean }): void };
   compliance: ComplianceDeps;
   /** bulk_operations/finish: hand to the catalog's bulk sync; true if one was waiting for it. */
   onBulkFinished?: (shop: string, payload: BulkFinishPayload) => Promise<boolean>;

@@ -30,8 +30,18 @@ export interface ExportWriteResult {
   products: number;
 }
 
+/** Options of Exporter.scheduleExport. */
+export interface ScheduleOptions {
+  /**
+   * A webhook changed the catalog: export even while a full or bulk sync of the shop runs (its own
+   * writes alone wait for its end, so the whole catalog is not re-read every second meanwhile).
+   */
+  urgent?: boolean;
+}
+
 export interface Exporter {
-  scheduleExport(shop: string): void;
+  /** Debounced export of the shop's documents (a trailing delay, never longer than maxWait). */
+  scheduleExport(shop: string, opts?: ScheduleOptions): void;
   exportNow(shop: string): Promise<ExportWriteResult | null>;
   flushExports(): Promise<void>;
   close(): Promise<void>;
@@ -60,6 +70,7 @@ export async function deleteShopExports(documents: DocumentStore, userId: string
 interface Pending {
   firstAt: number;
   timer: NodeJS.Timeout;
+  urgent: boolean;
 }
 
 export function createExporter(opts: ExporterOptions): Exporter {
@@ -67,18 +78,20 @@ export function createExporter(opts: ExporterOptions): Exporter {
   const maxWaitMs = opts.maxWaitMs ?? 1000;
   const pending = new Map<string, Pending>();
   const running = new Map<string, Promise<unknown>>();
-  const dirtyWhileRunning = new Set<string>();
+  /** Shops changed while their export ran, and whether one of those changes was urgent. */
+  const dirtyWhileRunning = new Map<string, boolean>();
   let closed = false;
 
-  async function write(shop: string): Promise<ExportWriteResult | null> {
+  async function write(shop: string, urgent: boolean): Promise<ExportWriteResult | null> {
     const owner = await opts.db.selectFrom("shops").select("user_id").where("domain", "=", shop).executeTakeFirst();
     if (!owner) {
       opts.log?.warn({ shop }, "export skipped: shop has no user");
       return null;
     }
-    if (await fullSyncRunning(shop)) {
-      // A full or bulk sync rewrites the whole catalog: exporting every second meanwhile would read
-      // it again and again. Its end (markSyncFinished/markSyncFailed) schedules the export.
+    if (!urgent && (await fullSyncRunning(shop))) {
+      // A full or bulk sync rewrites the whole catalog: exporting for each of its pages would read
+      // it again and again. Its end (markSyncFinished/markSyncFailed) schedules the export; a
+      // webhook's change meanwhile (urgent) is exported at once, with the catalog as it stands.
       opts.log?.debug({ shop }, "export deferred: full sync running");
       return null;
     }
@@ -113,37 +126,42 @@ export function createExporter(opts: ExporterOptions): Exporter {
   }
 
   /** One export at a time per shop; a change during an export triggers one more afterwards. */
-  function run(shop: string): Promise<unknown> {
+  function run(shop: string, urgent: boolean): Promise<unknown> {
     const current = running.get(shop);
     if (current) {
-      dirtyWhileRunning.add(shop);
+      dirtyWhileRunning.set(shop, urgent || (dirtyWhileRunning.get(shop) ?? false));
       return current;
     }
-    const p = write(shop)
+    const p = write(shop, urgent)
       .catch((err: unknown) => {
         opts.log?.error({ shop, err: (err as Error).message }, "export failed");
       })
       .finally(() => {
         running.delete(shop);
-        if (dirtyWhileRunning.delete(shop)) scheduleExport(shop);
+        const again = dirtyWhileRunning.get(shop);
+        if (again !== undefined) {
+          dirtyWhileRunning.delete(shop);
+          scheduleExport(shop, { urgent: again });
+        }
       });
     running.set(shop, p);
     return p;
   }
 
-  function scheduleExport(shop: string): void {
+  function scheduleExport(shop: string, o: ScheduleOptions = {}): void {
     if (closed) return;
     const now = Date.now();
     const prev = pending.get(shop);
     const firstAt = prev?.firstAt ?? now;
+    const urgent = (o.urgent ?? false) || (prev?.urgent ?? false);
     if (prev) clearTimeout(prev.timer);
     const delay = Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now));
     const timer = setTimeout(() => {
       pending.delete(shop);
-      void run(shop);
+      void run(shop, urgent);
     }, delay);
     timer.unref?.();
-    pending.set(shop, { firstAt, timer });
+    pending.set(shop, { firstAt, timer, urgent });
   }
 
   async function flushExports(): Promise<void> {
@@ -152,13 +170,13 @@ export function createExporter(opts: ExporterOptions): Exporter {
       for (const [shop, p] of pending) {
         clearTimeout(p.timer);
         pending.delete(shop);
-        void run(shop);
+        void run(shop, p.urgent);
       }
       await Promise.all([...running.values()]);
     }
   }
 
-  const unsubscribe = opts.subscribe === false ? () => {} : onCatalogChange(opts.db, scheduleExport);
+  const unsubscribe = opts.subscribe === false ? () => {} : onCatalogChange(opts.db, (shop) => scheduleExport(shop));
 
   return {
     scheduleExport,
@@ -169,7 +187,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
         pending.delete(shop);
       }
       while (running.has(shop)) await running.get(shop);
-      return write(shop);
+      return write(shop, false);
     },
     flushExports,
     async close() {

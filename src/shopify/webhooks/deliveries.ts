@@ -17,7 +17,8 @@
 //       retry window, or a late retry of a pruned delivery would be applied a second time.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
-import { enqueueApply } from "../jobs.js";
+import type { SqliteWriter } from "../../storage/sqlite-writer.js";
+import { compileApply, enqueueApply } from "../jobs.js";
 
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
@@ -35,6 +36,8 @@ export interface DeliveryInput {
 export interface RecordOptions {
   /** Delay before the apply job runs, so a burst of deliveries is applied (and refetched) once. */
   applyDelayMs?: number;
+  /** Run the transaction on this writer thread (SQLite files), off the event loop. */
+  writer?: SqliteWriter | null;
 }
 
 export async function recordDelivery(db: Kysely<Database>, d: DeliveryInput, opts: RecordOptions = {}): Promise<boolean> {
@@ -67,6 +70,23 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
     });
   }
   const out = new Array<boolean>(ds.length).fill(false);
+  if (opts.writer) {
+    // The same statements, compiled here and committed by the writer thread. Which rows are new is
+    // known only inside the transaction, so every shop of the batch gets its apply job enqueued
+    // (coalesced into a pending one; a job that finds nothing pending simply ends).
+    const insert = db
+      .insertInto("webhook_deliveries")
+      .values(rows)
+      .onConflict((oc) => oc.column("webhook_id").doNothing())
+      .returning(["webhook_id"])
+      .compile();
+    const shops = new Map<string, number>();
+    for (const r of rows) if (!shops.has(r.shop)) shops.set(r.shop, r.received_at);
+    const jobs = [...shops].map(([shop, receivedAt]) => compileApply(db, shop, { now: receivedAt, delayMs: opts.applyDelayMs ?? 0 }));
+    const [inserted] = await opts.writer.transaction([insert, ...jobs]);
+    for (const r of inserted as { webhook_id: string }[]) out[firstIndex.get(r.webhook_id)!] = true;
+    return out;
+  }
   await db.transaction().execute(async (trx) => {
     const inserted = await trx
       .insertInto("webhook_deliveries")

@@ -144,7 +144,7 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
     db: ctx.db,
     log: ctx.log,
     secrets,
-    recorder: new DeliveryBatcher(ctx.db, { applyDelayMs: opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS }),
+    recorder: new DeliveryBatcher(ctx.db, { applyDelayMs: opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS, writer: ctx.writer() }),
     knownShops: new KnownShops(ctx.db),
   };
   const bodyLimit = ctx.config.shopify.webhookBodyLimit;

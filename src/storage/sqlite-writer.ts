@@ -1,0 +1,110 @@
+// Runs hot-path SQLite write transactions on a worker thread. better-sqlite3 is synchronous: with
+// synchronous=FULL every commit fsyncs, and on the main thread that fsync stalls every request in
+// flight (in the webhook intake profile, the commit was the largest single cost). A worker with its
+// own connection to the same file runs the transaction while the event loop goes on parsing and
+// verifying requests, which then join the next group commit. The statements are compiled by Kysely
+// on the main thread (the same query builders as everywhere else); the worker only executes them.
+// No library does this for better-sqlite3; it is a few lines.
+import { Worker } from "node:worker_threads";
+import { createRequire } from "node:module";
+import type { CompiledQuery } from "kysely";
+
+const require = createRequire(import.meta.url);
+
+// Plain CommonJS run with `eval: true` (no TypeScript loader in workers on Node 20).
+const WORKER_SOURCE = `
+const { workerData, parentPort } = require("node:worker_threads");
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { fileMustExist: true });
+db.pragma("journal_mode = WAL");
+db.pragma("synchronous = FULL");
+db.pragma("foreign_keys = ON");
+db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
+db.pragma("wal_autocheckpoint = 0");
+const cache = new Map();
+const prep = (sql) => {
+  let s = cache.get(sql);
+  if (!s) { s = db.prepare(sql); cache.set(sql, s); }
+  return s;
+};
+const run = db.transaction((writes) => writes.map((w) => {
+  const s = prep(w.sql);
+  if (s.reader) return s.all(...w.parameters);
+  s.run(...w.parameters);
+  return [];
+}));
+parentPort.on("message", (m) => {
+  if (m === "stop") { db.close(); parentPort.close(); return; }
+  try { parentPort.postMessage({ id: m.id, results: run.immediate(m.writes) }); }
+  catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e), code: e && e.code }); }
+});
+`;
+
+/** Executes compiled write statements in one IMMEDIATE transaction off the event loop. */
+export interface SqliteWriter {
+  /** Runs `writes` in order in one transaction; resolves after the commit with each statement's rows. */
+  transaction(writes: readonly CompiledQuery[]): Promise<unknown[][]>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A writer thread for the SQLite file at `path`, or null for in-memory databases or when the
+ * thread cannot start (callers then write on their own connection).
+ */
+export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWriter | null {
+  if (path === ":memory:" || path === "") return null;
+  let worker: Worker;
+  try {
+    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, busyTimeoutMs, driver: require.resolve("better-sqlite3") } });
+  } catch {
+    return null;
+  }
+  worker.unref();
+  let next = 0;
+  let dead: Error | null = null;
+  const pending = new Map<number, { resolve: (r: unknown[][]) => void; reject: (e: Error) => void }>();
+  let drained: (() => void) | null = null;
+  worker.on("message", (m: { id: number; results?: unknown[][]; error?: string; code?: string }) => {
+    const p = pending.get(m.id);
+    if (!p) return;
+    pending.delete(m.id);
+    if (pending.size === 0) {
+      worker.unref();
+      drained?.();
+    }
+    if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), { code: m.code }));
+    else p.resolve(m.results!);
+  });
+  const failAll = (err: Error) => {
+    dead = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on("error", (err) => failAll(err));
+  worker.on("exit", () => failAll(dead ?? new Error("SQLite writer thread exited")));
+  let stopping: Promise<void> | undefined;
+  return {
+    transaction(writes) {
+      if (dead) return Promise.reject(dead);
+      const id = ++next;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.ref(); // a write in flight keeps the process alive until it commits
+        worker.postMessage({ id, writes: writes.map((w) => ({ sql: w.sql, parameters: w.parameters })) });
+      });
+    },
+    stop() {
+      return (stopping ??= (async () => {
+        if (dead) return;
+        // Let the transactions in flight commit first: their callers were promised durability.
+        if (pending.size) await new Promise<void>((r) => (drained = r));
+        const exited = new Promise<void>((r) => worker.once("exit", () => r()));
+        worker.postMessage("stop");
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
+        clearTimeout(timer);
+        await worker.terminate();
+      })());
+    },
+  };
+}
