@@ -38,12 +38,3 @@ export const METAFIELD_TOPICS: ReadonlySet<string> = new Set(["products/create",
 export function toGraphqlTopic(topic: string): string {
   return topic.replace(/\//g, "_").toUpperCase();
 }
-
-/** GraphQL enum to REST spelling: "PRODUCTS_UPDATE" -> "products/update" (split at the last "_"). */
-export function toRestTopic(graphqlTopic: string): string {
-  // Every enum we use has exactly one "_" that is the resource/action separator after the resource
-  // name, which may itself contain "_" (INVENTORY_LEVELS_UPDATE, BULK_OPERATIONS_FINISH).
-  const lower = graphqlTopic.toLowerCase();
-  const i = lower.lastIndexOf("_");
-  return i < 0 ? lower : `${lower.slice(0, i)}/${lower.slice(i + 1)}`;
-}
