@@ -4,21 +4,25 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { CookieSerializeOptions } from "@fastify/cookie";
 import type { Config } from "../config.js";
 
+/** Name of the session cookie. */
 export const SESSION_COOKIE = "storelink_session";
 
+/** Options every storelink cookie gets: httpOnly, sameSite lax, path "/", secure when PUBLIC_URL is https. */
 export function baseCookieOptions(config: Config): CookieSerializeOptions {
   return { httpOnly: true, sameSite: "lax", secure: config.publicUrl.startsWith("https://"), path: "/" };
 }
 
+/** Sets the session cookie to the raw session id, expiring at `expiresAt` (epoch ms). */
 export function setSessionCookie(reply: FastifyReply, config: Config, id: string, expiresAt: number): void {
   reply.setCookie(SESSION_COOKIE, id, { ...baseCookieOptions(config), expires: new Date(expiresAt) });
 }
 
+/** The raw session id from the request's cookie, if any (not checked: see getSessionUserId). */
 export function readSessionCookie(req: FastifyRequest): string | undefined {
   return req.cookies[SESSION_COOKIE];
 }
 
-/** Sets a signed cookie whose value also carries its own expiry (checked on read). */
+/** Sets a signed cookie, limited to `path`, whose value also carries its own expiry (checked on read). */
 export function setSignedCookie(reply: FastifyReply, config: Config, name: string, value: string, ttlSeconds: number, path: string, now = Date.now()): void {
   const expiresAt = now + ttlSeconds * 1000;
   reply.setCookie(name, `${value}|${expiresAt}`, { ...baseCookieOptions(config), path, maxAge: ttlSeconds, signed: true });
@@ -37,6 +41,7 @@ export function readSignedCookie(req: FastifyRequest, name: string, now = Date.n
   return r.value.slice(0, sep);
 }
 
+/** Clears a cookie set with the same name and path. */
 export function clearCookie(reply: FastifyReply, config: Config, name: string, path: string): void {
   reply.clearCookie(name, { ...baseCookieOptions(config), path });
 }

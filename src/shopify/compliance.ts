@@ -5,11 +5,6 @@
 //     "applied") and logged, and there is nothing to return or erase.
 //   shop/redact (sent 48 h after uninstall): purge EVERYTHING storelink holds for the shop: catalog
 //     rows, webhook deliveries, jobs, the shop row with its (encrypted) tokens, and the export files.
-//
-// Public API:
-//   interface ComplianceDeps { db; log; documents?: DocumentStore }
-//   handleComplianceDelivery(deps, shop, topic, payload, webhookId) -> Promise<"acknowledged" | "purged" | "skipped">
-//   purgeShop(deps, shop) -> Promise<PurgeReport>
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { DocumentStore } from "../storage/documents.js";
@@ -19,6 +14,7 @@ import { purgeShopCatalog } from "./catalog/store.js";
 import { deleteShopExports } from "./catalog/export.js";
 import { deleteShopDeliveries } from "./webhooks/deliveries.js";
 
+/** What the compliance handlers need. */
 export interface ComplianceDeps {
   db: Db;
   log: Logger;
@@ -26,14 +22,24 @@ export interface ComplianceDeps {
   documents?: DocumentStore;
 }
 
+/** What purgeShop removed (logged as is). */
 export interface PurgeReport {
   shop: string;
+  /** Webhook delivery rows deleted. */
   deliveries: number;
+  /** Jobs deleted (those on the shop's apply and sync serial keys). */
   jobs: number;
+  /** Whether the shop row (with its encrypted tokens) existed and was deleted. */
   shopRow: boolean;
+  /** Whether the export documents were deleted (needs the shop row, for its user, and `documents`). */
   exportsDeleted: boolean;
 }
 
+/**
+ * Deletes everything storelink holds for the shop: its export documents (when the shop row and
+ * `deps.documents` are there), catalog rows and sync state, webhook deliveries, jobs, and the shop
+ * row. Not one transaction: each step is idempotent, so a failed purge can simply be run again.
+ */
 export async function purgeShop(deps: ComplianceDeps, shop: string): Promise<PurgeReport> {
   const row = await deps.db.selectFrom("shops").select(["user_id"]).where("domain", "=", shop).executeTakeFirst();
   let exportsDeleted = false;
@@ -50,6 +56,12 @@ export async function purgeShop(deps: ComplianceDeps, shop: string): Promise<Pur
   return report;
 }
 
+/**
+ * Handles one compliance delivery. shop/redact purges the shop ("purged"), unless its row shows it
+ * installed again ("skipped", nothing deleted). customers/data_request and customers/redact (any
+ * other topic, in fact) are only logged with the customer id ("acknowledged"): storelink holds no
+ * customer data.
+ */
 export async function handleComplianceDelivery(
   deps: ComplianceDeps,
   shop: string,

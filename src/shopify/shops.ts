@@ -5,6 +5,7 @@ import type { ShopsTable, ShopStatus } from "../storage/schema.js";
 import { shopTokenAad, type Secrets } from "../storage/secrets.js";
 import type { TokenSet } from "./oauth/tokens.js";
 
+/** A shop row without its tokens (times in epoch ms). */
 export interface Shop {
   domain: string;
   userId: string;
@@ -31,22 +32,25 @@ function toShop(r: ShopsTable): Shop {
   };
 }
 
+/** The shop, whatever its status, if it has a row. */
 export async function getShop(db: Db, domain: string): Promise<Shop | undefined> {
   const r = await db.selectFrom("shops").selectAll().where("domain", "=", domain).executeTakeFirst();
   return r && toShop(r);
 }
 
+/** Shops with status "active", by domain. */
 export async function listActiveShops(db: Db): Promise<Shop[]> {
   const rows = await db.selectFrom("shops").selectAll().where("status", "=", "active").orderBy("domain").execute();
   return rows.map(toShop);
 }
 
+/** The user's shops, whatever their status, by domain. */
 export async function listShopsByUser(db: Db, userId: string): Promise<Shop[]> {
   const rows = await db.selectFrom("shops").selectAll().where("user_id", "=", userId).orderBy("domain").execute();
   return rows.map(toShop);
 }
 
-/** The encrypted token columns of a shop row for a token set. */
+/** The encrypted token columns of a shop row for a token set (refresh columns null without a refresh token). */
 export function tokenColumns(secrets: Secrets, domain: string, t: TokenSet) {
   return {
     access_token_enc: secrets.encrypt(t.accessToken, shopTokenAad(domain, "access_token")),
@@ -56,8 +60,11 @@ export function tokenColumns(secrets: Secrets, domain: string, t: TokenSet) {
   };
 }
 
-/** Records a (re)install: new tokens and scopes, status active. Keeps installed_at on reinstall
- *  only if it was never uninstalled. The owner is decided by the caller (see oauth/install.ts). */
+/**
+ * Records a (re)install: the shop row gets the new tokens and scopes, status active, owner
+ * `input.userId`, installed_at `now` and no uninstalled_at, whether or not it existed. The owner is
+ * decided by the caller (see oauth/install.ts).
+ */
 export async function saveInstalledShop(
   ctx: { db: Db; secrets: Secrets },
   input: { domain: string; userId: string; tokens: TokenSet },
@@ -72,6 +79,7 @@ export async function saveInstalledShop(
   return (await getShop(ctx.db, input.domain))!;
 }
 
+/** Marks an active shop needs_reauth (its tokens are kept); no change for any other status. */
 export async function markShopNeedsReauth(db: Db, domain: string, now = Date.now()): Promise<void> {
   await db.updateTable("shops").set({ status: "needs_reauth", updated_at: now }).where("domain", "=", domain).where("status", "=", "active").execute();
 }

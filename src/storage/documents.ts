@@ -3,19 +3,16 @@
 // atomically (temp file in the same directory, fsync, rename, fsync of the directory), so a reader
 // sees the old document or the new one, never a torn one, even across a crash. An S3 (Spaces)
 // implementation of the same interface comes later.
-//
-// Public API:
-//   interface DocumentStore { put(key, body: Uint8Array | string): Promise<void>; get(key): Promise<Buffer | null>;
-//                             delete(key): Promise<void>; list(prefix): Promise<string[]>;
-//                             putStream(key, chunks: AsyncIterable<Uint8Array | string>): Promise<void> }
-//     putStream writes a large document without holding it whole (same atomicity as put).
-//   createFileDocumentStore(rootDir): DocumentStore
-//   validateDocumentKey(key): string        throws InvalidDocumentKeyError on traversal and the like
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
+/**
+ * A store of documents by key (see validateDocumentKey). Every method throws
+ * InvalidDocumentKeyError for an invalid key.
+ */
 export interface DocumentStore {
+  /** Writes (creates or replaces) the document atomically: readers see the old or the new one. */
   put(key: string, body: Uint8Array | string): Promise<void>;
   /** Like put, for documents too large to hold in memory: the chunks are written as they come. */
   putStream(key: string, chunks: AsyncIterable<Uint8Array | string>): Promise<void>;
@@ -23,10 +20,11 @@ export interface DocumentStore {
   get(key: string): Promise<Buffer | null>;
   /** Removes the document; no error when absent. */
   delete(key: string): Promise<void>;
-  /** Every key starting with prefix (a plain string prefix), sorted. */
+  /** Every key starting with prefix (a plain string prefix, "" for all), sorted. */
   list(prefix: string): Promise<string[]>;
 }
 
+/** A document key that is not a safe relative path (the message quotes at most 200 characters of it). */
 export class InvalidDocumentKeyError extends Error {
   constructor(key: string) {
     super(`invalid document key: ${JSON.stringify(key.slice(0, 200))}`);
@@ -36,7 +34,11 @@ export class InvalidDocumentKeyError extends Error {
 
 const TMP_MARK = ".tmp-";
 
-/** Keys are relative paths of safe segments: no "", ".", "..", backslashes, NULs or temp-file names. */
+/**
+ * Returns `key` if it is a valid document key, else throws InvalidDocumentKeyError. Valid: 1 to
+ * 1,024 characters of "/"-separated segments of 1 to 255 characters each, none of them "." or
+ * "..", none containing a backslash or NUL, none starting with ".tmp-" (temp files).
+ */
 export function validateDocumentKey(key: string): string {
   const segs = key.split("/");
   const ok =
@@ -51,6 +53,11 @@ function isNotFound(err: unknown): boolean {
   return (err as NodeJS.ErrnoException)?.code === "ENOENT";
 }
 
+/**
+ * The files implementation: document `a/b.json` is the file `<rootDir>/a/b.json` (mode 0600,
+ * directories created as needed). Writes go to a temp file in the same directory, are fsynced,
+ * renamed over the target, and the directory is fsynced (best effort where unsupported).
+ */
 export function createFileDocumentStore(rootDir: string): DocumentStore {
   const pathOf = (key: string) => join(rootDir, ...validateDocumentKey(key).split("/"));
 

@@ -4,19 +4,29 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
 
+/** A consumed OAuth state: who started the flow and for what. */
 export interface OAuthState {
+  /** The OAuth provider, e.g. "shopify". */
   provider: string;
+  /** What the flow is for (for Shopify, the shop domain); checked again on consume. */
   subject: string;
+  /** The logged-in user who started the flow, or null. */
   userId: string | null;
+  /** Expiry, epoch ms. */
   expiresAt: number;
 }
 
+/** Default lifetime of an OAuth state, in seconds (10 minutes). */
 export const OAUTH_STATE_TTL_SECONDS = 600;
 
 function hashNonce(nonce: string): string {
   return createHash("sha256").update(nonce, "utf8").digest("hex");
 }
 
+/**
+ * Creates a state valid `input.ttlSeconds` (default OAUTH_STATE_TTL_SECONDS) from `now` and deletes
+ * expired ones. Returns the raw nonce (for the provider and the cookie; only its hash is stored).
+ */
 export async function createOAuthState(
   db: Db,
   input: { provider: string; subject: string; userId: string | null; ttlSeconds?: number },
@@ -32,7 +42,10 @@ export async function createOAuthState(
   return { nonce, expiresAt };
 }
 
-/** Deletes and returns the state if it exists, belongs to provider+subject and is unexpired. */
+/**
+ * Deletes the state of `nonce` (whatever it holds: one attempt per nonce) and returns it if it
+ * belongs to `expect.provider` and `expect.subject` and is unexpired; otherwise null.
+ */
 export async function consumeOAuthState(
   db: Db,
   nonce: string,

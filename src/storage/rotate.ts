@@ -5,26 +5,38 @@ import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
 import { shopTokenAad, type Secrets } from "./secrets.js";
 
+/** A column holding Secrets ciphertexts, and how its associated data is built from the row key. */
 export interface EncryptedColumn {
   table: keyof Database;
   /** Primary-key column identifying the row (used for associated data and the update). */
   key: string;
+  /** The encrypted column (nullable: null values are skipped). */
   column: string;
+  /** The associated data a value of this column is bound to, for the row whose key is `keyValue`. */
   aad(keyValue: string): string;
 }
 
+/** Every encrypted column storelink has; reencryptAll rotates these by default. */
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   { table: "shops", key: "domain", column: "access_token_enc", aad: (d) => shopTokenAad(d, "access_token") },
   { table: "shops", key: "domain", column: "refresh_token_enc", aad: (d) => shopTokenAad(d, "refresh_token") },
 ];
 
+/** Per-column result of reencryptAll. */
 export interface RotationCount {
+  /** "<table>.<column>". */
   column: string;
+  /** Values re-encrypted with the current key. */
   reencrypted: number;
+  /** Values already under the current key, left alone. */
   alreadyCurrent: number;
 }
 
-/** Re-encrypts values not under the current key. All or nothing; returns per-column counts. */
+/**
+ * Re-encrypts, with the current key, every non-null value of `columns` not already under it, in one
+ * transaction: if any value fails to decrypt, nothing is changed and the error names its row.
+ * Returns per-column counts.
+ */
 export async function reencryptAll(db: Db, secrets: Secrets, columns: EncryptedColumn[] = ENCRYPTED_COLUMNS): Promise<RotationCount[]> {
   return db.transaction().execute(async (trx) => {
     const counts: RotationCount[] = [];

@@ -13,6 +13,7 @@ import type { Logger } from "../log.js";
 const VERSION = "v1";
 const IV_BYTES = 12;
 
+/** A stored secret could not be decrypted; the message says why, never what. */
 export class SecretDecryptError extends Error {
   constructor(reason: string) {
     // Never includes the ciphertext or the key: only why it failed.
@@ -21,11 +22,16 @@ export class SecretDecryptError extends Error {
   }
 }
 
+/** Encryption of secrets at rest (format in the file comment), with the OAuth state secret. */
 export class Secrets {
   private readonly keys: Map<string, Buffer>;
+  /** The id of the key that encrypts (keys[0]). */
   readonly currentKeyId: string;
 
-  /** keys[0] encrypts; all decrypt. stateSecret signs OAuth state and cookies (never encrypts). */
+  /**
+   * keys[0] encrypts; all decrypt (a repeated id keeps its first key). Every key must be 32 bytes.
+   * stateSecret signs OAuth state and cookies (never encrypts).
+   */
   constructor(keys: EncryptionKey[], readonly stateSecret: string) {
     if (!keys.length) throw new Error("Secrets needs at least one encryption key");
     this.keys = new Map();
@@ -36,10 +42,12 @@ export class Secrets {
     this.currentKeyId = keys[0]!.id;
   }
 
+  /** The ids of every configured key, the current one first. */
   get keyIds(): string[] {
     return [...this.keys.keys()];
   }
 
+  /** Encrypts with the current key and a fresh IV, bound to `aad` (e.g. shopTokenAad(...)). */
   encrypt(plaintext: string, aad: string): string {
     const iv = randomBytes(IV_BYTES);
     const cipher = createCipheriv("aes-256-gcm", this.keys.get(this.currentKeyId)!, iv);
@@ -49,6 +57,10 @@ export class Secrets {
     return [VERSION, this.currentKeyId, iv.toString("base64url"), tag.toString("base64url"), data.toString("base64url")].join(".");
   }
 
+  /**
+   * Decrypts a value made by encrypt with any configured key and the same `aad`. Throws
+   * SecretDecryptError for an unknown format or key id, or a failed authentication.
+   */
   decrypt(ciphertext: string, aad: string): string {
     const parts = ciphertext.split(".");
     if (parts.length !== 5 || parts[0] !== VERSION) throw new SecretDecryptError("unknown format");
@@ -74,6 +86,7 @@ export class Secrets {
     return parts.length === 5 && parts[0] === VERSION ? parts[1]! : null;
   }
 
+  /** Whether the ciphertext was made with the current key (rotation skips those). */
   isCurrent(ciphertext: string): boolean {
     return Secrets.keyIdOf(ciphertext) === this.currentKeyId;
   }
@@ -89,6 +102,7 @@ export function shopTokenAad(domain: string, column: "access_token" | "refresh_t
 // configured, generate strong ones once and keep them in DATA_DIR/secrets.json (mode 0600),
 // outside the database, so restarts can still decrypt. Production config requires real ones.
 
+/** File name, under DATA_DIR, of the generated local secrets. */
 export const LOCAL_SECRETS_FILE = "secrets.json";
 
 interface LocalSecretsFile {

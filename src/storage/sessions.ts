@@ -3,19 +3,26 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Db } from "./db.js";
 
+/** A session just issued. */
 export interface Session {
   /** The raw id for the cookie. Never stored, never logged. */
   id: string;
   userId: string;
+  /** Expiry, epoch ms. */
   expiresAt: number;
 }
 
+/** The stored form of a session id: its SHA-256, hex. */
 export function hashSessionId(id: string): string {
   return createHash("sha256").update(id, "utf8").digest("hex");
 }
 
 const SESSION_ID_RE = /^[A-Za-z0-9_-]{43}$/; // 32 bytes, base64url
 
+/**
+ * Issues a session for the user, valid `ttlSeconds` from `now`, and deletes every expired session
+ * (the cleanup needs no scheduler).
+ */
 export async function createSession(db: Db, userId: string, ttlSeconds: number, now = Date.now()): Promise<Session> {
   const id = randomBytes(32).toString("base64url");
   const expiresAt = now + ttlSeconds * 1000;
@@ -36,6 +43,7 @@ export async function getSessionUserId(db: Db, id: string | undefined, now = Dat
   return row && row.expires_at > now ? row.user_id : null;
 }
 
+/** Logout: deletes the session, if any (a missing or malformed id is ignored). */
 export async function deleteSession(db: Db, id: string | undefined): Promise<void> {
   if (!id || !SESSION_ID_RE.test(id)) return;
   await db.deleteFrom("sessions").where("id_hash", "=", hashSessionId(id)).execute();

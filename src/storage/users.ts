@@ -3,14 +3,17 @@ import { randomUUID } from "node:crypto";
 import type { Db } from "./db.js";
 import type { UsersTable } from "./schema.js";
 
+/** A user row: its UUID and creation time (epoch ms). */
 export type User = UsersTable;
 
+/** Creates a user with a fresh random UUID, created at `at` (epoch ms). */
 export async function createUser(db: Db, at = Date.now()): Promise<User> {
   const user: User = { id: randomUUID(), created_at: at };
   await db.insertInto("users").values(user).execute();
   return user;
 }
 
+/** The user with this UUID, if any. */
 export async function getUser(db: Db, id: string): Promise<User | undefined> {
   return db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
 }

@@ -9,16 +9,6 @@
 // fires products/update with a payload that does not show it, and the per-variant `updated_at` in
 // `variant_gids` has whole seconds on Shopify while the mirror keeps no per-variant timestamp, so
 // "unchanged since what is stored" cannot be proven from the payload alone.
-//
-// Public API:
-//   variantsMissingFromPayload(payload, knownInventoryItems): string[] | null
-//       the variant gids to fetch (non-empty), or null when this shortcut does not apply (then the
-//       caller does the full targeted refetch): no stored product, options/metafields absent, a
-//       payload variant not yet known (its inventory is not in the payload), or nothing missing.
-//   productWithFetchedVariants(payload, existing, fetched): ExportProduct | null
-//       productFromWebhook + the fetched variants (inventory item and levels carried over from
-//       `existing`, matched by variant id); null when a fetched variant is not one of `existing`'s
-//       (new to the mirror: its inventory would have to be fetched; or not this product's).
 import type { ExportProduct } from "../catalog/export-types.js";
 import type { GqlVariantByIds } from "../catalog/fetch.js";
 import { productFromWebhook, toGid, variantFromGraphql } from "../catalog/normalize.js";
@@ -35,6 +25,20 @@ function gidOf(entry: unknown): string | null {
   return null;
 }
 
+/**
+ * The variant GIDs a products/update payload lists in `variant_gids` but does not carry in full in
+ * `variants` (non-empty), i.e. the ones to fetch with ProductVariantsByIds.
+ *
+ * Returns null when this shortcut does not apply and the caller must do the full targeted refetch:
+ * `knownInventoryItems` is null (no stored product), `variants`, `options`, `metafields` or
+ * `variant_gids` is not an array, a `variant_gids` entry has no usable id, an id is repeated, a
+ * payload variant's inventory item is not in `knownInventoryItems` (its levels are not in the
+ * payload), a payload variant is not listed in `variant_gids`, or nothing is missing.
+ *
+ * @param p the REST-shaped webhook payload
+ * @param knownInventoryItems inventory item GIDs of the stored product's variants, or null when the
+ *   mirror holds no live copy of the product
+ */
 export function variantsMissingFromPayload(p: Rest, knownInventoryItems: ReadonlySet<string> | null): string[] | null {
   if (!knownInventoryItems) return null;
   if (!Array.isArray(p.variants) || !Array.isArray(p.options) || !Array.isArray(p.metafields) || !Array.isArray(p.variant_gids)) return null;
@@ -56,6 +60,14 @@ export function variantsMissingFromPayload(p: Rest, knownInventoryItems: Readonl
   return missing.length ? missing : null;
 }
 
+/**
+ * The product as `productFromWebhook(payload, existing)` builds it, plus the fetched variants, sorted
+ * by position. Each fetched variant gets its inventory item id and per-location levels from the
+ * stored variant with the same id in `existing`.
+ *
+ * Returns null when a fetched variant is not one of `existing`'s (new to the mirror, so its
+ * inventory would have to be fetched; or not this product's): the caller then refetches in full.
+ */
 export function productWithFetchedVariants(payload: Rest, existing: ExportProduct, fetched: GqlVariantByIds[]): ExportProduct | null {
   const stored = new Map(existing.variants.map((v) => [v.id, v] as const));
   const base = productFromWebhook(payload, existing);

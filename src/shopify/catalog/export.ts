@@ -5,28 +5,17 @@
 //   users/<uuid>/shopify/<shop>/shop_metadata.json   (ShopMetadataExport; skipped until known)
 //   users/<uuid>/shopify/<shop>/shop_products.json   (ShopProductsExport)
 // Contents come from the catalog tables only, which never hold a token.
-//
-// Public API:
-//   createExporter({ db, documents, log?, debounceMs?, maxWaitMs?, subscribe? }): Exporter
-//     subscribe (default true): every applied store write (store.ts onCatalogChange) schedules
-//     an export of its shop, so callers need not remember to.
-//   interface Exporter {
-//     scheduleExport(shop): void;          debounced
-//     exportNow(shop): Promise<ExportWriteResult | null>;   null when the shop has no user (no row)
-//                                          or a full/bulk sync of it is running (exported at its end)
-//     flushExports(): Promise<void>;       runs every pending export now and waits (tests, shutdown)
-//     close(): Promise<void>;              flush, then stop listening
-//   }
-//   exportKeys(userId, shop): { metadata: string; products: string }
-//   deleteShopExports(documents, userId, shop): Promise<void>
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
 import { countLiveProducts, getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
 import { getSyncState } from "./sync-state.js";
 
+/** What one export of a shop wrote. */
 export interface ExportWriteResult {
+  /** The document keys written: the products document, preceded by the metadata one when known. */
   keys: string[];
+  /** Number of live (not deleted) products in the shop's catalog after the write. */
   products: number;
 }
 
@@ -39,28 +28,50 @@ export interface ScheduleOptions {
   urgent?: boolean;
 }
 
+/** Writes a shop's export documents from the catalog tables; see createExporter. */
 export interface Exporter {
-  /** Debounced export of the shop's documents (a trailing delay, never longer than maxWait). */
+  /**
+   * Debounced export of the shop: runs `debounceMs` after the last call, but no later than
+   * `maxWaitMs` after the first call still pending. No-op once closed. Failures are logged, not thrown.
+   */
   scheduleExport(shop: string, opts?: ScheduleOptions): void;
+  /**
+   * Exports the shop now (cancelling its pending scheduled export, after any export of it already
+   * running). Resolves to null, writing nothing, when the shop has no row in `shops`, a full or bulk
+   * sync of it is running (exported at its end), or it has neither metadata nor live products
+   * (never synced, or purged). Rejects if the write fails.
+   */
   exportNow(shop: string): Promise<ExportWriteResult | null>;
+  /** Runs every pending export now and waits for them and for running ones (tests, shutdown). */
   flushExports(): Promise<void>;
+  /** Flushes, then stops scheduling and stops listening to catalog changes. */
   close(): Promise<void>;
 }
 
+/** Options of createExporter. */
 export interface ExporterOptions {
   db: Db;
+  /** Where the documents are written. */
   documents: DocumentStore;
   log?: Logger;
+  /** Trailing delay after the last change, in ms (default 250). */
   debounceMs?: number;
+  /** Longest delay after the first pending change, in ms (default 1000). */
   maxWaitMs?: number;
+  /**
+   * Default true: every applied catalog write (store.ts onCatalogChange on `db`) schedules an
+   * export of its shop, so writers need not remember to. False: only explicit calls export.
+   */
   subscribe?: boolean;
 }
 
+/** The document keys of a shop's two exports for its owner `userId`. */
 export function exportKeys(userId: string, shop: string): { metadata: string; products: string } {
   const base = `users/${userId}/shopify/${shop}`;
   return { metadata: `${base}/shop_metadata.json`, products: `${base}/shop_products.json` };
 }
 
+/** Deletes both export documents of the shop (no error when absent). */
 export async function deleteShopExports(documents: DocumentStore, userId: string, shop: string): Promise<void> {
   const k = exportKeys(userId, shop);
   await documents.delete(k.metadata);
@@ -73,6 +84,11 @@ interface Pending {
   urgent: boolean;
 }
 
+/**
+ * Creates an exporter over `opts.db`. At most one export per shop runs at a time; a change during
+ * an export schedules one more after it. Call close() on shutdown (pending timers are unref'd and
+ * would otherwise be lost).
+ */
 export function createExporter(opts: ExporterOptions): Exporter {
   const debounceMs = opts.debounceMs ?? 250;
   const maxWaitMs = opts.maxWaitMs ?? 1000;

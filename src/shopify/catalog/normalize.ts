@@ -1,23 +1,8 @@
 // Shopify responses -> the export shapes of export-types.ts. Two sources:
 //  - Admin GraphQL nodes (full sync, bulk JSONL after assembly, targeted refetch). Connections may
 //    come as { nodes } or { edges { node } }; both are accepted.
-//  - REST-shaped webhook payloads (products/create|update, collections/*, shop/update,
-//    inventory_levels/*), so the apply worker can apply a payload without a refetch.
-//
-// Public API:
-//   productFromGraphql(node: GqlProduct): ExportProduct
-//   variantFromGraphql(node: GqlVariant): ExportVariant
-//   collectionFromGraphql(node): CollectionInput (productIds only when the node has `products`)
-//   discountFromGraphql(node: { id, codeDiscount? | automaticDiscount? }): ExportDiscount
-//   shopMetadataFromGraphql(shopDomain, shop: GqlShop, locations: GqlLocation[]): ShopMetadataExport
-//   productFromWebhook(payload, existing?: ExportProduct | null): ExportProduct
-//       inventory and (absent from the payload) metafields are carried over from `existing`;
-//       upsert the result with { replaceInventory: false }.
-//   collectionFromWebhook(payload): CollectionInput (no membership: REST payloads carry none)
-//   shopMetadataFromWebhook(shopDomain, payload, existing?): ShopMetadataExport
-//   toGid(type, idOrGid): string          toGid("Product", 12) -> "gid://shopify/Product/12"
-//   isoUtc(t): string                     any ISO-8601 -> "2026-01-02T03:04:05Z" (UTC, whole seconds)
-//   nodesOf(connection): T[]
+//  - REST-shaped webhook payloads (products/create|update, collections/create|update, shop/update),
+//    so the apply worker can apply a payload without a refetch.
 import {
   compareGids,
   type ExportDiscount,
@@ -29,16 +14,19 @@ import {
 } from "./export-types.js";
 import type { CollectionInput } from "./store.js";
 
+/** GraphQL connection page info. */
 export interface PageInfo {
   hasNextPage: boolean;
   endCursor: string | null;
 }
+/** A GraphQL connection as either shape Shopify returns: `{ nodes }` or `{ edges { node } }`. */
 export interface Connection<T> {
   nodes?: T[];
   edges?: { node: T; cursor?: string }[];
   pageInfo?: PageInfo;
 }
 
+/** The nodes of a connection in either shape; [] for null, undefined or a connection with neither. */
 export function nodesOf<T>(c: Connection<T> | null | undefined): T[] {
   if (!c) return [];
   if (Array.isArray(c.nodes)) return c.nodes;
@@ -46,10 +34,12 @@ export function nodesOf<T>(c: Connection<T> | null | undefined): T[] {
   return [];
 }
 
+/** An Admin GraphQL InventoryLevel with its named quantities (only "available" is read). */
 export interface GqlInventoryLevel {
   location: { id: string };
   quantities: { name: string; quantity: number }[];
 }
+/** An Admin GraphQL ProductVariant node as the catalog queries select it. */
 export interface GqlVariant {
   id: string;
   title: string;
@@ -62,12 +52,17 @@ export interface GqlVariant {
   selectedOptions: { name: string; value: string }[];
   inventoryItem: { id: string; inventoryLevels?: Connection<GqlInventoryLevel> };
 }
+/** An Admin GraphQL Metafield node. */
 export interface GqlMetafield {
   namespace: string;
   key: string;
   type: string;
   value: string;
 }
+/**
+ * An Admin GraphQL Product node as the catalog queries select it. Options may carry `values` or
+ * `optionValues { name }`.
+ */
 export interface GqlProduct {
   id: string;
   title: string;
@@ -84,14 +79,20 @@ export interface GqlProduct {
   metafields?: Connection<GqlMetafield>;
 }
 
+/** The only metafield namespace mirrored and exported (sortMetafields drops every other). */
 export const METAFIELD_NAMESPACE = "custom";
 
+/**
+ * Any timestamp (ISO-8601 string, epoch ms or Date) as UTC ISO-8601 truncated to whole seconds:
+ * "2026-01-02T03:04:05Z". Throws on an invalid timestamp.
+ */
 export function isoUtc(t: string | number | Date): string {
   const d = new Date(t);
   if (Number.isNaN(d.getTime())) throw new Error(`invalid timestamp: ${String(t)}`);
   return new Date(Math.floor(d.getTime() / 1000) * 1000).toISOString().replace(".000Z", "Z");
 }
 
+/** A GID for a numeric id: toGid("Product", 12) is "gid://shopify/Product/12"; a GID is returned as is. */
 export function toGid(type: string, id: string | number): string {
   const s = String(id);
   return s.startsWith("gid://") ? s : `gid://shopify/${type}/${s}`;
@@ -99,10 +100,15 @@ export function toGid(type: string, id: string | number): string {
 
 const byStr = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/** Tags trimmed, without empty ones and duplicates, sorted by UTF-16 code units. */
 export function sortTags(tags: string[]): string[] {
   return [...new Set(tags.map((t) => t.trim()).filter(Boolean))].sort(byStr);
 }
 
+/**
+ * The metafields of METAFIELD_NAMESPACE only, with string values, sorted by namespace then key.
+ * Extra properties of the input objects are dropped.
+ */
 export function sortMetafields(ms: ExportMetafield[]): ExportMetafield[] {
   return ms
     .filter((m) => m.namespace === METAFIELD_NAMESPACE)
@@ -110,6 +116,7 @@ export function sortMetafields(ms: ExportMetafield[]): ExportMetafield[] {
     .sort((a, b) => byStr(a.namespace, b.namespace) || byStr(a.key, b.key));
 }
 
+/** Per-location "available" quantities (0 when the level has none), sorted by location id (compareGids). */
 export function inventoryFromLevels(levels: GqlInventoryLevel[]): ExportInventory[] {
   return levels
     .map((l) => ({
@@ -129,6 +136,10 @@ function status(s: string | null | undefined): ExportProduct["status"] {
   return u === "ACTIVE" || u === "DRAFT" || u === "ARCHIVED" || u === "UNLISTED" ? u : "UNKNOWN";
 }
 
+/**
+ * A variant node in the export shape. Inventory comes from `inventoryItem.inventoryLevels` (empty
+ * when not selected); an inventory policy other than CONTINUE becomes DENY.
+ */
 export function variantFromGraphql(v: GqlVariant): ExportVariant {
   return {
     id: v.id,
@@ -151,7 +162,12 @@ function optionsOf(p: Pick<GqlProduct, "options">): ExportProduct["options"] {
     .map((o) => ({ name: o.name, values: o.values ?? (o.optionValues ?? []).map((v) => v.name) }));
 }
 
-/** A product node; variants/metafields beyond the node's first page must be merged in by the caller. */
+/**
+ * A product node in the export shape: variants sorted by position, tags by sortTags, metafields by
+ * sortMetafields, options by position, timestamps by isoUtc; a status storelink does not know
+ * becomes UNKNOWN. Only the variants and metafields present in the node are included: pages
+ * beyond them must be merged in by the caller.
+ */
 export function productFromGraphql(p: GqlProduct): ExportProduct {
   return {
     id: p.id,
@@ -170,6 +186,10 @@ export function productFromGraphql(p: GqlProduct): ExportProduct {
   };
 }
 
+/**
+ * A collection node as a store write input. `productIds` (membership) is set only when the node
+ * has `products`; without it, an upsert leaves the stored membership alone.
+ */
 export function collectionFromGraphql(c: {
   id: string;
   title: string;
@@ -193,6 +213,12 @@ interface GqlDiscountBody {
   customerGets?: { value?: { __typename?: string; percentage?: number; amount?: { amount: string; currencyCode: string } } | null } | null;
 }
 
+/**
+ * A DiscountNode (`codeDiscount` or `automaticDiscount`) in the export shape. `value` is set only
+ * for the basic discount types (percentage or fixed amount), else null; `codes` only for code
+ * discounts, sorted; a status other than ACTIVE, EXPIRED or SCHEDULED becomes UNKNOWN. Throws when
+ * the node has neither body.
+ */
 export function discountFromGraphql(n: { id: string; codeDiscount?: GqlDiscountBody; automaticDiscount?: GqlDiscountBody }): ExportDiscount {
   const body = n.codeDiscount ?? n.automaticDiscount;
   if (!body) throw new Error(`discount ${n.id} has no codeDiscount/automaticDiscount`);
@@ -219,6 +245,7 @@ export function discountFromGraphql(n: { id: string; codeDiscount?: GqlDiscountB
   };
 }
 
+/** The Admin GraphQL Shop fields the metadata export uses. */
 export interface GqlShop {
   name: string;
   email?: string | null;
@@ -227,12 +254,14 @@ export interface GqlShop {
   ianaTimezone?: string | null;
   updatedAt?: string | null;
 }
+/** An Admin GraphQL Location node. */
 export interface GqlLocation {
   id: string;
   name: string;
   isActive: boolean;
 }
 
+/** Shop metadata in the export shape, for `shopDomain` (the .myshopify.com domain); locations sorted by id. */
 export function shopMetadataFromGraphql(shopDomain: string, s: GqlShop, locations: GqlLocation[]): ShopMetadataExport {
   return {
     shop: shopDomain,
@@ -254,7 +283,15 @@ type Rest = Record<string, unknown>;
 const str = (v: unknown): string => (v == null ? "" : String(v));
 const strOrNull = (v: unknown): string | null => (v == null || v === "" ? null : String(v));
 
-/** products/create and products/update payloads (REST shape) -> ExportProduct. */
+/**
+ * A products/create or products/update payload (REST shape) in the export shape, without a refetch.
+ *
+ * Fields absent from the payload (options, variants, tags, metafields, timestamps) are taken from
+ * `existing`, the stored copy, when given. Each payload variant's per-location inventory is carried
+ * over from the `existing` variant with the same inventory item (the payload has none; empty for a
+ * new item), so upsert the result with `{ replaceInventory: false }`. Metafields are filtered by
+ * sortMetafields.
+ */
 export function productFromWebhook(payload: Rest, existing?: ExportProduct | null): ExportProduct {
   const id = toGid("Product", str(payload.admin_graphql_api_id || payload.id));
   const options = Array.isArray(payload.options)
@@ -309,7 +346,10 @@ export function productFromWebhook(payload: Rest, existing?: ExportProduct | nul
   };
 }
 
-/** collections/create and collections/update payloads -> collection row (membership not included). */
+/**
+ * A collections/create or collections/update payload as a store write input. No `productIds`: REST
+ * payloads carry no membership, so an upsert keeps the stored one.
+ */
 export function collectionFromWebhook(payload: Rest): CollectionInput {
   return {
     id: toGid("Collection", str(payload.admin_graphql_api_id || payload.id)),
@@ -319,7 +359,11 @@ export function collectionFromWebhook(payload: Rest): CollectionInput {
   };
 }
 
-/** shop/update payload -> metadata; locations are kept from `existing` (the payload has none). */
+/**
+ * A shop/update payload as shop metadata. Locations come from `existing` (the payload has none);
+ * currency, primary domain, timezone and updatedAt fall back to `existing` when absent, then to
+ * "USD", `https://<shopDomain>`, null and null.
+ */
 export function shopMetadataFromWebhook(shopDomain: string, payload: Rest, existing?: ShopMetadataExport | null): ShopMetadataExport {
   const domain = strOrNull(payload.domain);
   return {

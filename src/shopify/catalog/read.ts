@@ -1,13 +1,6 @@
-// Reads of the catalog in the export shape (export-types.ts), for exports, reconciliation and
-// tests. Re-exported by store.ts, which is the API callers import.
-//
-// Public API (also via store.ts):
-//   readExport(db, shop): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }>
-//   streamProductsExport(db, shop, pageSize?): AsyncIterable<string>   the text of
-//       JSON.stringify(readExport(...).products), page by page (keyset over products)
-//   getShopMetadata(db, shop): Promise<ShopMetadataExport | null>
-//   collectionsAndDiscounts(db, shop): Promise<{ collections; discounts }>   export shape, sorted
-//   levelsByItem(db, shop, itemIds | null), attachInventory(products, levels), chunks(xs, n?)  (store.ts helpers)
+// Reads of the catalog in the export shape (export-types.ts). Kept apart from the writes in
+// store.ts, which re-exports the reads callers need (readExport, streamProductsExport,
+// getShopMetadata, collectionsAndDiscounts): import those from store.ts.
 import type { Db } from "../../storage/db.js";
 import {
   compareGids,
@@ -20,12 +13,19 @@ import {
 } from "./export-types.js";
 
 const CHUNK = 500;
+
+/** `xs` split into consecutive slices of at most `n` (default 500), e.g. to bound SQL IN lists. */
 export function chunks<T>(xs: T[], n = CHUNK): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
   return out;
 }
 
+/**
+ * The shop's stored per-location inventory levels, by inventory item GID, each list sorted by
+ * location id (compareGids). `itemIds` null reads every item of the shop; items without levels
+ * are absent from the map.
+ */
 export async function levelsByItem(db: Db, shop: string, itemIds: string[] | null): Promise<Map<string, ExportInventory[]>> {
   const out = new Map<string, ExportInventory[]>();
   const add = (rows: { inventory_item_id: string; location_id: string; available: number }[]) => {
@@ -42,10 +42,12 @@ export async function levelsByItem(db: Db, shop: string, itemIds: string[] | nul
   return out;
 }
 
+/** Sets every variant's `inventory` from `levels` (in place); [] for an item with none. */
 export function attachInventory(products: ExportProduct[], levels: Map<string, ExportInventory[]>): void {
   for (const p of products) for (const v of p.variants) v.inventory = levels.get(v.inventoryItemId) ?? [];
 }
 
+/** The stored shop metadata, or null when none has been stored. */
 export async function getShopMetadata(db: Db, shop: string): Promise<ShopMetadataExport | null> {
   const r = await db.selectFrom("catalog_shop_metadata").select("data").where("shop", "=", shop).executeTakeFirst();
   return r ? (JSON.parse(r.data) as ShopMetadataExport) : null;
@@ -55,6 +57,11 @@ export async function getShopMetadata(db: Db, shop: string): Promise<ShopMetadat
 
 const byString = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
+/**
+ * The shop's whole export, read into memory: metadata (null when unknown) and the products
+ * document (live products by id with inventory, collections and discounts). Used by tests and
+ * bench/; the exporter streams the same text with streamProductsExport instead.
+ */
 export async function readExport(db: Db, shop: string): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }> {
   const productRows = await db.selectFrom("catalog_products").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   const products = productRows.map((r) => JSON.parse(r.data) as ExportProduct);
@@ -65,6 +72,10 @@ export async function readExport(db: Db, shop: string): Promise<{ metadata: Shop
   return { metadata: await getShopMetadata(db, shop), products: { shop, products, collections, discounts } };
 }
 
+/**
+ * The shop's live collections (with their member product ids, sorted) and its discounts, in the
+ * export shape, each list sorted by id.
+ */
 export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pick<ShopProductsExport, "collections" | "discounts">> {
   const collRows = await db.selectFrom("catalog_collections").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   const members = await db.selectFrom("catalog_collection_products").select(["collection_id", "product_id"]).where("shop", "=", shop).execute();
@@ -85,6 +96,11 @@ export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pic
   return { collections, discounts };
 }
 
+/**
+ * The text of `JSON.stringify(readExport(db, shop).products)`, in chunks: products are read
+ * `pageSize` at a time (keyset over sort_key) with their inventory, so a large catalog is never
+ * held whole. Collections and discounts are read once at the end.
+ */
 export async function* streamProductsExport(db: Db, shop: string, pageSize = 500): AsyncIterable<string> {
   yield `{"shop":${JSON.stringify(shop)},"products":[`;
   let last = "";

@@ -1,17 +1,13 @@
 // Reconciliation: the safety net for missed, dropped or misapplied webhooks. Per shop:
 //  1. shop metadata, collections (with membership) and discounts are fetched whole and compared;
 //  2. products: the full id + updatedAt list (cheap: ProductIdsPage) is compared with the mirror:
-//     stored-but-gone products are deleted, missing or differently-versioned ones refetched; every
+//     stored-but-gone products are deleted, missing, deleted or older stored ones refetched; every
 //     product updated since (last good sync - lookback) is refetched and compared too;
 //  3. inventory: variants updated since the same instant (an inventory change bumps the variant's
-//     updatedAt, not the product's) have their per-location levels compared;
+//     updatedAt, not the product's) have their per-location levels compared.
 // Everything that differed from the stored copy is repaired and counted: "drift repaired",
-// recorded in catalog_sync_state with the time of this reconciliation as the new last good sync.
-// A shop never synced gets a full sync instead.
-//
-// Public API:
-//   runReconcile(opts: ReconcileOptions): Promise<SyncResult & { drift: DriftCounts }>
-//   planVariantsInventoryPage(locations): { first: number; levelsFirst: number }
+// recorded in catalog_sync_state with the start of this reconciliation as the new last good sync.
+// A shop never synced, or with an interrupted full/bulk sync, gets that sync (run or resumed) instead.
 import { isDeepStrictEqual } from "node:util";
 import { estimateRequestedCost } from "../admin/cost.js";
 import { loadDocument, MAX_PAGE_SIZE, MAX_QUERY_COST, updatedSinceQuery } from "../admin/documents.js";
@@ -41,29 +37,45 @@ import {
 } from "./store.js";
 import { getSyncState, markSyncFailed, markSyncFinished, markSyncRunning } from "./sync-state.js";
 
+/** Options of runReconcile. */
 export interface ReconcileOptions {
   db: Db;
+  /** Admin GraphQL client for the shop. */
   admin: AdminApi;
   shop: string;
+  /** How far before the last good sync the "updated since" products and variants are checked. */
   lookbackSeconds: number;
   log?: Logger;
   onProgress?: (p: SyncProgress) => void;
   /** Re-checks webhook subscriptions (the webhooks module's ensureSubscriptions); failures are logged. */
   ensureSubscriptions?: () => Promise<unknown>;
-  /** For the full sync run instead when the shop was never synced (bulk above this size). */
+  /** For the sync run instead when the shop was never synced: bulk above this many products (default: never bulk). */
   bulkThreshold?: number;
+  /** Clock in epoch ms (default Date.now). */
   now?: () => number;
 }
 
+/** Differences found and repaired by one reconciliation, by kind. */
 export interface DriftCounts {
+  /** 1 when the shop metadata differed and was rewritten, else 0. */
   metadata: number;
+  /** Collections rewritten (fields or membership differed) or deleted (gone from Shopify). */
   collections: number;
+  /** Discounts that differed, were new or are gone; any of them makes the whole set be replaced. */
   discounts: number;
+  /** Products whose refetched copy differed from the stored one and was written. */
   products: number;
+  /** Stored products no longer on Shopify, tombstoned. */
   deletedProducts: number;
+  /** Inventory items whose per-location levels differed and were replaced. */
   inventory: number;
 }
 
+/**
+ * Page sizes for the VariantsInventoryPage query: `levelsFirst` is the location count (clamped to
+ * 1..MAX_PAGE_SIZE), `first` the largest variant page whose requested cost stays within
+ * MAX_QUERY_COST.
+ */
 export function planVariantsInventoryPage(locations: number): { first: number; levelsFirst: number } {
   const doc = loadDocument("VariantsInventoryPage");
   const levelsFirst = Math.min(Math.max(1, locations), MAX_PAGE_SIZE);
@@ -79,6 +91,12 @@ export function planVariantsInventoryPage(locations: number): { first: number; l
 
 const sum = (d: DriftCounts) => d.metadata + d.collections + d.discounts + d.products + d.deletedProducts + d.inventory;
 
+/**
+ * Reconciles one shop (see the file comment). First re-checks subscriptions via
+ * `ensureSubscriptions` when given (its failure is logged, not thrown). The sync state is marked
+ * running, then finished with the drift total, or failed (and the error rethrown). When a full or
+ * bulk sync runs instead, its result is returned with all drift counts 0.
+ */
 export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { drift: DriftCounts }> {
   const now = o.now ?? Date.now;
   const zero: DriftCounts = { metadata: 0, collections: 0, discounts: 0, products: 0, deletedProducts: 0, inventory: 0 };

@@ -1,42 +1,13 @@
-// The catalog mirror's write/read API: used by full sync, bulk sync, reconciliation AND the webhook
-// apply worker. The database is the truth; readExport() builds the export shape from it.
+// The catalog mirror's write API (and, re-exported from read.ts, its reads): the one API used by
+// full sync, bulk sync, reconciliation AND the webhook apply worker. The database is the truth;
+// the export documents are rebuilt from it.
 //
-// Public API (db is the Kysely handle, ctx.db; shop is "<name>.myshopify.com"; ids are GIDs;
-// a Timestamp is epoch ms, an ISO-8601 string or a Date):
-//   upsertProduct(db, shop, product: ExportProduct, opts?: UpsertProductOptions): Promise<boolean>
-//       Refused (returns false) when the stored version (or tombstone) is newer than
-//       opts.sourceUpdatedAt (default product.updatedAt). Equal versions are applied (idempotent).
-//       opts.fetchedAt (data read from Shopify at that time) also supersedes stored versions up to
-//       it; the stored version never goes backwards.
-//       By default also replaces the per-location inventory of the product's variants from
-//       variants[].inventory (rows newer than opts.inventoryAt are kept); pass
-//       { replaceInventory: false } for payloads without per-location inventory (REST webhooks).
-//   deleteProduct(db, shop, id, { at }): Promise<boolean>      tombstone; refused if stored is newer
-//   getProduct(db, shop, id): Promise<ExportProduct | null>    with inventory; null if absent/deleted
-//   getProductVersion(db, shop, id): Promise<{ updatedAt: number; deleted: boolean } | null>
-//   listProductIds(db, shop): Promise<string[]>                live products, by numeric id
-//   countLiveProducts(db, shop): Promise<number>
-//   listProductsStoredBefore(db, shop, t): Promise<string[]>   live products not written since t
-//       (full sync's deletion detection: what a sync that started at t did not see)
-//   setInventoryLevel(db, shop, inventoryItemId, locationId, available, at): Promise<boolean>
-//   removeInventoryLevel(db, shop, inventoryItemId, locationId, at): Promise<boolean>
-//   removeInventoryItem(db, shop, inventoryItemId, at): Promise<number>
-//   getInventoryLevels(db, shop, inventoryItemId): Promise<ExportInventory[]>   by numeric location
-//   replaceInventoryLevels(db, shop, inventoryItemId, levels: ExportInventory[], at): Promise<void>
-//       the item's levels become `levels` (rows newer than `at` are kept)
-//   upsertCollection(db, shop, c: CollectionInput, opts?: { sourceUpdatedAt?, fetchedAt? }): Promise<boolean>
-//       c.productIds, when given, replaces the membership (only if the upsert applied).
-//   setCollectionProducts(db, shop, collectionId, productIds: string[]): Promise<void>
-//   deleteCollection(db, shop, id, { at }): Promise<boolean>
-//   replaceDiscounts(db, shop, discounts: ExportDiscount[]): Promise<void>
-//   upsertShopMetadata(db, shop, m: ShopMetadataExport, opts?: { at?, fetchedAt? }): Promise<boolean>
-//   readExport(db, shop): Promise<{ metadata: ShopMetadataExport | null; products: ShopProductsExport }>
-//   streamProductsExport(db, shop, pageSize?): AsyncIterable<string>
-//       the exact text of JSON.stringify(readExport(...).products), produced page by page (keyset
-//       over products) so a 100,000-product catalog never sits in memory whole
-//   purgeShopCatalog(db, shop): Promise<void>                  shop/redact: everything for the shop
-//   onCatalogChange(db, listener: (shop) => void): () => void  every applied write notifies (exports)
-//   notifyCatalogChange(db, shop): void                        notify by hand (e.g. a full sync ended)
+// Conventions: `db` is the Kysely handle (ctx.db); `shop` is "<name>.myshopify.com"; ids are GIDs.
+// Versioned rows (products, collections, inventory levels, shop metadata) keep a version in epoch
+// ms (`updated_at`). A write older than the stored version (or tombstone) is refused and returns
+// false; an equal one is applied again (idempotent); the stored version never goes backwards. That
+// is what lets webhooks arrive out of order and a sync run while they do. Every applied write
+// (purgeShopCatalog excepted) notifies onCatalogChange listeners after it committed.
 import type { Db } from "../../storage/db.js";
 import { attachInventory, chunks, levelsByItem } from "./read.js";
 import {
@@ -48,18 +19,30 @@ import {
   type ShopMetadataExport,
 } from "./export-types.js";
 
+/** An instant: epoch ms, an ISO-8601 string or a Date. */
 export type Timestamp = number | string | Date;
 
+/** Options of upsertProduct. */
 export interface UpsertProductOptions {
+  /** The version of this data (default `product.updatedAt`); webhooks pass their event time. */
   sourceUpdatedAt?: Timestamp;
   /** When the data was read from Shopify (syncs, refetches): supersedes stored versions up to it. */
   fetchedAt?: Timestamp;
+  /**
+   * Default true: the per-location levels of the product's inventory items (old and new) become
+   * `variants[].inventory`. False, for data without per-location inventory (REST webhooks): stored
+   * levels are kept, except those of items the product no longer has, which are deleted (unless
+   * newer than `inventoryAt`).
+   */
   replaceInventory?: boolean;
+  /** Version of the inventory data (default: the product's version); stored levels newer than it are kept. */
   inventoryAt?: Timestamp;
 }
 
+/** A collection to store; `productIds`, when given, replaces its membership. */
 export type CollectionInput = Omit<ExportCollection, "productIds"> & { productIds?: string[] };
 
+/** A Timestamp in epoch ms; throws on an invalid one. */
 export function toMs(t: Timestamp): number {
   const n = typeof t === "number" ? t : t instanceof Date ? t.getTime() : Date.parse(t);
   if (!Number.isFinite(n)) throw new Error(`invalid timestamp: ${String(t)}`);
@@ -70,6 +53,11 @@ export function toMs(t: Timestamp): number {
 type Listener = (shop: string) => void;
 const listeners = new WeakMap<object, Set<Listener>>();
 
+/**
+ * Calls `listener(shop)` after every applied catalog write made through this `db` handle (listeners
+ * are kept per handle, so test databases stay apart). A listener that throws is ignored. Returns
+ * the function that unsubscribes.
+ */
 export function onCatalogChange(db: Db, listener: Listener): () => void {
   let set = listeners.get(db);
   if (!set) listeners.set(db, (set = new Set()));
@@ -107,6 +95,12 @@ function itemIdsOf(data: string | undefined): string[] {
   return (p.variants ?? []).map((v) => v.inventoryItemId);
 }
 
+/**
+ * Writes a product (without its inventory, which goes to the levels table; see
+ * UpsertProductOptions) and un-deletes a tombstone. Returns true when written; false when the
+ * stored version is newer than both `sourceUpdatedAt` and `fetchedAt`. A refused write of a live
+ * product still marks it as stored now, so listProductsStoredBefore does not take it for unseen.
+ */
 export async function upsertProduct(db: Db, shop: string, product: ExportProduct, opts: UpsertProductOptions = {}): Promise<boolean> {
   const at = toMs(opts.sourceUpdatedAt ?? product.updatedAt);
   const invAt = opts.inventoryAt === undefined ? at : toMs(opts.inventoryAt);
@@ -198,6 +192,10 @@ async function replaceLevels(
   }
 }
 
+/**
+ * Tombstones a product at version `opts.at`, deleting its inventory levels and collection
+ * memberships. Returns false (nothing changed) when the stored version is newer.
+ */
 export async function deleteProduct(db: Db, shop: string, id: string, opts: { at: Timestamp }): Promise<boolean> {
   const at = toMs(opts.at);
   const applied = await db.transaction().execute(async (trx) => {
@@ -221,11 +219,13 @@ export async function deleteProduct(db: Db, shop: string, id: string, opts: { at
   return applied;
 }
 
+/** The stored version of a product and whether it is a tombstone; null when never stored. */
 export async function getProductVersion(db: Db, shop: string, id: string): Promise<{ updatedAt: number; deleted: boolean } | null> {
   const r = await db.selectFrom("catalog_products").select(["updated_at", "deleted"]).where("shop", "=", shop).where("id", "=", id).executeTakeFirst();
   return r ? { updatedAt: r.updated_at, deleted: r.deleted === 1 } : null;
 }
 
+/** The stored live product with its inventory; null when absent or deleted. */
 export async function getProduct(db: Db, shop: string, id: string): Promise<ExportProduct | null> {
   const r = await db.selectFrom("catalog_products").select(["data"]).where("shop", "=", shop).where("id", "=", id).where("deleted", "=", 0).executeTakeFirst();
   if (!r) return null;
@@ -235,11 +235,13 @@ export async function getProduct(db: Db, shop: string, id: string): Promise<Expo
   return p;
 }
 
+/** Ids of the shop's live products, in numeric id order. */
 export async function listProductIds(db: Db, shop: string): Promise<string[]> {
   const rows = await db.selectFrom("catalog_products").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   return rows.map((r) => r.id);
 }
 
+/** Number of the shop's live (not deleted) products. */
 export async function countLiveProducts(db: Db, shop: string): Promise<number> {
   const r = await db
     .selectFrom("catalog_products")
@@ -250,6 +252,10 @@ export async function countLiveProducts(db: Db, shop: string): Promise<number> {
   return Number(r?.n ?? 0);
 }
 
+/**
+ * Live products not written (or confirmed by a refused upsertProduct) since `t`, in id order: a
+ * full sync that started at `t` did not see them, so they are gone from Shopify.
+ */
 export async function listProductsStoredBefore(db: Db, shop: string, t: Timestamp): Promise<string[]> {
   const rows = await db
     .selectFrom("catalog_products")
@@ -264,6 +270,7 @@ export async function listProductsStoredBefore(db: Db, shop: string, t: Timestam
 
 // ---- inventory ----
 
+/** Sets one inventory level at version `at`; false when the stored level is newer. */
 export async function setInventoryLevel(
   db: Db,
   shop: string,
@@ -288,6 +295,7 @@ export async function setInventoryLevel(
   return applied;
 }
 
+/** Deletes one inventory level unless it is newer than `at`; true when a row was deleted. */
 export async function removeInventoryLevel(db: Db, shop: string, inventoryItemId: string, locationId: string, at: Timestamp): Promise<boolean> {
   const r = await db
     .deleteFrom("catalog_inventory_levels")
@@ -301,6 +309,7 @@ export async function removeInventoryLevel(db: Db, shop: string, inventoryItemId
   return applied;
 }
 
+/** Deletes every level of an inventory item not newer than `at`; returns how many were deleted. */
 export async function removeInventoryItem(db: Db, shop: string, inventoryItemId: string, at: Timestamp): Promise<number> {
   const r = await db
     .deleteFrom("catalog_inventory_levels")
@@ -313,10 +322,15 @@ export async function removeInventoryItem(db: Db, shop: string, inventoryItemId:
   return n;
 }
 
+/** The stored levels of one inventory item, sorted by location id. */
 export async function getInventoryLevels(db: Db, shop: string, inventoryItemId: string): Promise<ExportInventory[]> {
   return (await levelsByItem(db, shop, [inventoryItemId])).get(inventoryItemId) ?? [];
 }
 
+/**
+ * The item's stored levels become `levels` (version `at`); stored rows newer than `at` are kept,
+ * neither overwritten nor deleted. Always notifies listeners.
+ */
 export async function replaceInventoryLevels(db: Db, shop: string, inventoryItemId: string, levels: ExportInventory[], at: Timestamp): Promise<void> {
   await db.transaction().execute((trx) => replaceLevels(trx, shop, [inventoryItemId], levels.map((l) => ({ item: inventoryItemId, ...l })), toMs(at)));
   changed(db, shop);
@@ -324,6 +338,12 @@ export async function replaceInventoryLevels(db: Db, shop: string, inventoryItem
 
 // ---- collections ----
 
+/**
+ * Writes a collection (un-deleting a tombstone) at version `opts.sourceUpdatedAt` (default
+ * `c.updatedAt`); `opts.fetchedAt` supersedes stored versions up to it, as for upsertProduct.
+ * `c.productIds`, when given, replaces the membership, only if the write applied. Returns false
+ * when the stored version is newer.
+ */
 export async function upsertCollection(
   db: Db,
   shop: string,
@@ -361,11 +381,13 @@ async function writeMembership(db: Db, shop: string, collectionId: string, produ
   }
 }
 
+/** Replaces a collection's membership (duplicates dropped), unversioned. */
 export async function setCollectionProducts(db: Db, shop: string, collectionId: string, productIds: string[]): Promise<void> {
   await db.transaction().execute((trx) => writeMembership(trx, shop, collectionId, productIds));
   changed(db, shop);
 }
 
+/** Tombstones a collection at version `opts.at` and drops its membership; false when the stored version is newer. */
 export async function deleteCollection(db: Db, shop: string, id: string, opts: { at: Timestamp }): Promise<boolean> {
   const at = toMs(opts.at);
   const applied = await db.transaction().execute(async (trx) => {
@@ -382,6 +404,7 @@ export async function deleteCollection(db: Db, shop: string, id: string, opts: {
   return applied;
 }
 
+/** Ids of the shop's live collections, in numeric id order. */
 export async function listCollectionIds(db: Db, shop: string): Promise<string[]> {
   const rows = await db.selectFrom("catalog_collections").select("id").where("shop", "=", shop).where("deleted", "=", 0).orderBy("sort_key").execute();
   return rows.map((r) => r.id);
@@ -389,6 +412,7 @@ export async function listCollectionIds(db: Db, shop: string): Promise<string[]>
 
 // ---- discounts and shop metadata ----
 
+/** The shop's discounts become exactly `discounts` (unversioned: always read whole from Shopify). */
 export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDiscount[]): Promise<void> {
   await db.transaction().execute(async (trx) => {
     await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).execute();
@@ -399,6 +423,10 @@ export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDi
   changed(db, shop);
 }
 
+/**
+ * Writes the shop metadata at version `opts.at` (default `m.updatedAt`, else now); `opts.fetchedAt`
+ * supersedes stored versions up to it. Returns false when the stored version is newer.
+ */
 export async function upsertShopMetadata(
   db: Db,
   shop: string,
@@ -423,6 +451,10 @@ export async function upsertShopMetadata(
   return applied;
 }
 
+/**
+ * Deletes everything the catalog holds for the shop (products, levels, collections, membership,
+ * discounts, metadata, sync state), in one transaction, for shop/redact. Does not notify listeners.
+ */
 export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
     for (const t of [

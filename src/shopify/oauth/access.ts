@@ -6,6 +6,10 @@ import { shopTokenAad, type Secrets } from "../../storage/secrets.js";
 import { markShopNeedsReauth, tokenColumns } from "../shops.js";
 import { refreshAccessToken, TokenEndpointError, type TokenSet } from "./tokens.js";
 
+/**
+ * Why no token: no shop row; uninstalled; needs the merchant to install again (no token, or the
+ * refresh token is missing, expired or rejected); or a refresh failed transiently after expiry.
+ */
 export type ShopAccessFailure = "not_found" | "uninstalled" | "needs_reauth" | "refresh_unavailable";
 
 /** Why no access token can be had for a shop. `needs_reauth`: the merchant must install again. */
@@ -28,8 +32,11 @@ const inflight = new WeakMap<Db, Map<string, Promise<string>>>();
 
 /**
  * The shop's access token, decrypted. An expiring token within REFRESH_AHEAD_MS of expiry is
- * refreshed first (the new token pair is stored). If Shopify rejects the refresh token, the shop
- * is marked needs_reauth and ShopAccessError("needs_reauth") is thrown.
+ * refreshed first (the new token pair is stored; concurrent callers in this process share one
+ * refresh). If Shopify rejects the refresh token, or there is no usable one, the shop is marked
+ * needs_reauth and ShopAccessError("needs_reauth") is thrown. A transient refresh failure returns
+ * the current token while it is still valid, else throws ShopAccessError("refresh_unavailable").
+ * Also throws ShopAccessError for an unknown ("not_found") or uninstalled shop.
  */
 export async function getShopAccessToken(ctx: Ctx, domain: string, now: () => number = Date.now): Promise<string> {
   const row = await ctx.db.selectFrom("shops").selectAll().where("domain", "=", domain).executeTakeFirst();

@@ -1,38 +1,36 @@
 // The webhook delivery log (table webhook_deliveries): every accepted delivery, keyed by
 // X-Shopify-Webhook-Id, with its raw body, until the apply worker marks it applied/skipped/failed.
-//
-// Public API:
-//   APPLY_JOB = "webhooks.apply"                 job kind (key and shop = the shop domain)
-//   recordDelivery(db, d: DeliveryInput, opts?) -> Promise<boolean>   false: duplicate webhook id
-//       Inserts the delivery (ON CONFLICT DO NOTHING) and, only when new, enqueues/coalesces the
-//       shop's apply job IN THE SAME TRANSACTION, so a recorded delivery always has a job to run it.
-//   recordDeliveries(db, ds[], opts?) -> Promise<boolean[]>   the same for a batch, one transaction
-//   new DeliveryBatcher(db, opts).record(d) -> Promise<boolean>   group commit (intake uses this)
-//   pendingDeliveries(db, shop, limit)  -> Promise<DeliveryRow[]>  oldest first (triggered, received)
-//   markDeliveries(db, ids, status, error?, at?) -> Promise<void>
-//   countPendingDeliveries(db, shop?) -> Promise<number>
-//   deleteShopDeliveries(db, shop) -> Promise<number>
-//   pruneDeliveries(db, olderThan: number) -> Promise<number>   finished rows received before olderThan
-//       (pending and failed rows are kept); run by the scheduler hourly. Keep at least Shopify's 48 h
-//       retry window, or a late retry of a pruned delivery would be applied a second time.
+// A delivery is inserted together with its shop's apply job, in the same transaction, so a recorded
+// delivery always has a job to run it; the webhook id as primary key makes Shopify's retries no-ops.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
 import { compileApply, enqueueApply } from "../jobs.js";
 
+/** A stored delivery row. */
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
 
+/** A verified delivery to record, from the intake's request headers and body. */
 export interface DeliveryInput {
+  /** X-Shopify-Webhook-Id: the delivery's identity (Shopify's retries repeat it). */
   webhookId: string;
+  /** X-Shopify-Shop-Domain. */
   shop: string;
+  /** X-Shopify-Topic, REST spelling ("products/update"). */
   topic: string;
+  /** X-Shopify-API-Version, when sent. */
   apiVersion: string | null;
+  /** X-Shopify-Event-Id, when sent. */
   eventId: string | null;
+  /** X-Shopify-Triggered-At in epoch ms, when sent and parseable. */
   triggeredAt: number | null;
+  /** Arrival time, epoch ms. */
   receivedAt: number;
+  /** The raw body text (checked to be JSON, stored unparsed). */
   payload: string;
 }
 
+/** Options of recordDelivery, recordDeliveries and DeliveryBatcher. */
 export interface RecordOptions {
   /** Delay before the apply job runs, so a burst of deliveries is applied (and refetched) once. */
   applyDelayMs?: number;
@@ -40,6 +38,10 @@ export interface RecordOptions {
   writer?: SqliteWriter | null;
 }
 
+/**
+ * Records one delivery, status "pending", and enqueues (or coalesces into) its shop's apply job in
+ * the same transaction. Returns false, changing nothing, when the webhook id is already recorded.
+ */
 export async function recordDelivery(db: Kysely<Database>, d: DeliveryInput, opts: RecordOptions = {}): Promise<boolean> {
   return (await recordDeliveries(db, [d], opts))[0]!;
 }
@@ -111,7 +113,7 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
  * written together in the next transaction, so the per-transaction cost (BEGIN/COMMIT, WAL append)
  * is shared under load, and an idle system still writes each delivery at once. Every caller's
  * promise settles only after ITS transaction committed (durable before the 200), or rejects with
- * that transaction's error.
+ * that transaction's error. `opts.maxBatch` (default 200) caps the deliveries in one transaction.
  */
 export class DeliveryBatcher {
   private queue: { d: DeliveryInput; resolve: (fresh: boolean) => void; reject: (e: unknown) => void }[] = [];
@@ -121,6 +123,7 @@ export class DeliveryBatcher {
     private readonly opts: RecordOptions & { maxBatch?: number } = {},
   ) {}
 
+  /** Records `d` in the next group transaction; resolves as recordDelivery would, after it committed. */
   record(d: DeliveryInput): Promise<boolean> {
     return new Promise((resolve, reject) => {
       this.queue.push({ d, resolve, reject });
@@ -150,6 +153,10 @@ export class DeliveryBatcher {
   }
 }
 
+/**
+ * Up to `limit` pending deliveries of the shop, oldest first: by X-Shopify-Triggered-At (arrival
+ * time when absent), then arrival, then webhook id.
+ */
 export async function pendingDeliveries(db: Kysely<Database>, shop: string, limit: number): Promise<DeliveryRow[]> {
   // Shopify's event time first (deliveries arrive out of order); arrival and id break ties.
   // Rows without X-Shopify-Triggered-At sort by arrival (coalesce to received_at).
@@ -165,6 +172,10 @@ export async function pendingDeliveries(db: Kysely<Database>, shop: string, limi
     .execute();
 }
 
+/**
+ * Sets the status of deliveries (and `error`, truncated to 2,000 characters, and `applied_at` =
+ * `at`, also for failures). Unknown ids are ignored.
+ */
 export async function markDeliveries(
   db: Kysely<Database>,
   ids: readonly string[],
@@ -182,19 +193,31 @@ export async function markDeliveries(
   }
 }
 
+/** Number of pending deliveries, of one shop or of all. */
 export async function countPendingDeliveries(db: Kysely<Database>, shop?: string): Promise<number> {
   let q = db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "pending");
   if (shop) q = q.where("shop", "=", shop);
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
+/** Deletes every delivery of the shop, whatever its status (shop/redact); returns how many. */
 export async function deleteShopDeliveries(db: Kysely<Database>, shop: string): Promise<number> {
   const r = await db.deleteFrom("webhook_deliveries").where("shop", "=", shop).executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 
+/**
+ * How long finished deliveries are kept (7 days). It must stay above Shopify's 48 h retry window:
+ * a late retry of a pruned delivery would no longer be recognised as a duplicate and would be
+ * applied a second time.
+ */
 export const DELIVERY_RETENTION_MS = 7 * 86_400_000;
 
+/**
+ * Deletes applied and skipped deliveries received before `olderThan` (epoch ms), `batch` rows per
+ * statement; pending and failed ones are kept. Returns how many were deleted. Run hourly by the
+ * shopify.prune-deliveries schedule with DELIVERY_RETENTION_MS.
+ */
 export async function pruneDeliveries(db: Kysely<Database>, olderThan: number, batch = 5000): Promise<number> {
   let total = 0;
   for (;;) {

@@ -1,12 +1,7 @@
 // POST /shopify/webhook: Shopify webhook intake. Verify, record durably, answer 200. Nothing else:
 // no Admin API call and no catalog write happens on the request path (the apply worker does that),
-// so Shopify's 5 s deadline is never at risk and a burst costs one INSERT per delivery.
-//
-// Public API:
-//   webhookIntake: FastifyPluginAsync<{ ctx: AppContext; secrets?: string[]; applyDelayMs?: number }>
-//       register with `await app.register(webhookIntake, { ctx })` (encapsulated: its raw-body parser
-//       applies to this route only).
-//   handleWebhook(deps, raw, headers) -> Promise<IntakeResult>   the logic, callable without HTTP
+// so Shopify's 5 s deadline is never at risk and a burst costs only durable inserts (group-committed
+// by DeliveryBatcher: deliveries arriving together share one transaction).
 //
 // Order of checks (each failure changes nothing and logs one line):
 //   1. body over config.shopify.webhookBodyLimit -> 413 (Fastify, before the body is buffered whole)
@@ -26,20 +21,27 @@ import { isShopDomain } from "../oauth/shop-domain.js";
 import { DeliveryBatcher } from "./deliveries.js";
 import { verifyWebhookHmac } from "./verify.js";
 
+/** The intake route's path; a subscription on this path (any host) is storelink's. */
 export const WEBHOOK_PATH = "/shopify/webhook";
 /** Deliveries arriving within this window are applied together (one refetch per product). */
 export const DEFAULT_APPLY_DELAY_MS = 250;
 
+/** The answer to a delivery: 200 with what happened to it, or a refusal (nothing recorded). */
 export type IntakeResult =
   | { status: 200; outcome: "recorded" | "duplicate" | "unknown_shop" }
   | { status: 400 | 401; error: string; message: string };
 
+/** What handleWebhook needs. */
 export interface IntakeDeps {
   db: Db;
   log: Logger;
+  /** Secrets accepted for the HMAC (more than one during a secret rotation). */
   secrets: readonly string[];
+  /** Records accepted deliveries (group commit). */
   recorder: DeliveryBatcher;
+  /** Which shops are installed (cached). */
   knownShops: KnownShops;
+  /** Clock in epoch ms, the delivery's receivedAt (default Date.now). */
   now?: () => number;
 }
 
@@ -51,6 +53,7 @@ export interface IntakeDeps {
 export class KnownShops {
   private readonly seen = new Map<string, number>();
   constructor(private readonly db: Db, private readonly ttlMs = 5000, private readonly max = 10_000) {}
+  /** Whether `domain` has a row in `shops` (a cached yes is trusted until ttlMs after it was read). */
   async has(domain: string, now: number): Promise<boolean> {
     const until = this.seen.get(domain);
     if (until !== undefined && until > now) return true;
@@ -63,6 +66,7 @@ export class KnownShops {
     this.seen.set(domain, now + this.ttlMs);
     return true;
   }
+  /** Drops the cached entry of `domain`, so the next has() reads the table. */
   forget(domain: string): void {
     this.seen.delete(domain);
   }
@@ -84,6 +88,10 @@ function parseTriggeredAt(v: string | undefined): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
+/**
+ * The intake logic without HTTP: runs the checks of the file comment in order on the raw body and
+ * headers and records the delivery. Every refusal logs one line and records nothing.
+ */
 export async function handleWebhook(deps: IntakeDeps, raw: Buffer, h: Headers): Promise<IntakeResult> {
   if (!verifyWebhookHmac(raw, header(h, "x-shopify-hmac-sha256"), deps.secrets)) {
     deps.log.warn({ shop: header(h, "x-shopify-shop-domain")?.slice(0, 100), bytes: raw.length }, "webhook refused: invalid or missing HMAC");
@@ -126,6 +134,7 @@ export async function handleWebhook(deps: IntakeDeps, raw: Buffer, h: Headers): 
   return { status: 200, outcome: fresh ? "recorded" : "duplicate" };
 }
 
+/** Options of the webhookIntake plugin. */
 export interface WebhookIntakeOptions {
   ctx: AppContext;
   /** Secrets accepted for the HMAC (default [config.shopify.apiSecret]). */
@@ -136,6 +145,12 @@ export interface WebhookIntakeOptions {
   onRecorded?: (shop: string) => void;
 }
 
+/**
+ * Fastify plugin serving POST WEBHOOK_PATH. Register it with `app.register(webhookIntake, { ctx })`
+ * so that it stays encapsulated: it replaces the content-type parsers (raw Buffer for every type)
+ * for its own routes only. Refusals answer `{ error, message }` with 400 or 401; accepted
+ * deliveries answer an empty 200.
+ */
 export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (app, opts) => {
   const { ctx } = opts;
   const secrets = opts.secrets ?? (ctx.config.shopify.apiSecret ? [ctx.config.shopify.apiSecret] : []);

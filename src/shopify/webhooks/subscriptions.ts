@@ -1,23 +1,20 @@
 // Ensures a shop's webhook subscriptions, idempotently, through the Admin GraphQL API:
 // read what exists (WebhookSubscriptions, paged), create what is missing (webhookSubscriptionCreate
 // with `uri` = config.shopify.webhookAddress; product topics ask for metafieldNamespaces ["custom"]),
-// fix storelink's own subscriptions that point at a wrong address or miss the namespaces
-// (webhookSubscriptionUpdate), and never touch anything else.
+// fix storelink's own subscriptions that point at a wrong address or have other metafield
+// namespaces (webhookSubscriptionUpdate), and never touch anything else.
 //
 // Which subscriptions are storelink's: the API lists only this app's subscriptions; among them,
 // storelink's are HTTP(S) subscriptions whose path is storelink's intake path (/shopify/webhook),
 // at whatever host (an old PUBLIC_URL, a previous tunnel). Pub/Sub or EventBridge destinations and
 // HTTP endpoints on other paths belong to someone else sharing the app's credentials: left alone.
-//
-// Public API:
-//   ensureSubscriptions(ctx: { config, log }, client: AdminApi, shop) -> Promise<EnsureReport>
-//   listSubscriptions(client) -> Promise<WebhookSubscriptionNode[]>
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { AdminApi } from "../catalog/fetch.js";
 import { METAFIELD_NAMESPACES, METAFIELD_TOPICS, SUBSCRIBED_TOPICS, toGraphqlTopic } from "./topics.js";
 import { WEBHOOK_PATH } from "./intake.js";
 
+/** A WebhookSubscription node as the WebhookSubscriptions query selects it. */
 export interface WebhookSubscriptionNode {
   id: string;
   topic: string; // GraphQL enum, e.g. PRODUCTS_UPDATE
@@ -28,12 +25,17 @@ export interface WebhookSubscriptionNode {
   metafieldNamespaces?: string[] | null;
 }
 
+/** What ensureSubscriptions did, per topic of SUBSCRIBED_TOPICS (REST spelling). */
 export interface EnsureReport {
   shop: string;
-  created: string[]; // topics (REST spelling)
+  /** Topics that had no storelink subscription: created. */
+  created: string[];
+  /** Topics whose storelink subscription had another address or other metafield namespaces: updated. */
   updated: string[];
+  /** Topics already subscribed as wanted. */
   unchanged: string[];
-  foreign: number; // subscriptions on our topics that are not storelink's (left alone)
+  /** Subscriptions on these topics that are not storelink's (left alone). */
+  foreign: number;
 }
 
 interface UserError {
@@ -41,6 +43,7 @@ interface UserError {
   message: string;
 }
 
+/** Shopify refused to create or update a subscription (its `userErrors`). */
 export class SubscriptionError extends Error {
   constructor(readonly shop: string, readonly topic: string, readonly userErrors: UserError[]) {
     super(`webhook subscription for ${topic} on ${shop} refused: ${userErrors.map((e) => e.message).join("; ")}`);
@@ -48,6 +51,7 @@ export class SubscriptionError extends Error {
   }
 }
 
+/** Every webhook subscription of this app on the shop, all pages. */
 export async function listSubscriptions(client: AdminApi): Promise<WebhookSubscriptionNode[]> {
   type R = { webhookSubscriptions: { nodes: WebhookSubscriptionNode[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } };
   const out: WebhookSubscriptionNode[] = [];
@@ -78,6 +82,12 @@ function sameSet(a: readonly string[] | null | undefined, b: readonly string[]):
   return x.length === y.length && x.every((v, i) => v === y[i]);
 }
 
+/**
+ * Makes the shop's subscriptions match SUBSCRIBED_TOPICS at `config.shopify.webhookAddress`, as the
+ * file comment describes; idempotent. Of several storelink subscriptions on a topic, the one at the
+ * exact address (else the first) is kept up to date and the others are left alone. Throws
+ * SubscriptionError at the first topic Shopify refuses (topics before it are already done).
+ */
 export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, client: AdminApi, shop: string): Promise<EnsureReport> {
   const address = ctx.config.shopify.webhookAddress;
   const existing = await listSubscriptions(client);
