@@ -198,9 +198,9 @@ export async function graphRoutes(app: FastifyInstance, o: GraphRoutesOptions): 
   interface RunArgs { token: string; rec: TokenRecord; params: Params; fields: FieldSpec[]; url: URL; method: string }
   interface Route { perSecond?: "conversations" | "send"; page?: SimPage; run: (a: RunArgs) => unknown }
 
-  const needPageToken = (rec: TokenRecord, page: SimPage) => {
+  const needPageToken = (rec: TokenRecord, page: SimPage, method = "GET") => {
     if (rec.kind !== "page") throw errors.pageTokenRequired();
-    if (rec.pageId !== page.id) throw errors.unsupported("GET", page.id);
+    if (rec.pageId !== page.id) throw errors.unsupported(method, page.id);
   };
   const needScopes = (rec: TokenRecord, scopes: string[]) => {
     for (const s of scopes) if (!rec.scopes.includes(s)) throw errors.permission(s);
@@ -236,7 +236,7 @@ export async function graphRoutes(app: FastifyInstance, o: GraphRoutesOptions): 
         return { page, run: ({ fields, token }) => e.pageNode(page, fields, { userId: rec.userId, access_token: rec.kind === "page" ? token : undefined }) };
       }
       if (edge === "subscribed_apps") {
-        needPageToken(rec, page);
+        needPageToken(rec, page, method);
         needScopes(rec, ["pages_manage_metadata"]);
         return { page, run: (a) => subscribedApps(page, a) };
       }
@@ -248,7 +248,7 @@ export async function graphRoutes(app: FastifyInstance, o: GraphRoutesOptions): 
       }
       if (edge === "messages") {
         if (method !== "POST") throw errors.unsupported(method, page.id);
-        needPageToken(rec, page);
+        needPageToken(rec, page, method);
         return { page, perSecond: "send", run: ({ params }) => e.send(page, rec, params) };
       }
       throw errors.unknownPath(edge);
