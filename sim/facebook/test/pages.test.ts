@@ -161,3 +161,32 @@ test("the seeded generator is deterministic and ids are 15-17 digit strings", as
     for (const conv of p.conversations) assert.match(conv.psid, /^\d{16}$/);
   }
 });
+
+test("conversation, message and PSID nodes; deauthorization; unknown app in the code exchange", async (t) => {
+  const { sim, pages } = await pageSetup();
+  t.after(() => sim.close());
+  const p = pages[0]!;
+  const conv = sim.control.truth(p.id).pages[0]!.conversations[0]!;
+  const c = await graph(sim, "GET", conv.id, { access_token: p.access_token, fields: "id,message_count,participants" });
+  assert.equal(c.status, 200, JSON.stringify(c.body));
+  assert.equal(c.body.message_count, conv.messages.length);
+  const mid = conv.messages[0]!.mid;
+  const m = await graph(sim, "GET", mid, { access_token: p.access_token, fields: "id,message,from" });
+  assert.deepEqual([m.body.id, m.body.message, m.body.from.id], [mid, conv.messages[0]!.text, conv.psid]);
+  // Another Page's token cannot read them.
+  assert.equal((await graph(sim, "GET", conv.id, { access_token: pages[1]!.access_token })).body.error.error_subcode, 33);
+  assert.equal((await graph(sim, "GET", mid, { access_token: pages[1]!.access_token })).body.error.error_subcode, 33);
+  const prof = await graph(sim, "GET", conv.psid, { access_token: p.access_token, fields: "first_name,last_name" });
+  assert.deepEqual(prof.body, { first_name: conv.shopperName.split(" ")[0], last_name: conv.shopperName.split(" ").slice(1).join(" ") });
+
+  await graph(sim, "POST", `${p.id}/subscribed_apps`, { access_token: p.access_token, subscribed_fields: "messages" });
+  const user = sim.control.users()[0]!.id;
+  assert.ok(sim.control.deauthorize(user, "1517776481860111").revoked >= 2);
+  const gone = await graph(sim, "GET", p.id, { access_token: p.access_token });
+  assert.deepEqual([gone.body.error.code, gone.body.error.error_subcode], [190, 458]);
+  assert.deepEqual(sim.control.truth(p.id).pages[0]!.subscriptions, {});
+
+  const unknown = await graph(sim, "GET", "oauth/access_token", { client_id: "4242", client_secret: "x", redirect_uri: "https://a.example/", code: "AQx" });
+  assert.equal(unknown.body.error.code, 101);
+  assert.equal((await graph(sim, "GET", "oauth/access_token", { client_secret: "x" })).body.error.code, 101);
+});
