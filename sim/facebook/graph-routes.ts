@@ -45,6 +45,17 @@ export async function graphRoutes(app: FastifyInstance, o: GraphRoutesOptions): 
     done(null, Object.fromEntries(new URLSearchParams(body as string)));
   });
 
+  // Bodies Fastify cannot parse (bad JSON, unknown content type, too large): Meta's shape, code 100.
+  app.setErrorHandler((err, req, reply) => {
+    const status = (err as { statusCode?: number }).statusCode ?? 500;
+    if (status >= 400 && status < 500) {
+      req.log.info({ code: (err as { code?: string }).code }, "sim facebook: unreadable request");
+      return reply.code(400).send(errors.param(`Unreadable request body (${(err as { code?: string }).code ?? "bad request"})`).body());
+    }
+    req.log.error({ err: { message: err instanceof Error ? err.message : String(err) } }, "sim facebook: internal error");
+    return reply.code(500).send(errors.unknown().body());
+  });
+
   // ---- Login dialog (www.facebook.com) -----------------------------------------------------
 
   type DialogQ = { client_id?: string; redirect_uri?: string; state?: string; scope?: string; response_type?: string };

@@ -87,6 +87,12 @@ test("text limit (2000 by default, configurable), messaging_type, recipients and
   // A user token cannot send; a Page token cannot send as another Page.
   assert.equal((await send(text(psid, "x"), user)).body.error.code, 210);
   assert.equal((await send(text(psid, "x"), pages[1]!.access_token)).body.error.error_subcode, 33);
+  // A body that is not JSON: Meta's error shape, nothing sent.
+  const raw = await fetch(`${sim.graphOrigin}/v25.0/${page.id}/messages?access_token=${encodeURIComponent(page.access_token)}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{not json" });
+  const rawBody = await raw.json() as any;
+  assert.equal(raw.status, 400);
+  assert.equal(rawBody.error.code, 100);
+  assert.equal(typeof rawBody.error.fbtrace_id, "string");
   // Attachments by URL.
   assert.equal((await send({ recipient: { id: psid }, messaging_type: "RESPONSE", message: { attachment: { type: "image", payload: { url: "https://cdn.example/a.jpg" } } } })).status, 200);
 
