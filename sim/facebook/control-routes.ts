@@ -67,7 +67,8 @@ export async function controlRoutes(app: FastifyInstance, opts: { control: Contr
     return reply.code(201).send(c.shopperReferral(req.params.page, psid, rest));
   });
   app.post<P>("/pages/:page/shopper/:psid/read", async (req) => c.shopperReads(req.params.page, req.params.psid));
-  app.post<P>("/pages/:page/shopper/:psid/delivered", async (req) => c.shopperDelivered(req.params.page, req.params.psid));
+  app.post<P>("/pages/:page/shopper/:psid/delivered", async (req) => c.shopperDelivered(req.params.page, req.params.psid, z.object({ withMids: z.boolean().optional() }).strict().parse(body(req))));
+  app.put<P>("/pages/:page/thread-owner", async (req) => c.setThreadOwner(req.params.page, z.object({ appId: z.string().min(1).nullable() }).strict().parse(body(req)).appId));
   app.post<P>("/pages/:page/inbox/:psid", async (req) => c.pageInboxReply(req.params.page, req.params.psid, z.object({ text: z.string().min(1) }).strict().parse(body(req)).text));
 
   app.put<P>("/login/user", async (req) => (c.setLoginUser(z.object({ userId: fbId }).strict().parse(body(req)).userId), { ok: true }));

@@ -139,7 +139,18 @@ export function createControl(e: Engine, login: LoginState) {
       checkPsid(psid);
       return e.shopperReferral(pageId, psid, input);
     },
-    shopperDelivered: (pageId: string, psid: string) => e.shopperDelivered(pageId, psid),
+    /** Delivery receipt for the Page's new messages; `withMids: false` sends the watermark only (Meta may omit mids). */
+    shopperDelivered: (pageId: string, psid: string, o: { withMids?: boolean } = {}) => e.shopperDelivered(pageId, psid, o),
+    /**
+     * Handover protocol, minimally: the app in control of the Page's threads. Events for other
+     * apps then arrive in `standby` instead of `messaging` (null: no owner, everyone gets `messaging`).
+     */
+    setThreadOwner(pageId: string, appId: string | null) {
+      const page = e.page(pageId);
+      if (appId !== null && !e.auth.app(appId)) throw new ControlError(404, "unknown app");
+      page.threadOwner = appId;
+      return { threadOwner: appId };
+    },
     shopperReads: (pageId: string, psid: string) => e.shopperRead(pageId, psid),
     /** The Page replies from its own inbox (an echo without app_id). */
     pageInboxReply(pageId: string, psid: string, text: string) {

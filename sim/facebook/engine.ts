@@ -138,7 +138,9 @@ export class Engine {
       const app = this.auth.app(appId);
       if (!app?.webhook) continue;
       const appFields = app.webhook.fields ?? DEFAULT_APP_FIELDS;
-      if (pageFields.includes(field) && appFields.includes(field)) this.webhooks.enqueue(appId, ev);
+      if (!pageFields.includes(field) || !appFields.includes(field)) continue;
+      const standby = page.threadOwner !== null && page.threadOwner !== appId;
+      this.webhooks.enqueue(appId, standby ? { ...ev, channel: "standby" } : ev);
     }
   }
 
@@ -215,7 +217,7 @@ export class Engine {
   }
 
   /** The shopper's device got the Page's messages: a `message_deliveries` webhook. */
-  shopperDelivered(pageId: string, psid: string) {
+  shopperDelivered(pageId: string, psid: string, o: { withMids?: boolean } = {}) {
     const page = this.page(pageId);
     const conv = this.conversation(pageId, psid);
     const fresh = conv.messages.filter((m) => m.from === "page" && m.createdTime > conv.deliveredWatermark);
@@ -223,7 +225,9 @@ export class Engine {
     const watermark = fresh[fresh.length - 1]!.createdTime;
     conv.deliveredWatermark = watermark;
     const mids = fresh.map((m) => m.mid);
-    this.emit(page, "message_deliveries", { sender: { id: psid }, recipient: { id: page.id }, delivery: { mids, watermark } }, this.clock.now());
+    // `mids` may be absent (doc): then only the watermark says what was delivered.
+    const delivery = o.withMids === false ? { watermark } : { mids, watermark };
+    this.emit(page, "message_deliveries", { sender: { id: psid }, recipient: { id: page.id }, delivery }, this.clock.now());
     return { watermark, mids };
   }
 

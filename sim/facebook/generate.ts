@@ -9,7 +9,7 @@ export interface MerchantOptions {
   /** User id (17 digits); default drawn from the seed. */
   userId?: string;
   userName?: string;
-  /** Pages the user manages (default 3). */
+  /** Pages the user manages (default 30: more than one /me/accounts page at the default limit of 25). */
   pages?: number;
   /** Conversations per Page (default 3). */
   conversationsPerPage?: number;
@@ -64,7 +64,7 @@ export function generateMerchant(world: FbWorld, opts: MerchantOptions, now: num
   if (world.users.has(userId)) throw new Error(`generateMerchant: duplicate user ${userId}`);
   const user: SimUser = { id: userId, name: opts.userName ?? `${pick(rng, FIRST)} ${pick(rng, LAST)}` };
   world.users.set(user.id, user);
-  const nPages = opts.pages ?? 3;
+  const nPages = opts.pages ?? 30;
   const nConv = opts.conversationsPerPage ?? 3;
   const nMsg = opts.messagesPerConversation ?? 4;
   const base = opts.startTime ?? now - 3 * 86_400_000;
@@ -78,7 +78,7 @@ export function generateMerchant(world: FbWorld, opts: MerchantOptions, now: num
       website: `https://${name.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.example`, emails: [`hello@${pageId}.example`],
       fan_count: Math.floor(rng() * 5000), followers_count: Math.floor(rng() * 5200),
       tasks: new Map([[user.id, ["ADVERTISE", "ANALYZE", "CREATE_CONTENT", "MESSAGING", "MODERATE", "MANAGE"]]]),
-      subscriptions: new Map(), conversations: new Map(),
+      subscriptions: new Map(), conversations: new Map(), threadOwner: null,
     };
     world.pages.set(page.id, page);
     for (let c = 0; c < nConv; c++) {

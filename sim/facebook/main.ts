@@ -30,7 +30,7 @@ export function parseCli(argv: string[], env: NodeJS.ProcessEnv = process.env): 
       port: { type: "string", default: "4200" },
       host: { type: "string", default: "127.0.0.1" },
       "app-id": { type: "string" },
-      pages: { type: "string", default: "3" },
+      pages: { type: "string", default: "30" },
       conversations: { type: "string", default: "3" },
       merchants: { type: "string", default: "1" },
       seed: { type: "string", default: "1" },

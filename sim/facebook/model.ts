@@ -28,6 +28,8 @@ export interface SimPage extends PageDetails {
   tasks: Map<string, string[]>;
   /** App id -> fields the Page subscribed the app to (POST /{page-id}/subscribed_apps). */
   subscriptions: Map<string, string[]>;
+  /** Handover protocol: the app in control of the Page's threads (null: none set). Other apps get `standby`. */
+  threadOwner: string | null;
   /** PSID -> conversation. */
   conversations: Map<string, Conversation>;
 }

@@ -33,6 +33,8 @@ export interface QueuedEvent {
   time: number;
   /** The event object, as JSON text (so a numeric app_id keeps every digit). */
   json: string;
+  /** "standby" when another app controls the thread (handover protocol). Default "messaging". */
+  channel?: "messaging" | "standby";
 }
 
 export interface WebhookAttempt {
@@ -62,7 +64,7 @@ export function signatures(secret: string, raw: string | Buffer): { sha256: stri
   };
 }
 
-/** Builds the POST body for a batch: one entry per Page (in order of first event). */
+/** Builds the POST body for a batch: one entry per Page (in order of first event); `messaging` and/or `standby` arrays. */
 export function buildBody(events: QueuedEvent[]): string {
   const order: string[] = [];
   const byPage = new Map<string, QueuedEvent[]>();
@@ -76,7 +78,12 @@ export function buildBody(events: QueuedEvent[]): string {
   const entries = order.map((pageId) => {
     const evs = byPage.get(pageId)!;
     const time = Math.max(...evs.map((e) => e.time));
-    return `{"id":${JSON.stringify(pageId)},"time":${time},"messaging":[${evs.map((e) => e.json).join(",")}]}`;
+    const messaging = evs.filter((e) => e.channel !== "standby");
+    const standby = evs.filter((e) => e.channel === "standby");
+    const parts = [`"id":${JSON.stringify(pageId)}`, `"time":${time}`];
+    if (messaging.length) parts.push(`"messaging":[${messaging.map((e) => e.json).join(",")}]`);
+    if (standby.length) parts.push(`"standby":[${standby.map((e) => e.json).join(",")}]`);
+    return `{${parts.join(",")}}`;
   });
   return `{"object":"page","entry":[${entries.join(",")}]}`;
 }

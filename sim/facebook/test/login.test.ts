@@ -237,3 +237,13 @@ test("versions: unknown -> 2500, retired -> error (or served as the oldest when 
 
   await assert.rejects(createFacebookSimulator({ apps: [{ appId: APP_ID, appSecret: APP_SECRET }], versions: { defaultVersion: "v20.0" }, clock: () => T0, logLevel: false }), /not an available version/);
 });
+
+test("the default demo merchant has more Pages than one /me/accounts page holds", async (t) => {
+  const sim = await startSim({ merchants: undefined });
+  t.after(() => sim.close());
+  const token = await login(sim, { long: true });
+  const first = await graph(sim, "GET", "me/accounts", { access_token: token });
+  assert.equal(first.body.data.length, 25);
+  assert.ok(first.body.paging.next);
+  assert.equal((await allAccounts(sim, token)).length, 30);
+});

@@ -207,3 +207,51 @@ test("chaos: the same seed drops, duplicates and reorders the same POSTs", async
   assert.ok(new Set(a.arrived).size < a.mids.length, "a drop loses a message");
   t.diagnostic(`seed 7: ${a.arrived.length} POSTs for ${a.mids.length} messages`);
 });
+
+test("the thread owner keeps `messaging`; deliveries may lack mids", async (t) => {
+  const { sim, rx, pages } = await setup({ messaging: { autoDeliver: false } });
+  t.after(async () => { await sim.close(); await rx.close(); });
+  const page = pages[0]!;
+  const { psid } = sim.control.shopperSends(page.id, { text: "normal" });
+  await settle(sim);
+  sim.control.setThreadOwner(page.id, APP_ID); // we own the thread: still `messaging`
+  sim.control.shopperSends(page.id, { psid, text: "still ours" });
+  await settle(sim);
+  assert.throws(() => sim.control.setThreadOwner(page.id, "263902037430900"), /unknown app/);
+  const bodies = rx.received.map((r) => JSON.parse(r.raw));
+  assert.ok(bodies.every((b) => b.entry.every((e: any) => Array.isArray(e.messaging) && !("standby" in e))));
+
+  const sent = await graph(sim, "POST", `${page.id}/messages`, { access_token: page.access_token, recipient: { id: psid }, messaging_type: "RESPONSE", message: { text: "x" } });
+  assert.equal(sent.status, 200);
+  await settle(sim);
+  sim.control.pageInboxReply(page.id, psid, "from inbox");
+  sim.control.shopperDelivered(page.id, psid, { withMids: false });
+  await settle(sim);
+  const events = rx.received.flatMap((r) => JSON.parse(r.raw).entry.flatMap((e: any) => e.messaging ?? []));
+  const bare = events.filter((e: any) => e.delivery && !("mids" in e.delivery));
+  assert.equal(bare.length, 1);
+  assert.equal(typeof bare[0].delivery.watermark, "number");
+});
+
+test("standby arrays go to an app that does not control the thread", async (t) => {
+  const rx = await startReceiver();
+  const SECOND = "2222333344445555";
+  const sim = await startSim({
+    merchants: [{ seed: 8, pages: 1, conversationsPerPage: 1 }],
+    apps: [
+      { appId: APP_ID, appSecret: APP_SECRET, redirectUris: ["https://storelink.example/facebook/callback"] },
+      { appId: SECOND, appSecret: "second-secret" },
+    ],
+  });
+  t.after(async () => { await sim.close(); await rx.close(); });
+  await sim.control.setWebhook(APP_ID, { callbackUrl: rx.url, verifyToken: rx.verifyToken });
+  const [page] = await allAccounts(sim, await login(sim, { long: true }));
+  await graph(sim, "POST", `${page!.id}/subscribed_apps`, { access_token: page!.access_token, subscribed_fields: "messages" });
+  sim.control.setThreadOwner(page!.id, SECOND);
+  const m = sim.control.shopperSends(page!.id, { text: "who owns this?" });
+  await rx.waitFor(1);
+  await settle(sim);
+  const entry = JSON.parse(rx.received[0]!.raw).entry[0];
+  assert.equal("messaging" in entry, false);
+  assert.equal(entry.standby[0].message.mid, m.mid);
+});
