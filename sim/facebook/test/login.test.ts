@@ -247,3 +247,29 @@ test("the default demo merchant has more Pages than one /me/accounts page holds"
   assert.ok(first.body.paging.next);
   assert.equal((await allAccounts(sim, token)).length, 30);
 });
+
+test("paging links both ways, limit clamped to 100, /me with a Page token, permissions, missing redirect_uri", async (t) => {
+  const sim = await startSim({ merchants: [{ seed: 13, pages: 5, conversationsPerPage: 0 }] });
+  t.after(() => sim.close());
+  const token = await login(sim, { long: true });
+  const p1 = await graph(sim, "GET", "me/accounts", { access_token: token, limit: "2", fields: "id" });
+  const p2 = await (await fetch(p1.body.paging.next)).json() as any;
+  assert.ok(p2.paging.previous);
+  const back = await (await fetch(p2.paging.previous)).json() as any;
+  assert.deepEqual(back.data, p1.body.data);
+  const big = await graph(sim, "GET", "me/accounts", { access_token: token, limit: "5000", fields: "id" });
+  assert.equal(big.body.data.length, 5);
+  assert.equal(new URL(p1.body.paging.next).searchParams.get("fields"), "id");
+
+  const first = (await allAccounts(sim, token))[0]!;
+  const me = await graph(sim, "GET", "me", { access_token: first.access_token, fields: "id,name" });
+  assert.deepEqual(me.body, { id: first.id, name: first.name });
+  const perms = await graph(sim, "GET", "me", { access_token: token, fields: "id,permissions" });
+  assert.ok(perms.body.permissions.data.some((x: any) => x.permission === "pages_messaging" && x.status === "granted"));
+  assert.equal(perms.body.id, sim.control.users()[0]!.id);
+
+  const code = await dialogCode(sim);
+  const noRedirect = await graph(sim, "GET", "oauth/access_token", { client_id: APP_ID, client_secret: APP_SECRET, code });
+  assertError(noRedirect, 100);
+  assert.equal((await exchangeCode(sim, code)).status, 200); // the code was not burned
+});
