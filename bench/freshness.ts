@@ -35,6 +35,9 @@ const PLAN = strArg("plan", "plus") as SimPlan;
 // "big": titles of products with more than 100 variants only.
 const MIX = strArg("mix", "mixed");
 const DRAIN_MS = numArg("drain", 30_000);
+// "full" | "reconcile": start a full sync (or a reconciliation) of the shop just before the stream,
+// so the stream's webhooks are applied while it runs (reported: whether it ran the whole stream).
+const DURING = strArg("during", "none");
 const SHOP = "bench-fresh.myshopify.com";
 const SCOPES = ["read_products", "read_inventory", "read_discounts", "read_locations", "read_product_listings"];
 
@@ -85,6 +88,8 @@ interface RunResult {
   verified: boolean;
   serviceRssMb: number;
   syncMs: number;
+  /** --during: whether the sync was still running when the stream ended. */
+  syncRanThroughout: boolean | null;
 }
 
 async function oneRun(): Promise<RunResult> {
@@ -120,6 +125,10 @@ async function oneRun(): Promise<RunResult> {
     });
 
     await svc.send("mark");
+    if (DURING !== "none") {
+      const r = (await svc.send(`sync ${DURING}`)) as { syncing: boolean };
+      if (!r.syncing) throw new Error(`the ${DURING} sync did not start`);
+    }
     const state = sim.control.state(SHOP);
     const ids = [...state.products.keys()].filter((id) => MIX !== "big" || state.products.get(id)!.variants.length > 100);
     if (!ids.length) throw new Error("no product matches --mix");
@@ -146,10 +155,17 @@ async function oneRun(): Promise<RunResult> {
       seq++;
     }
     const achievedRate = total / ((Date.now() - start) / 1000);
+    const syncRanThroughout = DURING === "none" ? null : ((await svc.send("syncstate")) as { running: boolean }).running;
     const drainUntil = Date.now() + DRAIN_MS;
     while (pending.size && Date.now() < drainUntil) await new Promise((r) => setTimeout(r, 50));
     await sim.control.idle();
-    const spend = (await svc.send("stats")) as { stats: Record<string, number>; deliveriesRecorded: number; peakRssMb: number };
+    if (DURING !== "none") {
+      // The export equals the truth once the sync has ended (its end writes the final export).
+      const until = Date.now() + 600_000;
+      while (((await svc.send("syncstate")) as { running: boolean }).running && Date.now() < until) await new Promise((r) => setTimeout(r, 500));
+    }
+    const spend = (await svc.send("stats")) as { stats: Record<string, number>; deliveriesRecorded: number; peakRssMb: number; deliveries: Record<string, number>; applyLagMs: Record<string, number | null> };
+    console.log(`  deliveries by outcome: ${JSON.stringify(spend.deliveries)}; recorded -> applied ms: ${JSON.stringify(spend.applyLagMs)}`);
 
     // After the stream has settled, the export must equal the truth again.
     let verified = false;
@@ -182,6 +198,7 @@ async function oneRun(): Promise<RunResult> {
       verified,
       serviceRssMb: spend.peakRssMb,
       syncMs: svc.ready.syncMs,
+      syncRanThroughout,
     };
   } finally {
     watcher.postMessage("stop");
@@ -193,7 +210,7 @@ async function oneRun(): Promise<RunResult> {
 }
 
 console.log(`$ ${commandLine()}`);
-console.log(`store: ${fmt(PRODUCTS)} products x ~5 variants, 3 locations, plan ${PLAN}; ${RATE} product changes/s (${MIX}) for ${SECONDS} s`);
+console.log(`store: ${fmt(PRODUCTS)} products x ~5 variants, 3 locations, plan ${PLAN}; ${RATE} product changes/s (${MIX}) for ${SECONDS} s${DURING === "none" ? "" : `, while a ${DURING} sync runs`}`);
 const rows: RunResult[] = [];
 for (let i = 0; i < RUNS; i++) {
   const r = await oneRun();
@@ -203,6 +220,7 @@ for (let i = 0; i < RUNS; i++) {
       `file rewritten ${r.fileWrites}x (watcher parse ${r.parseMsMedian} ms); ` +
       `apply spend: ${r.requests} requests (retries ${r.retries}), requested ${fmt(r.requestedCost)} / actual ${fmt(r.actualCost)} points, throttle wait ${fmt(r.throttleWaitMs)} ms ` +
       `= ${(r.requests / r.changes).toFixed(3)} requests and ${(r.actualCost / r.changes).toFixed(1)} actual points per update; ` +
+      (r.syncRanThroughout === null ? "" : `${DURING} sync still running at the stream's end: ${r.syncRanThroughout} (spend includes the sync); `) +
       `export == truth after: ${r.verified}; service peak RSS ${fmt(r.serviceRssMb)} MB; initial sync ${fmt(r.syncMs / 1000, 1)} s`,
   );
   if (!r.verified || r.seen !== r.changes) process.exitCode = 1;

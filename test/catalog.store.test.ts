@@ -154,3 +154,36 @@ for (const d of testDialects()) {
     });
   });
 }
+
+for (const d of testDialects()) {
+  describe(`catalog writes compose into a caller's transaction [${d.name}]`, { skip: d.skip }, () => {
+    it("writes made inside one transaction commit or roll back together", async () => {
+      const t = await d.open();
+      try {
+        const shop = "compose.myshopify.com";
+        const p = (id: number, title: string) => ({
+          id: `gid://shopify/Product/${id}`, title, handle: `h${id}`, descriptionHtml: "", vendor: "", productType: "", status: "ACTIVE" as const, tags: [],
+          createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", options: [], variants: [], metafields: [],
+        });
+        await assert.rejects(
+          t.db.transaction().execute(async (trx) => {
+            assert.equal(await upsertProduct(trx, shop, p(1, "A")), true);
+            assert.equal(await upsertCollection(trx, shop, { id: "gid://shopify/Collection/9", title: "C", handle: "c", updatedAt: "2026-01-01T00:00:00Z", productIds: ["gid://shopify/Product/1"] }), true);
+            throw new Error("caller aborts");
+          }),
+          /caller aborts/,
+        );
+        assert.deepEqual((await readExport(t.db, shop)).products.products, [], "rolled back with the caller");
+        await t.db.transaction().execute(async (trx) => {
+          await upsertProduct(trx, shop, p(2, "B"));
+          await upsertCollection(trx, shop, { id: "gid://shopify/Collection/9", title: "C", handle: "c", updatedAt: "2026-01-01T00:00:00Z", productIds: ["gid://shopify/Product/2"] });
+        });
+        const e = await readExport(t.db, shop);
+        assert.deepEqual(e.products.products.map((x) => x.title), ["B"]);
+        assert.deepEqual(e.products.collections.map((c) => c.productIds), [["gid://shopify/Product/2"]]);
+      } finally {
+        await t.cleanup();
+      }
+    });
+  });
+}

@@ -13,6 +13,8 @@ import { buildApp, startRuntime } from "../../src/app.js";
 import type { AdminClient } from "../../src/shopify/admin/client.js";
 import { exportKeys } from "../../src/shopify/catalog/export.js";
 import { adminFor, catalogSync, createShopifyIntegration } from "../../src/shopify/index.js";
+import { enqueueShopJob, RECONCILE_JOB, SYNC_JOB } from "../../src/shopify/jobs.js";
+import { getSyncState } from "../../src/shopify/catalog/sync-state.js";
 import { ensureSubscriptions } from "../../src/shopify/webhooks/subscriptions.js";
 import { benchContext, installShop, peakRssMb } from "./storelink.js";
 
@@ -65,8 +67,28 @@ for await (const line of createInterface({ input: process.stdin })) {
     const jobs = await ctx.db.selectFrom("jobs").select(["kind"]).execute();
     const pendingJobs: Record<string, number> = {};
     for (const j of jobs) pendingJobs[j.kind] = (pendingJobs[j.kind] ?? 0) + 1;
-    const d = await ctx.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
-    console.log(JSON.stringify({ stats: since, pendingJobs, deliveriesRecorded: Number(d.n), peakRssMb: await peakRssMb() }));
+    const d = await ctx.db.selectFrom("webhook_deliveries").select(["status", "error", "received_at", "applied_at"]).execute();
+    const byStatus: Record<string, number> = {};
+    for (const r of d) byStatus[`${r.status}${r.error ? `: ${r.error.slice(0, 60)}` : ""}`] = (byStatus[`${r.status}${r.error ? `: ${r.error.slice(0, 60)}` : ""}`] ?? 0) + 1;
+    // Where the time goes: recorded -> applied (the apply delay, the worker, the write).
+    const lags = d.filter((r) => r.applied_at !== null).map((r) => r.applied_at! - r.received_at).sort((a, b) => a - b);
+    const q = (p: number) => (lags.length ? lags[Math.min(lags.length - 1, Math.floor((p / 100) * lags.length))]! : null);
+    console.log(JSON.stringify({ stats: since, pendingJobs, deliveriesRecorded: d.length, deliveries: byStatus, applyLagMs: { p50: q(50), p95: q(95), max: q(100) }, peakRssMb: await peakRssMb() }));
+  } else if (cmd === "sync full" || cmd === "sync reconcile") {
+    // A full sync or a reconciliation of the shop, through the queue as the scheduler runs it.
+    const full = cmd === "sync full";
+    await enqueueShopJob(ctx.db, full ? SYNC_JOB : RECONCILE_JOB, input.shop, full ? { mode: "full" } : {});
+    runtime.worker.wake();
+    const until = Date.now() + 30_000;
+    let running = false;
+    while (!running && Date.now() < until) {
+      running = (await getSyncState(ctx.db, input.shop))?.status === "running";
+      if (!running) await new Promise((r) => setTimeout(r, 20));
+    }
+    console.log(JSON.stringify({ syncing: running }));
+  } else if (cmd === "syncstate") {
+    const st = await getSyncState(ctx.db, input.shop);
+    console.log(JSON.stringify({ running: st?.status === "running", mode: st?.mode ?? null }));
   } else if (cmd === "stop") break;
 }
 await app.close();

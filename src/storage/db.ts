@@ -4,7 +4,7 @@ import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationProvider } from "kysely";
+import { CompiledQuery, Kysely, type Transaction, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
 import { startCheckpointer } from "./sqlite-checkpointer.js";
@@ -103,6 +103,14 @@ export async function migrate(db: Db): Promise<string[]> {
     throw new Error(`migration ${failed?.migrationName ?? "(unknown)"} failed: ${(error as Error).message ?? error}`);
   }
   return (results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
+}
+
+/**
+ * Runs `fn` in a transaction: `db`'s own when it already is one (so store functions compose into
+ * a caller's transaction), else a new one.
+ */
+export function withTransaction<T>(db: Db, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Transaction<Database>) : db.transaction().execute(fn);
 }
 
 export async function ping(db: Db): Promise<void> {
