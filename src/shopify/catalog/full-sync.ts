@@ -109,7 +109,13 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
     const metadata = await fetchShopMetadata(o.admin, o.shop);
     await upsertShopMetadata(o.db, o.shop, metadata, { fetchedAt: metaAt });
     const plan = productsPagePlan(metadata.locations.length);
-    if (cp.total === null) cp.total = await countProducts(o.admin);
+    if (cp.total === null) {
+      // Only a progress total here (the paged sync is already chosen): a failed count is logged, not fatal.
+      cp.total = await countProducts(o.admin).catch((err: unknown) => {
+        o.log?.warn({ shop: o.shop, err: (err as Error).message }, "full sync: product count failed; progress has no total");
+        return null;
+      });
+    }
     o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
 
     let more = true;
