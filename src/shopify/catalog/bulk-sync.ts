@@ -6,24 +6,21 @@
 //
 // Lines of the JSONL (one object per line): a product (no __parentId), then its variants
 // (__parentId = product), inventory levels (__parentId = variant: inventoryItem is an object, not a
-// connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true so a
-// product's children follow it; a child arriving after its product was already written (ungrouped
-// output) is still applied, by merging it into the stored product at the end.
+// connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true by
+// default so a product's children follow it (since API 2026-01 the default is false: ungrouped);
+// a child arriving after its product was already written (ungrouped output) is still applied, by
+// merging it into the stored product at the end, so `groupObjects: false` works too.
 //
 // Resumable: the operation id is saved in the checkpoint; a rerun polls and downloads that same
-// operation (Shopify keeps results for a week) instead of starting another.
-//
-// Public API:
-//   runBulkSync(opts: BulkSyncOptions): Promise<SyncResult>
-//   bulkOperationFinished(shop, finishPayload): Promise<boolean>   onBulkFinished for the apply worker:
-//       wakes a bulk sync waiting for that operation at once (true if one was waiting)
-//   assembleBulkProducts(lines: AsyncIterable<string>, onProduct, onLateChild?): Promise<number>
-//       (exported for tests: feeds assembled GraphQL product nodes to onProduct, in file order;
-//       late level lines reach onLateChild after the last product, other late lines as they come)
+// operation (Shopify keeps results for a week) instead of starting another. A resumed sync without
+// a saved id first looks its own operation up (bulkOperations: the same query, created since the
+// sync began), so a crash between starting the operation and saving its id starts no duplicate:
+// since 2026-01 Shopify runs up to five bulk queries at once and would not refuse a second one.
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { loadDocument } from "../admin/documents.js";
+import { backoffDelay } from "../../retry.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { gidNumber, type ExportProduct } from "./export-types.js";
@@ -33,6 +30,7 @@ import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type Gql
 import { getProduct, upsertProduct, upsertShopMetadata } from "./store.js";
 import { markSyncFailed, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
 
+/** Options of {@link runBulkSync}. */
 export interface BulkSyncOptions {
   db: Db;
   admin: AdminApi;
@@ -49,6 +47,8 @@ export interface BulkSyncOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   total?: number | null;
+  /** Ask Shopify for grouped JSONL (default true; false = Shopify's 2026-01 default, ungrouped). */
+  groupObjects?: boolean;
 }
 
 interface BulkCheckpoint {
@@ -125,6 +125,10 @@ class VariantIndex {
   }
 }
 
+/**
+ * Feeds assembled GraphQL product nodes to `onProduct`, in file order (exported for tests). Late
+ * level lines reach `onLateChild` after the last product, other late lines as they come.
+ */
 export async function assembleBulkProducts(
   lines: AsyncIterable<string>,
   onProduct: (node: GqlProduct) => Promise<void>,
@@ -178,23 +182,35 @@ export async function assembleBulkProducts(
   return count;
 }
 
-async function startOrAdopt(admin: AdminApi, query: string): Promise<BulkOp> {
+const sameQuery = (a: string | null | undefined, b: string) => (a ?? "").replace(/\s+/g, "") === b.replace(/\s+/g, "");
+
+/** Our own operation for `query`, created since `since` (ms), still running or completed; else null. */
+async function findOwnOperation(admin: AdminApi, query: string, since: number): Promise<BulkOp | null> {
+  // A minute of slack for the difference between our clock and Shopify's.
+  const after = new Date(since - 60_000).toISOString();
+  const filter = `operation_type:query status:created,running,completed created_at:>='${after}'`;
+  const r = await admin.request<{ bulkOperations: { nodes: BulkOp[] } }>("RecentBulkOperations", { first: 10, query: filter });
+  return r.data.bulkOperations.nodes.find((op) => sameQuery(op.query, query)) ?? null; // newest first
+}
+
+/**
+ * Starts the export; when resuming a sync whose operation id was never saved, first adopts the
+ * operation it may have started before the crash (see the header).
+ */
+async function startOrAdopt(admin: AdminApi, query: string, resumingSince: number | null, groupObjects: boolean): Promise<BulkOp> {
+  const own = resumingSince === null ? null : await findOwnOperation(admin, query, resumingSince);
+  if (own) return own;
   type R = { bulkOperationRunQuery: { bulkOperation: BulkOp | null; userErrors: { field?: string[]; message: string; code?: string }[] } };
-  const r = (await admin.request<R>("BulkOperationRunQuery", { query, groupObjects: true })).data.bulkOperationRunQuery;
+  const r = (await admin.request<R>("BulkOperationRunQuery", { query, groupObjects })).data.bulkOperationRunQuery;
   if (r.bulkOperation) return r.bulkOperation;
-  const inProgress = r.userErrors.some((e) => e.code === "OPERATION_IN_PROGRESS" || /already in progress/i.test(e.message));
-  if (inProgress) {
-    const cur = (await admin.request<{ currentBulkOperation: BulkOp | null }>("CurrentBulkOperation", {})).data.currentBulkOperation;
-    if (cur && (cur.status === "RUNNING" || cur.status === "CREATED") && cur.query?.replace(/\s+/g, "") === query.replace(/\s+/g, "")) return cur;
-  }
-  throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => e.message).join("; ")}`);
+  throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => `${e.message}${e.code ? ` (${e.code})` : ""}`).join("; ")}`);
 }
 
 // In-process waiters for the bulk_operations/finish webhook: a poll sleeping for an operation wakes
 // as soon as its finish webhook is applied (polling remains the fallback when webhooks are lost).
 const waiters = new Map<string, Set<() => void>>();
 
-/** For the webhook apply worker (onBulkFinished): wakes a sync waiting for this operation. */
+/** For the webhook apply worker (onBulkFinished): wakes a sync waiting for this operation (true if one was waiting). */
 export async function bulkOperationFinished(_shop: string, payload: Record<string, unknown>): Promise<boolean> {
   const set = waiters.get(String(payload.admin_graphql_api_id ?? ""));
   if (!set?.size) return false;
@@ -223,8 +239,8 @@ async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
   const sleep = (ms: number) => sleepOrWake(id, ms, o.sleep);
   const now = o.now ?? Date.now;
   const deadline = now() + (o.timeoutMs ?? 6 * 3600_000);
-  let delay = o.pollMs ?? 500;
-  for (;;) {
+  const poll = { baseMs: o.pollMs ?? 500, capMs: o.maxPollMs ?? 10_000, jitter: "none" as const };
+  for (let n = 0; ; n++) {
     const op = (await o.admin.request<{ bulkOperation: BulkOp | null }>("BulkOperationById", { id })).data.bulkOperation;
     if (!op) throw new Error(`bulk operation ${id} not found`);
     if (op.status === "COMPLETED") return op;
@@ -232,8 +248,7 @@ async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
       throw new Error(`bulk operation ${id} ended ${op.status}${op.errorCode ? ` (${op.errorCode})` : ""}`);
     }
     if (now() > deadline) throw new Error(`bulk operation ${id} still ${op.status} after the timeout`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, o.maxPollMs ?? 10_000);
+    await sleep(backoffDelay(n, poll));
   }
 }
 
@@ -244,6 +259,7 @@ async function* jsonlLines(url: string, doFetch: typeof fetch): AsyncIterable<st
   for await (const line of rl) yield line;
 }
 
+/** Runs (or resumes) a bulk full sync of one shop; see the header. */
 export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
   const now = o.now ?? Date.now;
   const stored = o.restart ? null : await readCheckpoint<BulkCheckpoint>(o.db, o.shop, "bulk");
@@ -256,7 +272,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
     const metaAt = now();
     await upsertShopMetadata(o.db, o.shop, await fetchShopMetadata(o.admin, o.shop), { fetchedAt: metaAt });
     if (!cp.operationId) {
-      const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"));
+      const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"), resumed ? cp.startedAt : null, o.groupObjects ?? true);
       cp.operationId = op.id;
       await saveCheckpoint(o.db, o.shop, cp);
     }
