@@ -4,8 +4,10 @@
 // The schedule is configurable (scheduleMs / scale) so these tests wait milliseconds, not hours.
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { connect, type AddressInfo, type Socket } from "node:net";
+import { fileURLToPath } from "node:url";
 import { generateShop } from "../catalog/generate.js";
 import { topicFromRest, type ShopState, type WebhookSubscription } from "../catalog/model.js";
 import { Chaos } from "../chaos.js";
@@ -111,4 +113,32 @@ test("8 consecutive failures delete the subscription, counted across deliveries;
   control.updateShop(SHOP, { name: "E" });
   await control.idle();
   assert.equal(rx.received.length, before, "no more deliveries to a deleted subscription");
+});
+
+test("a connection not made within connectTimeoutMs (Shopify: 1 s) is a failure", async (t) => {
+  const fixture = fileURLToPath(new URL("./fixtures/unaccepting-listener.mjs", import.meta.url));
+  const child = spawn(process.execPath, [fixture, "5000"], { stdio: ["ignore", "pipe", "inherit"] });
+  const held: Socket[] = [];
+  t.after(() => { for (const s of held) s.destroy(); child.kill(); });
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("waited 5 s for the fixture listener's port")), 5000);
+    child.stdout!.once("data", (d: Buffer) => { clearTimeout(timer); resolve(Number(String(d).trim())); });
+  });
+  // Fill the accept queue (backlog 1 holds two on Linux): later connection attempts hang.
+  for (let i = 0; i < 2; i++) {
+    await new Promise<void>((resolve, reject) => {
+      const s = connect(port, "127.0.0.1");
+      held.push(s);
+      const timer = setTimeout(() => reject(new Error(`waited 2 s to fill the accept queue (connection ${i + 1})`)), 2000);
+      s.once("connect", () => { clearTimeout(timer); resolve(); });
+    });
+  }
+  const { state, control, queue } = setup({ scheduleMs: [], timeoutMs: 3000, connectTimeoutMs: 200 });
+  t.after(() => queue.close());
+  subscribe(state, "shop/update", `http://127.0.0.1:${port}/h`);
+  control.updateShop(SHOP, { name: "Unreachable" });
+  await control.idle();
+  const attempts = control.deliveries();
+  assert.deepEqual(attempts.map((a) => [a.outcome, a.status]), [["failed", null]]);
+  assert.match(attempts[0]!.error!, /no connection within 200 ms/);
 });

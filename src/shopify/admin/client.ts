@@ -273,7 +273,7 @@ function errorText(body: unknown, text: string): string {
 }
 
 /** Retry-After in seconds or as an HTTP date, in ms (0 when absent or unreadable). */
-export function retryAfterMs(header: string | null, nowMs: number): number {
+function retryAfterMs(header: string | null, nowMs: number): number {
   if (!header) return 0;
   const seconds = Number(header.trim());
   if (Number.isFinite(seconds)) return Math.max(0, Math.ceil(seconds * 1000));

@@ -68,7 +68,7 @@ export const MAX_QUERY_COST = 1000;
  * When Shopify still answers MAX_COST_EXCEEDED, {@link shrinkPage} makes the page smaller.
  */
 export const PLANNED_COST_BUDGET = 900;
-export const MAX_PAGE_SIZE = 250;
+const MAX_PAGE_SIZE = 250;
 
 /**
  * How a paged document is sized: `levels` (inventory levels per variant, one per location) is set
