@@ -7,7 +7,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { testDialects } from "./helpers/db.js";
 import { startSimCatalog, APP, type SimCatalog } from "./helpers/sim-catalog.js";
-import { runBulkSync } from "../src/shopify/catalog/bulk-sync.js";
+import { assembleBulkProducts, runBulkSync } from "../src/shopify/catalog/bulk-sync.js";
+import { productFromGraphql, type GqlProduct } from "../src/shopify/catalog/normalize.js";
 import { readExport } from "../src/shopify/catalog/store.js";
 import { getSyncState } from "../src/shopify/catalog/sync-state.js";
 
@@ -21,6 +22,34 @@ before(async () => {
 });
 after(async () => {
   await sc?.close();
+});
+
+describe("ungrouped JSONL assembly with a window of open products", () => {
+  it("children after later products join their product in memory; beyond the window they are late", async () => {
+    const base = { title: "t", handle: "h", descriptionHtml: "", vendor: "", productType: "", status: "ACTIVE", tags: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", options: [] };
+    const P = (n: number) => ({ id: `gid://shopify/Product/${n}`, ...base });
+    const V = (n: number, p: number) => ({ id: `gid://shopify/ProductVariant/${n}`, __parentId: `gid://shopify/Product/${p}`, title: "v", sku: null, barcode: null, price: "1.00", compareAtPrice: null, position: 1, inventoryPolicy: "DENY", selectedOptions: [], inventoryItem: { id: `gid://shopify/InventoryItem/${n}` } });
+    const L = (v: number, q: number) => ({ id: `gid://shopify/InventoryLevel/${v}`, __parentId: `gid://shopify/ProductVariant/${v}`, quantities: [{ name: "available", quantity: q }], location: { id: "gid://shopify/Location/1" } });
+    // Roots first, then children, then grandchildren: the simulator's ungrouped order.
+    const file = [P(1), P(2), P(3), V(11, 1), V(21, 2), V(31, 3), L(11, 4), L(21, 5), L(31, 6)];
+    const run = async (window: number) => {
+      const got: GqlProduct[] = [];
+      const late: string[] = [];
+      async function* lines() { for (const x of file) yield JSON.stringify(x); }
+      await assembleBulkProducts(lines(), async (n) => void got.push(n), (c) => late.push(String(c.line.id)), { window });
+      return { got: got.map((n) => productFromGraphql(n)), late };
+    };
+    const wide = await run(3);
+    assert.deepEqual(wide.late, []);
+    assert.deepEqual(wide.got.map((p) => [p.id, p.variants.map((v) => [v.id, v.inventory[0]?.available])]), [
+      ["gid://shopify/Product/1", [["gid://shopify/ProductVariant/11", 4]]],
+      ["gid://shopify/Product/2", [["gid://shopify/ProductVariant/21", 5]]],
+      ["gid://shopify/Product/3", [["gid://shopify/ProductVariant/31", 6]]],
+    ]);
+    const narrow = await run(1);
+    assert.deepEqual(narrow.got.map((p) => p.variants.length), [0, 0, 1], "window 1 (grouped): only the last product is still open");
+    assert.deepEqual(narrow.late.sort(), ["gid://shopify/InventoryLevel/11", "gid://shopify/InventoryLevel/21", "gid://shopify/ProductVariant/11", "gid://shopify/ProductVariant/21"]);
+  });
 });
 
 const ourOperations = () => [...sc.sim.control.state(SHOP).bulkOperations.values()].filter((op) => op.apiKey === APP.apiKey && op.type === "QUERY");

@@ -8,8 +8,9 @@
 // (__parentId = product), inventory levels (__parentId = variant: inventoryItem is an object, not a
 // connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true by
 // default so a product's children follow it (since API 2026-01 the default is false: ungrouped);
-// a child arriving after its product was already written (ungrouped output) is still applied, by
-// merging it into the stored product at the end, so `groupObjects: false` works too.
+// with `groupObjects: false` the assembler keeps the latest 1,000 products open, so children that
+// arrive after later products still join their product in memory; a child of a product already
+// written is applied by merging it into the stored product at the end.
 //
 // Resumable: the operation id is saved in the checkpoint; a rerun polls and downloads that same
 // operation (Shopify keeps results for a week) instead of starting another. A resumed sync without
@@ -125,6 +126,16 @@ class VariantIndex {
   }
 }
 
+/** Options of {@link assembleBulkProducts}. */
+export interface AssembleOptions {
+  /**
+   * How many of the latest products stay open for children that arrive after later products
+   * (ungrouped JSONL). 1 (default) suits grouped output: a product is complete when the next one
+   * starts. Children of products already handed on go to onLateChild.
+   */
+  window?: number;
+}
+
 /**
  * Feeds assembled GraphQL product nodes to `onProduct`, in file order (exported for tests). Late
  * level lines reach `onLateChild` after the last product, other late lines as they come.
@@ -133,17 +144,21 @@ export async function assembleBulkProducts(
   lines: AsyncIterable<string>,
   onProduct: (node: GqlProduct) => Promise<void>,
   onLateChild?: (c: LateChild) => void,
+  opts: AssembleOptions = {},
 ): Promise<number> {
-  let current: Assembly | null = null;
+  const window = Math.max(1, opts.window ?? 1);
+  // Open products in file order (a Map keeps insertion order), and the owner of each open variant.
+  const open = new Map<string, Assembly>();
+  const openVariant = new Map<string, Assembly>();
   const variantProduct = new VariantIndex();
-  // Level lines whose variant is not in the current product: placed once the whole file is read
-  // (they are only merged after it anyway), so the index above need not be searchable meanwhile.
+  // Level lines whose variant is not open: placed once the whole file is read (they are only
+  // merged after it anyway), so the index above need not be searchable meanwhile.
   const lateLevels: { variantId: string; line: Line }[] = [];
   let count = 0;
-  const flush = async () => {
-    if (!current) return;
-    const a = current;
-    current = null;
+  const flushOldest = async () => {
+    const [id, a] = open.entries().next().value as [string, Assembly];
+    open.delete(id);
+    for (const v of a.variants.keys()) openVariant.delete(v);
     count++;
     await onProduct(toNode(a));
   };
@@ -153,25 +168,29 @@ export async function assembleBulkProducts(
     const type = gidType(line.id);
     const parent = line.__parentId;
     if (!parent && type === "Product") {
-      await flush();
-      current = { node: line as unknown as GqlProduct, variants: new Map(), metafields: [] };
+      open.set(line.id!, { node: line as unknown as GqlProduct, variants: new Map(), metafields: [] });
+      if (open.size > window) await flushOldest();
       continue;
     }
     if (!parent) continue; // unknown top-level object: not ours
     if (type === "ProductVariant") {
       variantProduct.add(gidNumber(line.id!), gidNumber(parent));
-      if (current?.node.id === parent) current.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
-      else onLateChild?.({ productId: parent, line });
+      const a = open.get(parent);
+      if (a) {
+        a.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
+        openVariant.set(line.id!, a);
+      } else onLateChild?.({ productId: parent, line });
     } else if (type === "InventoryLevel" || line.location) {
-      const v = current?.variants.get(parent);
+      const v = openVariant.get(parent)?.variants.get(parent);
       if (v) v.levels.push(line as unknown as GqlInventoryLevel);
       else if (onLateChild) lateLevels.push({ variantId: parent, line });
     } else if (type === "Metafield" || "namespace" in line) {
-      if (current?.node.id === parent) current.metafields.push(line as unknown as GqlMetafield);
+      const a = open.get(parent);
+      if (a) a.metafields.push(line as unknown as GqlMetafield);
       else onLateChild?.({ productId: parent, line });
     }
   }
-  await flush();
+  while (open.size) await flushOldest();
   if (lateLevels.length && onLateChild) {
     const products = variantProduct.productsOf(new Set(lateLevels.map((l) => gidNumber(l.variantId))));
     for (const { variantId, line } of lateLevels) {
@@ -181,6 +200,9 @@ export async function assembleBulkProducts(
   }
   return count;
 }
+
+/** Products kept open while reading ungrouped JSONL (see AssembleOptions.window). */
+const UNGROUPED_WINDOW = 1000;
 
 const sameQuery = (a: string | null | undefined, b: string) => (a ?? "").replace(/\s+/g, "") === b.replace(/\s+/g, "");
 
@@ -295,6 +317,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
           if (!l) late.set(c.productId, (l = []));
           l.push(c);
         },
+        { window: (o.groupObjects ?? true) ? 1 : UNGROUPED_WINDOW },
       );
     }
     for (const [productId, children] of late) await mergeLate(o.db, o.shop, productId, children, cp.startedAt);
