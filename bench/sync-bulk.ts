@@ -8,6 +8,8 @@
 // Usage: node --import tsx bench/sync-bulk.ts [--runs 3] [--products 100000] [--variants 5]
 //          [--locations 3] [--plan standard|plus|enterprise] [--seed 5] [--sample 300]
 //          [--max-old-space MB]   (V8 old-space cap of the sync process, to see how much is garbage)
+//          [--ungrouped]          (groupObjects: false, Shopify's default since 2026-01: every child
+//                                  line arrives after its product was written and is merged later)
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { rmSync } from "node:fs";
@@ -21,6 +23,7 @@ const LOCATIONS = numArg("locations", 3);
 const SEED = numArg("seed", 5);
 const SAMPLE = numArg("sample", 300);
 const PLAN = strArg("plan", "standard");
+const UNGROUPED = flag("ungrouped");
 const SHOP = "bench-bulk.myshopify.com";
 
 interface SyncOut {
@@ -54,7 +57,7 @@ async function child(): Promise<void> {
     };
     const timer = setInterval(sample, 100);
     const t0 = Date.now();
-    await runBulkSync({ db: ctx.db, admin, shop: SHOP, log: ctx.log });
+    await runBulkSync({ db: ctx.db, admin, shop: SHOP, log: ctx.log, groupObjects: !UNGROUPED });
     const elapsedMs = Date.now() - t0;
     clearInterval(timer);
     sample();
@@ -128,7 +131,7 @@ if (flag("child")) {
   await child();
 } else {
   console.log(`$ ${commandLine()}`);
-  console.log(`store: ${fmt(PRODUCTS)} products x ~${VARIANTS} variants, ${LOCATIONS} locations, plan ${PLAN}; simulator in its own process`);
+  console.log(`store: ${fmt(PRODUCTS)} products x ~${VARIANTS} variants, ${LOCATIONS} locations, plan ${PLAN}; JSONL ${UNGROUPED ? "ungrouped" : "grouped"}; simulator in its own process`);
   const rows = [];
   for (let i = 0; i < RUNS; i++) {
     const r = await oneRun();

@@ -9,10 +9,19 @@ export interface AdminApiOptions {
   bucketSize?: number;
   /** Delay of each bulk operation status step, ms (default 0). */
   bulkStepDelayMs?: number;
-  /** Reachable ceiling of a connection (default 25,000, as Shopify). */
+  /**
+   * Reachable ceiling of a connection (default none: the Admin API has no 25,000-object ceiling,
+   * which applies to Liquid and the Storefront API only; set a number to exercise one).
+   */
   paginationLimit?: number | null;
   /** Single-query cost ceiling (default 1,000, as Shopify). */
   maxQueryCost?: number;
+  /**
+   * Manual costs ("Type.field" -> extra points each time the field is resolved, e.g.
+   * { "Product.variants": 40 }), as Shopify "reserves the right to set manual costs on fields"
+   * (shopify.dev, API limits). Added to the requested and the actual cost.
+   */
+  manualCosts?: Record<string, number>;
 }
 
 /** Shopify's "Basic" plans get the Standard rate (100 points/s). */
@@ -30,6 +39,7 @@ export function createAdminApi(ctx: SimContext, opts: AdminApiOptions = {}): Adm
     clock: ctx.clock,
     paginationLimit: opts.paginationLimit,
     maxQueryCost: opts.maxQueryCost,
+    manualCosts: opts.manualCosts,
     bulkStepDelayMs: opts.bulkStepDelayMs,
   });
 }

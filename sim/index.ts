@@ -43,7 +43,7 @@ export interface SimulatorOptions {
   clock?: () => number;
   /** Authorization code lifetime (default 60 s). */
   codeTtlSeconds?: number;
-  /** Delete an API-created subscription after a delivery exhausts its retries (default true, as Shopify). */
+  /** Delete an API-created subscription after 8 consecutive failed deliveries (default true, as Shopify; the count is webhookRetry.failuresBeforeDeletion). */
   deleteSubscriptionOnExhaustion?: boolean;
   /** Fastify/pino log level, or false (default "warn"). */
   logLevel?: string | false;

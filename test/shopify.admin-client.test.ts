@@ -8,8 +8,10 @@ import Fastify, { type FastifyReply, type FastifyRequest } from "fastify";
 import { createLogger } from "../src/log.js";
 import { createAdminClient, type AdminClientOptions } from "../src/shopify/admin/client.js";
 import { CostThrottle, resetThrottles } from "../src/shopify/admin/throttle.js";
+import { createServer, type IncomingMessage, type Server } from "node:http";
 import {
   AdminGraphqlError,
+  AdminRedirectError,
   AdminRetriesExhaustedError,
   MaxCostExceededError,
   ShopUnauthorizedError,
@@ -285,4 +287,49 @@ test("the token appears in no error message and no log line", async () => {
 
 test("refuses a shop that is not a validated myshopify domain", () => {
   assert.throws(() => client({ shop: "evil.example/x" }), /invalid shop domain/);
+});
+
+async function listen(handler: (req: IncomingMessage, res: import("node:http").ServerResponse) => void): Promise<{ server: Server; origin: string }> {
+  const server = createServer(handler);
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const a = server.address();
+  return { server, origin: `http://127.0.0.1:${typeof a === "object" && a ? a.port : 0}` };
+}
+
+test("a redirect is refused with a clear error: the redirect target never sees the token", async () => {
+  const atTarget: { url: string | undefined; token: string | undefined }[] = [];
+  const target = await listen((req, res) => {
+    atTarget.push({ url: req.url, token: req.headers["x-shopify-access-token"] as string | undefined });
+    req.resume();
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify(ok({ shop: { name: "Elsewhere" } })));
+  });
+  const tokensAtSource: (string | undefined)[] = [];
+  const statuses = [301, 302, 307, 308];
+  let i = 0;
+  const source = await listen((req, res) => {
+    tokensAtSource.push(req.headers["x-shopify-access-token"] as string | undefined);
+    req.resume();
+    res.statusCode = statuses[i++ % statuses.length]!;
+    res.setHeader("location", `${target.origin}/steal${req.url}`);
+    res.end();
+  });
+  try {
+    for (const status of statuses) {
+      const admin = client({ shopOrigin: `${source.origin}/{shop}` });
+      await assert.rejects(admin.request(SHOP_QUERY), (err: unknown) => {
+        assert.ok(err instanceof AdminRedirectError, `HTTP ${status}: ${String(err)}`);
+        assert.equal(err.status, status);
+        assert.match(err.message, new RegExp(`HTTP ${status} \\(redirect to ${target.origin.replaceAll(".", "\\.")}\\)`));
+        assert.ok(!err.message.includes(TOKEN));
+        return true;
+      });
+      assert.equal(admin.stats.retries, 0, "a redirect is not retried");
+    }
+    assert.deepEqual(tokensAtSource, statuses.map(() => TOKEN), "the shop's own endpoint got each request once");
+    assert.deepEqual(atTarget, [], "the redirect target received no request at all");
+  } finally {
+    await new Promise((r) => source.server.close(r));
+    await new Promise((r) => target.server.close(r));
+  }
 });

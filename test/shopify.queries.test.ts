@@ -22,6 +22,8 @@ import {
   deletedProductEventsQuery,
   listDocuments,
   loadDocument,
+  planPage,
+  PLANNED_COST_BUDGET,
   planProductById,
   planProductsPage,
   planVariantsPage,
@@ -135,14 +137,24 @@ test("the client's schema-free estimate equals the simulator's calculator for ev
   }
 });
 
-test("page plans use as much of the 1,000 points as they can and cover every location", () => {
-  for (const l of LOCATION_COUNTS) {
-    const p = planProductsPage(l);
-    assert.equal(p.levelsFirst, l);
-    const doc = parse(loadDocument("ProductsPage"));
-    const cost = (v: Record<string, unknown>) => calculateQueryCost(schema, doc, coerced(doc, v)).requested;
-    assert.ok(cost({ ...p }) <= 1000);
-    if (p.first < 250) assert.ok(cost({ ...p, first: p.first + 1 }) > 1000, `first=${p.first} is the largest for ${l} locations`);
+test("page plans use as much of the 900-point budget as they can, leaving headroom under 1,000, and cover every location", () => {
+  assert.equal(PLANNED_COST_BUDGET, 900);
+  const plans: [string, (l: number) => Record<string, number>, string][] = [
+    ["ProductsPage", (l) => ({ ...planProductsPage(l) }), "first"],
+    ["ProductVariantsPage", (l) => ({ ...planVariantsPage(l) }), "first"],
+    ["ProductById", (l) => ({ ...planProductById(l) }), "variantsFirst"],
+    ["VariantsInventoryPage", (l) => planPage("VariantsInventoryPage", l), "first"],
+  ];
+  for (const [name, plan, pageVar] of plans) {
+    const doc = parse(loadDocument(name));
+    const cost = (v: Record<string, unknown>) => calculateQueryCost(schema, doc, coerced(doc, { id: "gid://shopify/Product/1", ...v })).requested;
+    for (const l of LOCATION_COUNTS) {
+      const p = plan(l);
+      assert.equal(p.levelsFirst, l);
+      assert.ok(cost(p) <= PLANNED_COST_BUDGET, `${name} for ${l} locations requests ${cost(p)} points`);
+      const cap = name === "ProductById" ? 50 : 250;
+      if (p[pageVar]! < cap) assert.ok(cost({ ...p, [pageVar]: p[pageVar]! + 1 }) > PLANNED_COST_BUDGET, `${pageVar}=${p[pageVar]} is the largest for ${l} locations`);
+    }
   }
   // Typical store (3 locations): 10 variants per product, several products per request.
   const typical = planProductsPage(3);

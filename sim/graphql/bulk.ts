@@ -2,7 +2,13 @@
 // whole catalog (first/after ignored, no page ceiling), and write Shopify's JSONL: one line per
 // node; nodes of nested connections on their own lines with "__parentId" (the enclosing node's id),
 // after their parent. Status goes CREATED -> RUNNING -> COMPLETED (or FAILED); then onFinished
-// fires (the server emits bulk_operations/finish). One bulk query per (app, shop) at a time.
+// fires (the server emits bulk_operations/finish).
+// API 2026-01 and later (the simulator serves 2026-10): up to five bulk query operations per
+// (app, shop) at once (changelog "Faster bulk operations", 2025-12-15; a sixth gets LIMIT_REACHED),
+// and `groupObjects` defaults to false (changelog "Bulk operations group objects default changed to
+// false"): ungrouped, each slice of the file lists its root objects first, then their children,
+// then the grandchildren, so a child no longer follows its parent directly. groupObjects: true
+// gives the grouped order (every node directly followed by its subtree).
 
 import {
   GraphQLError, Kind, getNamedType, isAbstractType, isObjectType, parse, validate,
@@ -23,6 +29,8 @@ export interface BulkDeps {
 type UserError = { field: string[] | null; message: string; code: string | null };
 
 const MAX_CONNECTIONS = 5;
+/** Bulk query operations one app may run on one shop at once (API 2026-01+). */
+export const MAX_CONCURRENT_BULK_QUERIES = 5;
 /** Root objects per execution slice of a bulk run. */
 const BULK_CHUNK = 100;
 const MAX_NESTING = 2;
@@ -110,12 +118,14 @@ export function checkBulkQuery(schema: GraphQLSchema, document: DocumentNode): s
 }
 
 /** Flattens executed data into JSONL lines (see the header). */
-export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Record<string, unknown>): { lines: string[]; roots: number } {
+export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Record<string, unknown>, grouped = true): { lines: string[]; roots: number } {
   const c = ctxFor(schema, document);
   const op = getOperation(document)!;
-  const lines: string[] = [];
+  // Ungrouped: lines by depth (roots, children, grandchildren), each depth in document order.
+  const byDepth: string[][] = [];
+  const lines = { push(line: string, depth: number) { (byDepth[grouped ? 0 : depth] ??= []).push(line); } };
   let roots = 0;
-  const emitConnection = (value: unknown, connType: GraphQLObjectType, nodes: FieldNode[], parentId: string | null) => {
+  const emitConnection = (value: unknown, connType: GraphQLObjectType, nodes: FieldNode[], parentId: string | null, depth = 0) => {
     if (!value || typeof value !== "object") return;
     const v = value as Record<string, unknown>;
     const sel = nodeSelection(c, connType, nodes);
@@ -130,12 +140,12 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
     }
     for (const item of items) {
       if (parentId === null) roots++;
-      emitNode(item, sel.type, sel.sets, parentId);
+      emitNode(item, sel.type, sel.sets, parentId, depth);
     }
   };
-  const shape = (value: unknown, type: GraphQLNamedType, sets: SelectionSetNode[], nodeId: string | null, deferred: (() => void)[]): unknown => {
+  const shape = (value: unknown, type: GraphQLNamedType, sets: SelectionSetNode[], nodeId: string | null, deferred: (() => void)[], depth: number): unknown => {
     if (value === null || typeof value !== "object") return value;
-    if (Array.isArray(value)) return value.map((x) => shape(x, type, sets, nodeId, deferred));
+    if (Array.isArray(value)) return value.map((x) => shape(x, type, sets, nodeId, deferred, depth));
     if (!isObjectType(type)) return value; // abstract inline values are copied as returned
     const src = value as Record<string, unknown>;
     const out: Record<string, unknown> = {};
@@ -144,20 +154,20 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
       const def = type.getFields()[ns[0]!.name.value];
       const named = def ? getNamedType(def.type) : null;
       if (named && isConnectionType(named)) {
-        deferred.push(() => emitConnection(src[key], named, ns, nodeId));
+        deferred.push(() => emitConnection(src[key], named, ns, nodeId, depth + 1));
         continue;
       }
-      out[key] = named ? shape(src[key], named, subSets(ns), nodeId, deferred) : src[key];
+      out[key] = named ? shape(src[key], named, subSets(ns), nodeId, deferred, depth) : src[key];
     }
     return out;
   };
-  const emitNode = (item: unknown, type: GraphQLNamedType, sets: SelectionSetNode[], parentId: string | null) => {
+  const emitNode = (item: unknown, type: GraphQLNamedType, sets: SelectionSetNode[], parentId: string | null, depth: number) => {
     if (!item || typeof item !== "object") return;
     const id = typeof (item as { id?: unknown }).id === "string" ? (item as { id: string }).id : null;
     const deferred: (() => void)[] = [];
-    const out = shape(item, type, sets, id, deferred) as Record<string, unknown>;
+    const out = shape(item, type, sets, id, deferred, depth) as Record<string, unknown>;
     if (parentId !== null) out.__parentId = parentId;
-    lines.push(JSON.stringify(out));
+    lines.push(JSON.stringify(out), depth);
     for (const d of deferred) d();
   };
   const root = schema.getQueryType()!;
@@ -165,12 +175,12 @@ export function toJsonl(schema: GraphQLSchema, document: DocumentNode, data: Rec
     const def = root.getFields()[ns[0]!.name.value];
     const named = def ? getNamedType(def.type) : null;
     if (named && isConnectionType(named)) emitConnection(data[key], named, ns, null);
-    else if (data[key] !== undefined) { lines.push(JSON.stringify({ [key]: data[key] })); roots++; }
+    else if (data[key] !== undefined) { lines.push(JSON.stringify({ [key]: data[key] }), 0); roots++; }
   }
-  return { lines, roots };
+  return { lines: byDepth.flat(), roots };
 }
 
-export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, apiVersion: string, origin: string, query: string, scopes?: Set<string>): { op: BulkOperation | null; userErrors: UserError[] } {
+export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, apiVersion: string, origin: string, query: string, scopes?: Set<string>, groupObjects = false): { op: BulkOperation | null; userErrors: UserError[] } {
   const invalid = (message: string, code = "INVALID"): { op: null; userErrors: UserError[] } => ({ op: null, userErrors: [{ field: ["query"], message, code }] });
   let document: DocumentNode;
   try { document = parse(query); } catch (e) { return invalid(`Invalid bulk query: ${(e as GraphQLError).message}`); }
@@ -178,10 +188,12 @@ export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, 
   if (errs.length) return invalid(`Invalid bulk query: ${errs[0]!.message}`);
   const rules = checkBulkQuery(deps.schema, document);
   if (rules.length) return invalid(rules[0]!);
+  let running = 0;
   for (const op of shop.bulkOperations.values()) {
-    if (op.apiKey === apiKey && op.type === "QUERY" && (op.status === "CREATED" || op.status === "RUNNING")) {
-      return invalid(`A bulk query operation for this app and shop is already in progress: ${gid("BulkOperation", op.id)}.`, "OPERATION_IN_PROGRESS");
-    }
+    if (op.apiKey === apiKey && op.type === "QUERY" && (op.status === "CREATED" || op.status === "RUNNING")) running++;
+  }
+  if (running >= MAX_CONCURRENT_BULK_QUERIES) {
+    return invalid(`A maximum of ${MAX_CONCURRENT_BULK_QUERIES} bulk query operations can run at the same time for this app and shop.`, "LIMIT_REACHED");
   }
   const now = shop.clock();
   const op: BulkOperation = {
@@ -207,7 +219,7 @@ export function startBulkQuery(deps: BulkDeps, shop: ShopState, apiKey: string, 
             });
             if (result.errors?.some((e) => e.extensions?.code === "ACCESS_DENIED")) throw Object.assign(new Error("access denied"), { code: "ACCESS_DENIED" });
             if (result.errors?.length || !result.data) throw new Error(result.errors?.[0]?.message ?? "no data");
-            const { lines, roots } = toJsonl(deps.schema, document, result.data as Record<string, unknown>);
+            const { lines, roots } = toJsonl(deps.schema, document, result.data as Record<string, unknown>, groupObjects);
             if (lines.length) parts.push(lines.join("\n") + "\n");
             op.objectCount += lines.length;
             op.rootObjectCount += roots;

@@ -1,15 +1,15 @@
 // Relay connections as Shopify serves them: opaque keyset cursors (stable across edits between
-// pages), first/last/after/before, reverse, and Shopify's pagination ceiling: only the first
-// 25,000 objects of a list can be reached (shopify.dev/docs/api/usage/limits, "Pagination limits";
-// Shopify's changelog applies it to Storefront/Liquid and says Admin allows more, so the limit is
-// configurable; the default keeps the documented 25,000 so storelink never depends on deep paging):
-// hasNextPage is false at the ceiling and a cursor past it is an error, as the changelog describes.
-// Page size limits (<= 250) are checked statically before execution (see validate.ts).
+// pages), first/last/after/before, reverse. No pagination ceiling by default: the 25,000-object
+// limit applies to Liquid and the Storefront API only (changelog "New pagination limits for Liquid &
+// Storefront GraphQL API", 2025-06-17: "The Admin GraphQL API continues to support higher limits").
+// A ceiling can still be set (`paginationLimit`) to exercise one: hasNextPage is false at it and a
+// cursor past it is an error, as that changelog describes for the Storefront API.
+// Page size limits (<= 250; 2,000 for a single product's variants) are checked statically before
+// execution (see validate.ts).
 
 import { GraphQLError } from "graphql";
 
 export const MAX_PAGE_SIZE = 250;
-export const PAGINATION_LIMIT = 25_000;
 
 export interface PageArgs {
   first?: number | null;
@@ -17,7 +17,7 @@ export interface PageArgs {
   after?: string | null;
   before?: string | null;
   reverse?: boolean | null;
-  /** Set by the executor: the reachable ceiling (default PAGINATION_LIMIT); null = none (bulk). */
+  /** Set by the executor: the reachable ceiling; null or absent = none (the Admin API's default). */
   paginationLimit?: number | null;
 }
 
@@ -57,7 +57,7 @@ export function paginate<T>(all: T[], idOf: (t: T) => number, key: (t: T) => Sor
   let list = presorted ? all : [...all].sort((x, y) => cmp(key(x), idOf(x), key(y), idOf(y)));
   if (args.reverse) list = presorted ? [...list].reverse() : list.reverse();
   const dir = args.reverse ? -1 : 1;
-  const limit = args.paginationLimit === undefined ? PAGINATION_LIMIT : args.paginationLimit;
+  const limit = args.paginationLimit ?? null;
   const reachable = limit === null ? list.length : Math.min(list.length, limit);
   // Position of the first element strictly after a cursor, in list order.
   const afterPos = (c: string) => {

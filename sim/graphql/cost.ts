@@ -8,6 +8,9 @@
 // documented in sim/README.md). No library computes Shopify's costs, so this is hand-written.
 // The same walk, given the response data, yields the actual cost: connections count the nodes
 // returned, fields absent from the data cost nothing.
+// Manual costs: Shopify "reserves the right to set manual costs on fields" (shopify.dev, API
+// limits). `manualCosts` ("Type.field" -> points) adds that many points to the field wherever it is
+// selected (multiplied by enclosing page sizes like any field cost); none by default.
 
 import { gunzipSync } from "node:zlib";
 import { readFileSync } from "node:fs";
@@ -40,6 +43,7 @@ interface Ctx {
   schema: GraphQLSchema;
   fragments: Map<string, FragmentDefinitionNode>;
   variables: Vars;
+  manualCosts?: Record<string, number>;
 }
 
 export function getOperation(document: DocumentNode, operationName?: string | null): OperationDefinitionNode | null {
@@ -132,7 +136,7 @@ function fieldsCost(ctx: Ctx, type: GraphQLObjectType, sets: SelectionSetNode[],
     const def = fields[name];
     if (!def) continue; // __typename or a field of another possible type
     if (actual && (!obj || !(key in obj))) continue;
-    total += fieldCost(ctx, def, nodes, actual ? obj![key] : undefined, actual);
+    total += fieldCost(ctx, def, nodes, actual ? obj![key] : undefined, actual) + (ctx.manualCosts?.[`${type.name}.${name}`] ?? 0);
   }
   return total;
 }
@@ -205,16 +209,16 @@ export function coerceVariables(schema: GraphQLSchema, op: OperationDefinitionNo
   return "coerced" in res && res.coerced ? (res.coerced as Vars) : variables ?? {};
 }
 
-function makeCtx(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, op: OperationDefinitionNode): Ctx {
+function makeCtx(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, op: OperationDefinitionNode, manualCosts?: Record<string, number>): Ctx {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  return { schema, fragments, variables: coerceVariables(schema, op, variables) };
+  return { schema, fragments, variables: coerceVariables(schema, op, variables), manualCosts };
 }
 
-function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, operationName: string | null | undefined, data: unknown, actual: boolean): number {
+function operationCost(schema: GraphQLSchema, document: DocumentNode, variables: Vars | undefined, operationName: string | null | undefined, data: unknown, actual: boolean, manualCosts?: Record<string, number>): number {
   const op = getOperation(document, operationName);
   if (!op) return 0;
-  const ctx = makeCtx(schema, document, variables, op);
+  const ctx = makeCtx(schema, document, variables, op, manualCosts);
   if (op.operation === "mutation") {
     const root = schema.getMutationType()!;
     let n = 0;
@@ -230,13 +234,13 @@ function operationCost(schema: GraphQLSchema, document: DocumentNode, variables:
   return fieldsCost(ctx, root, [op.selectionSet], actual ? (data as Record<string, unknown> | undefined) ?? {} : undefined, actual);
 }
 
-export function calculateQueryCost(schema: GraphQLSchema, document: DocumentNode, variables?: Vars, operationName?: string | null): { requested: number } {
-  return { requested: operationCost(schema, document, variables, operationName, undefined, false) };
+export function calculateQueryCost(schema: GraphQLSchema, document: DocumentNode, variables?: Vars, operationName?: string | null, manualCosts?: Record<string, number>): { requested: number } {
+  return { requested: operationCost(schema, document, variables, operationName, undefined, false, manualCosts) };
 }
 
 /** Actual cost from the executed result's data (never more than the requested cost). */
-export function calculateActualCost(schema: GraphQLSchema, document: DocumentNode, data: unknown, variables?: Vars, operationName?: string | null): number {
+export function calculateActualCost(schema: GraphQLSchema, document: DocumentNode, data: unknown, variables?: Vars, operationName?: string | null, manualCosts?: Record<string, number>): number {
   if (data === null || data === undefined) return 0;
-  const requested = operationCost(schema, document, variables, operationName, undefined, false);
-  return Math.min(requested, operationCost(schema, document, variables, operationName, data, true));
+  const requested = operationCost(schema, document, variables, operationName, undefined, false, manualCosts);
+  return Math.min(requested, operationCost(schema, document, variables, operationName, data, true, manualCosts));
 }

@@ -25,7 +25,7 @@ function merge(...maps: ResolverMap[]): ResolverMap {
 export const resolvers: ResolverMap = merge(catalogResolvers, discountResolvers, adminResolvers);
 
 export interface RunContext extends ExecContext {
-  /** Reachable ceiling for connections (PAGINATION_LIMIT by default); null = unbounded (bulk). */
+  /** Reachable ceiling for connections; null or absent = none (the Admin API has no ceiling). */
   paginationLimit?: number | null;
   /** Bulk runs ignore first/last/after/before and page everything... */
   bulk?: boolean;

@@ -27,10 +27,12 @@ export interface AdminGraphqlOptions {
   plan?: Plan | ((shop: string) => Plan);
   bucketSize?: number;
   clock?: () => number;
-  /** Reachable ceiling of any connection (default 25,000; null = none). */
+  /** Reachable ceiling of any connection (default none, as the Admin API; a number exercises one). */
   paginationLimit?: number | null;
   /** Single-query cost ceiling (default 1,000). */
   maxQueryCost?: number;
+  /** Extra points per resolved field, "Type.field" -> points (Shopify's manual field costs). */
+  manualCosts?: Record<string, number>;
   /** Delay of each bulk status step in ms (default 0). */
   bulkStepDelayMs?: number;
 }
@@ -50,7 +52,7 @@ export function createAdminGraphql(opts: AdminGraphqlOptions): AdminGraphql {
   const buckets = new LeakyBuckets((shop) => planBucket(planOf(shop), opts.bucketSize), opts.clock);
   const handle = (req: GraphqlRequest) => handleGraphql({
     schema, buckets, shops: opts.shops, authenticate: opts.authenticate,
-    paginationLimit: opts.paginationLimit, maxQueryCost: opts.maxQueryCost ?? 1000,
+    paginationLimit: opts.paginationLimit ?? null, maxQueryCost: opts.maxQueryCost ?? 1000, manualCosts: opts.manualCosts,
     bulk: { schema, stepDelayMs: opts.bulkStepDelayMs, onFinished: opts.onBulkOperationFinished },
   }, req);
 

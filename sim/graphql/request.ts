@@ -34,6 +34,8 @@ export interface PipelineDeps {
   authenticate: (shop: string, accessToken: string) => { apiKey: string; scopes?: string[] } | null;
   paginationLimit?: number | null;
   maxQueryCost: number;
+  /** Manual field costs, "Type.field" -> extra points (see cost.ts). */
+  manualCosts?: Record<string, number>;
   bulk: BulkDeps;
 }
 
@@ -110,7 +112,7 @@ export async function handleGraphql(deps: PipelineDeps, req: GraphqlRequest): Pr
     return { status: 200, body: { errors: argErrors.map((e) => fmt(e)), extensions: costExt(0, 0, status()) }, headers };
   }
 
-  const requested = calculateQueryCost(deps.schema, document, variables, operationName).requested;
+  const requested = calculateQueryCost(deps.schema, document, variables, operationName, deps.manualCosts).requested;
   if (requested > deps.maxQueryCost) {
     return {
       status: 200,
@@ -134,10 +136,10 @@ export async function handleGraphql(deps: PipelineDeps, req: GraphqlRequest): Pr
   const ctx: ExecContext & { paginationLimit?: number | null; scopes?: Set<string> } = {
     shop: state, apiKey: auth.apiKey, apiVersion: req.version, origin: req.origin, searchWarnings: [],
     paginationLimit: deps.paginationLimit, scopes,
-    startBulkQuery: (query) => startBulkQuery(deps.bulk, state, auth.apiKey, req.version, req.origin, query, scopes),
+    startBulkQuery: (query, groupObjects) => startBulkQuery(deps.bulk, state, auth.apiKey, req.version, req.origin, query, scopes, groupObjects),
   };
   const result = await run(deps.schema, document, ctx, variables, operationName);
-  const actual = calculateActualCost(deps.schema, document, result.data, variables, operationName);
+  const actual = calculateActualCost(deps.schema, document, result.data, variables, operationName, deps.manualCosts);
   const after = deps.buckets.refund(auth.apiKey, req.shop, requested - actual);
   const out: Record<string, unknown> = {};
   if (result.errors?.length) out.errors = result.errors.map((e) => e.toJSON());

@@ -1,20 +1,40 @@
-// Webhook delivery as Shopify does it: POST the JSON body with the X-Shopify-* headers, count a
-// 2xx within the timeout as delivered, otherwise retry (8 retries on a backoff schedule) with the
-// SAME X-Shopify-Webhook-Id. Deliveries run in the background; idle() resolves when none is pending.
-// Chaos (sim/chaos.ts) can drop, duplicate, delay or reorder deliveries, reproducibly.
+// Webhook delivery as Shopify documents it (shopify.dev, "Deliver webhooks through HTTPS"; changelog
+// "Updates to webhook retry mechanism", 2024-09-10): POST the JSON body with the X-Shopify-*
+// headers; the connection must be made within one second and the whole request answered within
+// five; only a 2xx counts as delivered (a 3xx redirect is a failure and is never followed);
+// otherwise 8 retries over 4 hours with exponential backoff, with the SAME X-Shopify-Webhook-Id,
+// the original payload and the original address. Every attempt's outcome is reported to the
+// delivery (onAttempt): the emitter counts consecutive failures per subscription and deletes an
+// Admin-API subscription after 8 (emit.ts). Deliveries run in the background; idle() resolves when
+// none is pending. Chaos (sim/chaos.ts) can drop, duplicate, delay or reorder deliveries.
+import { request as httpRequest, type ClientRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import { webhookHmac } from "./sign.js";
 import type { Chaos } from "../chaos.js";
 
-/** Shopify: 8 retries over about 4 hours. Milliseconds before retry 1..8. */
-export const SHOPIFY_RETRY_SCHEDULE_MS = [5, 10, 30, 60, 300, 1200, 3600, 9000].map((s) => s * 1000);
+const FOUR_HOURS_MS = 4 * 3600_000;
+/**
+ * Shopify: 8 retries over 4 hours with exponential backoff. Delays before retry 1..8 double each
+ * time and add up to exactly 4 hours: about 56 s, 1.9 min, 3.8 min, 7.5 min, 15 min, 30 min, 1 h, 2 h.
+ */
+export const SHOPIFY_RETRY_SCHEDULE_MS = Array.from({ length: 8 }, (_, i) => Math.round((FOUR_HOURS_MS * 2 ** i) / (2 ** 8 - 1)));
+/** Shopify's connection timeout (one second) and whole-request timeout (five seconds). */
+export const SHOPIFY_CONNECT_TIMEOUT_MS = 1000;
+export const SHOPIFY_REQUEST_TIMEOUT_MS = 5000;
+/** Consecutive failed attempts after which Shopify deletes an Admin-API-created subscription. */
+export const SHOPIFY_FAILURES_BEFORE_DELETION = 8;
 
 export interface WebhookRetryOptions {
   /** Delays before each retry, ms (default SHOPIFY_RETRY_SCHEDULE_MS; its length = retries). */
   scheduleMs?: number[];
-  /** Multiplies every delay (e.g. 0.0001 in tests). Default 1. */
+  /** Multiplies every delay (e.g. 0.0001 in tests: the 4 hours become 1.44 s). Default 1. */
   scale?: number;
-  /** No answer within this many ms counts as a failure (default 5000, as Shopify). */
+  /** The whole request must be answered within this many ms (default 5000, as Shopify). */
   timeoutMs?: number;
+  /** The TCP connection must be made within this many ms (default 1000, as Shopify). */
+  connectTimeoutMs?: number;
+  /** Consecutive failed attempts that delete an API-created subscription (default 8, as Shopify). */
+  failuresBeforeDeletion?: number;
 }
 
 export interface Delivery {
@@ -27,8 +47,8 @@ export interface Delivery {
   triggeredAt: string; // ISO-8601
   body: string; // raw JSON, signed as is
   secret: string;
-  /** Called once when every attempt failed (e.g. to delete the subscription). */
-  onExhausted?: () => void;
+  /** Called after every attempt of the original delivery (not of chaos duplicates). */
+  onAttempt?: (delivered: boolean) => void;
 }
 
 export interface AttemptRecord {
@@ -49,11 +69,14 @@ export class DeliveryQueue {
   private pending = 0;
   private waiters: (() => void)[] = [];
   private readonly timers = new Set<NodeJS.Timeout>();
-  private readonly aborts = new Set<AbortController>();
+  private readonly inFlight = new Set<ClientRequest>();
   private readonly log: AttemptRecord[] = [];
   private closed = false;
   private readonly schedule: number[];
   private readonly timeoutMs: number;
+  private readonly connectTimeoutMs: number;
+  /** Consecutive failures that delete an API-created subscription (read by the emitter). */
+  readonly failuresBeforeDeletion: number;
 
   constructor(
     private readonly chaos: Chaos,
@@ -62,7 +85,9 @@ export class DeliveryQueue {
   ) {
     const scale = retry.scale ?? 1;
     this.schedule = (retry.scheduleMs ?? SHOPIFY_RETRY_SCHEDULE_MS).map((ms) => Math.max(0, Math.round(ms * scale)));
-    this.timeoutMs = retry.timeoutMs ?? 5000;
+    this.timeoutMs = retry.timeoutMs ?? SHOPIFY_REQUEST_TIMEOUT_MS;
+    this.connectTimeoutMs = retry.connectTimeoutMs ?? SHOPIFY_CONNECT_TIMEOUT_MS;
+    this.failuresBeforeDeletion = retry.failuresBeforeDeletion ?? SHOPIFY_FAILURES_BEFORE_DELETION;
   }
 
   /** Queue one delivery; returns at once (the sending happens in the background). */
@@ -92,16 +117,36 @@ export class DeliveryQueue {
 
   private async attempt(d: Delivery, n: number, duplicate: boolean): Promise<void> {
     if (this.closed) return this.done();
-    const ac = new AbortController();
-    this.aborts.add(ac);
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
     let status: number | null = null;
     let error: string | null = null;
     try {
-      const res = await fetch(d.uri, {
+      status = await this.post(d);
+    } catch (err) {
+      error = (err as Error).message;
+    }
+    const ok = status !== null && status >= 200 && status < 300;
+    this.record(d, n, ok ? "delivered" : "failed", status, error, duplicate);
+    if (!duplicate && !this.closed) d.onAttempt?.(ok);
+    if (ok || this.closed) return this.done();
+    const wait = this.schedule[n - 1];
+    if (wait === undefined) return this.done(); // retries exhausted
+    this.later(wait, () => this.attempt(d, n + 1, duplicate));
+  }
+
+  /**
+   * One POST over node:http(s) (not fetch: it has no connect timeout): the status, once the whole
+   * answer arrived. Rejects when the connection takes over connectTimeoutMs, the answer over
+   * timeoutMs in all, or the socket fails. Redirects are not followed (their status is returned).
+   */
+  private post(d: Delivery): Promise<number> {
+    const url = new URL(d.uri);
+    const send = url.protocol === "https:" ? httpsRequest : httpRequest;
+    return new Promise<number>((resolve, reject) => {
+      const req = send(url, {
         method: "POST",
         headers: {
           "content-type": "application/json",
+          "content-length": String(Buffer.byteLength(d.body)),
           "x-shopify-topic": d.topic,
           "x-shopify-hmac-sha256": webhookHmac(d.secret, d.body),
           "x-shopify-shop-domain": d.shop,
@@ -111,27 +156,22 @@ export class DeliveryQueue {
           "x-shopify-triggered-at": d.triggeredAt,
           "user-agent": "Shopify-Captain-Hook",
         },
-        body: d.body,
-        signal: ac.signal,
-        redirect: "manual",
       });
-      status = res.status;
-      await res.arrayBuffer().catch(() => undefined); // drain; a body cut short still counts by status
-    } catch (err) {
-      error = ac.signal.aborted ? `no answer within ${this.timeoutMs} ms` : (err as Error).message;
-    } finally {
-      clearTimeout(timer);
-      this.aborts.delete(ac);
-    }
-    const ok = status !== null && status >= 200 && status < 300;
-    this.record(d, n, ok ? "delivered" : "failed", status, error, duplicate);
-    if (ok || this.closed) return this.done();
-    const wait = this.schedule[n - 1];
-    if (wait === undefined) {
-      if (!duplicate) d.onExhausted?.();
-      return this.done();
-    }
-    this.later(wait, () => this.attempt(d, n + 1, duplicate));
+      this.inFlight.add(req);
+      const fail = (message: string) => req.destroy(new Error(message));
+      const total = setTimeout(() => fail(`no answer within ${this.timeoutMs} ms`), this.timeoutMs);
+      let connect: NodeJS.Timeout | undefined = setTimeout(() => fail(`no connection within ${this.connectTimeoutMs} ms`), this.connectTimeoutMs);
+      const connected = () => { clearTimeout(connect); connect = undefined; };
+      const finish = () => { clearTimeout(total); connected(); this.inFlight.delete(req); };
+      req.on("socket", (socket) => { if (socket.connecting) socket.once("connect", connected); else connected(); });
+      req.on("response", (res) => {
+        res.resume(); // read the whole answer: it must arrive within the total timeout too
+        res.on("end", () => { finish(); resolve(res.statusCode ?? 0); });
+        res.on("error", (e) => { finish(); reject(e); });
+      });
+      req.on("error", (e) => { finish(); reject(e); });
+      req.end(d.body);
+    });
   }
 
   private record(d: Delivery, attempt: number, outcome: AttemptRecord["outcome"], status: number | null, error: string | null, duplicate: boolean): void {
@@ -172,7 +212,8 @@ export class DeliveryQueue {
     this.closed = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
-    for (const ac of this.aborts) ac.abort();
+    for (const req of this.inFlight) req.destroy();
+    this.inFlight.clear();
     this.pending = 0;
     const w = this.waiters;
     this.waiters = [];

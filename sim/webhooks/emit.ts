@@ -15,7 +15,10 @@ export interface EmitterOptions {
   secretOf: (apiKey: string) => string | undefined;
   /** API version for deliveries without a subscription (compliance topics). */
   defaultApiVersion: string;
-  /** Shopify deletes an Admin-API-created subscription after its retries are exhausted. */
+  /**
+   * Shopify deletes an Admin-API-created subscription after 8 consecutive failed deliveries
+   * (queue.failuresBeforeDeletion; default true). Subscriptions here are all API-created.
+   */
   deleteSubscriptionOnExhaustion?: boolean;
   log?: (msg: string, data?: Record<string, unknown>) => void;
 }
@@ -29,7 +32,25 @@ function pick(body: Payload, fields: string[]): Payload {
 }
 
 export class WebhookEmitter {
+  /** Consecutive failed attempts per subscription (any delivery of it); a 2xx resets the count. */
+  private readonly failures = new WeakMap<WebhookSubscription, number>();
+
   constructor(private readonly opts: EmitterOptions) {}
+
+  /** Counts an attempt's outcome; deletes the subscription at the documented number of failures. */
+  private attempted(state: ShopState, sub: WebhookSubscription, topic: string, delivered: boolean): void {
+    if (delivered) {
+      this.failures.delete(sub);
+      return;
+    }
+    const n = (this.failures.get(sub) ?? 0) + 1;
+    this.failures.set(sub, n);
+    if (n < this.opts.queue.failuresBeforeDeletion || this.opts.deleteSubscriptionOnExhaustion === false) return;
+    if (state.webhookSubscriptions.get(sub.id) === sub) {
+      state.webhookSubscriptions.delete(sub.id);
+      this.opts.log?.("sim webhooks: subscription deleted after consecutive failed deliveries", { topic, id: sub.id, failures: n });
+    }
+  }
 
   /** Subscriptions of the shop for a REST topic ("products/update"), optionally of one app. */
   subscriptions(state: ShopState, topic: string, apiKey?: string): WebhookSubscription[] {
@@ -64,13 +85,7 @@ export class WebhookEmitter {
         triggeredAt,
         body,
         secret,
-        onExhausted: () => {
-          if (this.opts.deleteSubscriptionOnExhaustion === false) return;
-          if (state.webhookSubscriptions.get(sub.id) === sub) {
-            state.webhookSubscriptions.delete(sub.id);
-            this.opts.log?.("sim webhooks: subscription deleted after failed retries", { topic, id: sub.id });
-          }
-        },
+        onAttempt: (delivered) => this.attempted(state, sub, topic, delivered),
       });
       n++;
     }

@@ -4,6 +4,7 @@
 import { sql, type CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, JobsTable } from "../storage/schema.js";
 import type { Dialect } from "../storage/db.js";
+import { backoffDelay } from "../retry.js";
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -212,8 +213,7 @@ export async function extendLease(db: Conn, job: Job, workerId: string, leaseMs:
 
 /** Exponential backoff with full jitter: ~1 s, 2 s, 4 s ... capped at 15 minutes. */
 export function backoffMs(attempts: number, random: () => number = Math.random): number {
-  const base = Math.min(15 * 60_000, 1000 * 2 ** Math.max(0, attempts - 1));
-  return Math.round(base / 2 + random() * (base / 2));
+  return backoffDelay(attempts - 1, { baseMs: 1000, capMs: 15 * 60_000, jitter: "equal", random });
 }
 
 export interface FailOptions {

@@ -107,6 +107,22 @@ export const adminResolvers: ResolverMap = {
       for (const op of ctx.shop.bulkOperations.values()) if (op.apiKey === ctx.apiKey && op.type === type) latest = op;
       return latest;
     },
+    // 2026-01+: the app's bulk operations, newest first by default (shopify.dev, QueryRoot.bulkOperations).
+    bulkOperations: (_s, a, ctx, info) => {
+      const { test, warnings } = compileSearch<BulkOperation>(a.query, {
+        defaultField: () => "",
+        fields: {
+          status: { kind: "enum", get: (op) => op.status.toLowerCase() },
+          operation_type: { kind: "enum", get: (op) => op.type.toLowerCase() },
+          id: { kind: "number", get: (op) => op.id },
+          created_at: { kind: "date", get: (op) => op.createdAt },
+        },
+      });
+      if (warnings.length) ctx.searchWarnings.push({ path: pathArray(info), query: a.query, warnings });
+      const list = [...ctx.shop.bulkOperations.values()].filter((op) => op.apiKey === ctx.apiKey && test(op));
+      const key = a.sortKey === "COMPLETED_AT" ? (op: BulkOperation) => op.completedAt ?? 0 : (op: BulkOperation) => op.createdAt;
+      return paginate(list, (op) => op.id, key, { ...a, reverse: !a.reverse });
+    },
     bulkOperation: (_s, a, ctx) => {
       const n = nodeByGid(ctx, a.id) as { __typename: string; __src: unknown } | null;
       return n && n.__typename === "BulkOperation" ? n.__src : null;
@@ -181,7 +197,7 @@ export const adminResolvers: ResolverMap = {
       return { deletedWebhookSubscriptionId: gid("WebhookSubscription", n.__src.id), userErrors: [] };
     },
     bulkOperationRunQuery: (_s, a, ctx) => {
-      const { op, userErrors } = ctx.startBulkQuery(a.query);
+      const { op, userErrors } = ctx.startBulkQuery(a.query, a.groupObjects === true);
       return { bulkOperation: op, userErrors };
     },
   },

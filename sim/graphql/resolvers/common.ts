@@ -11,7 +11,7 @@ export interface ExecContext {
   /** Origin of the simulator as the client reached it, e.g. "http://127.0.0.1:4100". */
   origin: string;
   /** Starts a bulk query (bulk.ts); returns the operation or user errors. */
-  startBulkQuery: (query: string) => { op: BulkOperation | null; userErrors: { field: string[] | null; message: string; code: string | null }[] };
+  startBulkQuery: (query: string, groupObjects?: boolean) => { op: BulkOperation | null; userErrors: { field: string[] | null; message: string; code: string | null }[] };
   /** Search warnings, reported in extensions.search. */
   searchWarnings: { path: readonly (string | number)[]; query: string; warnings: { field: string; message: string }[] }[];
 }

@@ -57,17 +57,46 @@ export function listDocuments(): string[] {
   return [...top.map((f) => f.slice(0, -8)), ...bulk.map((f) => `bulk/${f.slice(0, -8)}`)].sort();
 }
 
-// ---- Page-size planning: the requested cost of a page must stay <= 1,000 points ----
+// ---- Page-size planning: one planner for every paged document ----
 
+/** Shopify's single-query limit, in requested points. */
 export const MAX_QUERY_COST = 1000;
-export const MAX_PAGE_SIZE = 250;
+/**
+ * What a planned page may request: the 1,000-point limit less 10 %. Shopify "reserves the right to
+ * set manual costs on fields" (shopify.dev, API limits), and a mutation was seen costing 11 where
+ * the published rules give 10; a page planned at 995 points would fail outright on such a field.
+ * When Shopify still answers MAX_COST_EXCEEDED, {@link shrinkPage} makes the page smaller.
+ */
+export const PLANNED_COST_BUDGET = 900;
+const MAX_PAGE_SIZE = 250;
 
-export interface ProductsPagePlan {
-  first: number;
-  variantsFirst: number;
-  levelsFirst: number;
-  metafieldsFirst: number;
+/**
+ * How a paged document is sized: `levels` (inventory levels per variant, one per location) is set
+ * from the location count; then each `grow` variable in turn gets the largest value up to its
+ * maximum that keeps the whole request within the budget (the later ones still at 1 meanwhile).
+ * `fixed` variables are sent as given. The last `grow` entry is the page itself, shrunk first.
+ */
+interface PageShape {
+  levels?: string;
+  fixed?: Record<string, number>;
+  grow: [name: string, max: number][];
 }
+
+/**
+ * The paged documents whose size depends on the shop. ProductsPage: 10 variants per product cover
+ * typical products (about 5) with headroom, since a product that overflows costs a whole extra
+ * request while a smaller products page costs a fraction of one. ProductById: up to 50 variants on
+ * the first page (ProductVariantsPage pages further).
+ */
+const PAGE_SHAPES = {
+  ProductsPage: { levels: "levelsFirst", fixed: { metafieldsFirst: 5 }, grow: [["variantsFirst", 10], ["first", MAX_PAGE_SIZE]] },
+  ProductVariantsPage: { levels: "levelsFirst", grow: [["first", MAX_PAGE_SIZE]] },
+  ProductById: { levels: "levelsFirst", fixed: { metafieldsFirst: 25 }, grow: [["variantsFirst", 50]] },
+  VariantsInventoryPage: { levels: "levelsFirst", grow: [["first", MAX_PAGE_SIZE]] },
+} satisfies Record<string, PageShape>;
+
+/** A document {@link planPage} can size. */
+export type PlannedDocument = keyof typeof PAGE_SHAPES;
 
 /** Largest n in [1, hi] for which cost(n) <= limit, or 0 when even n = 1 is over. */
 function largest(hi: number, limit: number, cost: (n: number) => number): number {
@@ -80,49 +109,71 @@ function largest(hi: number, limit: number, cost: (n: number) => number): number
   return lo;
 }
 
+/** Options of {@link planPage}. */
+export interface PlanOptions {
+  /** Requested points the page may use (default {@link PLANNED_COST_BUDGET}). */
+  budget?: number;
+  /** Lower maxima for some `grow` variables (e.g. fewer variants per product). */
+  max?: Record<string, number>;
+}
+
 /**
- * Page sizes for ProductsPage on a shop with `locations` stocking locations. Inventory levels per
- * variant cover every location (else each variant costs an extra InventoryLevelsPage request);
- * 10 variants per product cover typical products (about 5) with headroom, since a product that
- * overflows costs a whole extra request while a smaller products page costs a fraction of one.
- * Many locations shrink the variants page so that at least one product fits.
+ * Variables for one page of `document` on a shop with `locations` stocking locations, as large as
+ * the budget allows. Throws when not even a page of one fits (e.g. 250 levels per variant in a
+ * ProductsPage that also carries metafields).
  */
-export function planProductsPage(locations: number, opts: { variantsFirst?: number; metafieldsFirst?: number; maxCost?: number } = {}): ProductsPagePlan {
-  const maxCost = opts.maxCost ?? MAX_QUERY_COST;
-  const doc = loadDocument("ProductsPage");
-  const levelsFirst = Math.min(Math.max(1, Math.ceil(locations)), MAX_PAGE_SIZE);
-  const metafieldsFirst = opts.metafieldsFirst ?? 5;
-  const cost = (v: Partial<ProductsPagePlan>) => estimateRequestedCost(doc, { levelsFirst, metafieldsFirst, ...v });
-  let variantsFirst = opts.variantsFirst ?? 10;
-  variantsFirst = largest(variantsFirst, maxCost, (k) => cost({ first: 1, variantsFirst: k }));
-  if (variantsFirst === 0) {
-    throw new Error(`ProductsPage cannot fit one product with ${levelsFirst} inventory levels under ${maxCost} points`);
+export function planPage(document: PlannedDocument, locations: number, opts: PlanOptions = {}): Record<string, number> {
+  const shape: PageShape = PAGE_SHAPES[document];
+  const budget = opts.budget ?? PLANNED_COST_BUDGET;
+  const doc = loadDocument(document);
+  const vars: Record<string, number> = { ...shape.fixed };
+  if (shape.levels) vars[shape.levels] = Math.min(Math.max(1, Math.ceil(locations)), MAX_PAGE_SIZE);
+  for (const [name] of shape.grow) vars[name] = 1;
+  for (const [name, max] of shape.grow) {
+    const n = largest(Math.min(max, opts.max?.[name] ?? max), budget, (k) => estimateRequestedCost(doc, { ...vars, [name]: k }));
+    if (n === 0) throw new Error(`${document} cannot fit one ${name === "first" ? "node" : name} with ${vars[shape.levels ?? ""] ?? 0} inventory levels under ${budget} points`);
+    vars[name] = n;
   }
-  const first = largest(MAX_PAGE_SIZE, maxCost, (n) => cost({ first: n, variantsFirst }));
-  return { first, variantsFirst, levelsFirst, metafieldsFirst };
-}
-
-/** Page size for ProductVariantsPage with `locations` inventory levels per variant. */
-export function planVariantsPage(locations: number, maxCost = MAX_QUERY_COST): { first: number; levelsFirst: number } {
-  const doc = loadDocument("ProductVariantsPage");
-  const levelsFirst = Math.min(Math.max(1, Math.ceil(locations)), MAX_PAGE_SIZE);
-  const first = largest(MAX_PAGE_SIZE, maxCost, (n) => estimateRequestedCost(doc, { first: n, levelsFirst }));
-  if (first === 0) throw new Error(`ProductVariantsPage cannot fit one variant with ${levelsFirst} levels`);
-  return { first, levelsFirst };
+  return vars;
 }
 
 /**
- * Variables for ProductById on a shop with `locations` locations: up to 50 variants on the first
- * page (the caller pages further with ProductVariantsPage), fewer when many locations make each
- * variant costly.
+ * Smaller variables after Shopify refused `vars` with MAX_COST_EXCEEDED at `requestedCost` points
+ * (more than the estimate: a manual field cost). The page itself shrinks first, in proportion to the
+ * overshoot, then the inner sizes; null when everything is already 1 (nothing left to shrink).
  */
-export function planProductById(locations: number, maxCost = MAX_QUERY_COST): { variantsFirst: number; levelsFirst: number; metafieldsFirst: number } {
-  const doc = loadDocument("ProductById");
-  const levelsFirst = Math.min(Math.max(1, Math.ceil(locations)), MAX_PAGE_SIZE);
-  const metafieldsFirst = 25;
-  const variantsFirst = largest(50, maxCost, (k) => estimateRequestedCost(doc, { variantsFirst: k, levelsFirst, metafieldsFirst }));
-  if (variantsFirst === 0) throw new Error(`ProductById cannot fit one variant with ${levelsFirst} levels`);
-  return { variantsFirst, levelsFirst, metafieldsFirst };
+export function shrinkPage(document: PlannedDocument, vars: Record<string, unknown>, requestedCost: number): Record<string, number> | null {
+  const shape: PageShape = PAGE_SHAPES[document];
+  for (const [name] of [...shape.grow].reverse()) {
+    const v = Number(vars[name]);
+    if (!Number.isFinite(v) || v <= 1) continue;
+    const proportional = Math.floor((v * PLANNED_COST_BUDGET) / Math.max(requestedCost, 1));
+    return { [name]: Math.max(1, Math.min(v - 1, proportional)) };
+  }
+  return null;
+}
+
+/** Page sizes of ProductsPage (see {@link planPage}). */
+export interface ProductsPagePlan {
+  first: number;
+  variantsFirst: number;
+  levelsFirst: number;
+  metafieldsFirst: number;
+}
+
+/** ProductsPage variables for a shop with `locations` locations. */
+export function planProductsPage(locations: number, opts: PlanOptions = {}): ProductsPagePlan {
+  return planPage("ProductsPage", locations, opts) as unknown as ProductsPagePlan;
+}
+
+/** ProductVariantsPage variables: `first` variants with `levelsFirst` levels each. */
+export function planVariantsPage(locations: number, opts: PlanOptions = {}): { first: number; levelsFirst: number } {
+  return planPage("ProductVariantsPage", locations, opts) as { first: number; levelsFirst: number };
+}
+
+/** ProductById variables: up to 50 variants on the first page, fewer when many locations make each variant costly. */
+export function planProductById(locations: number, opts: PlanOptions = {}): { variantsFirst: number; levelsFirst: number; metafieldsFirst: number } {
+  return planPage("ProductById", locations, opts) as { variantsFirst: number; levelsFirst: number; metafieldsFirst: number };
 }
 
 /** The events query for products destroyed after `since` (ISO-8601), for DeletedProductEvents. */

@@ -1,6 +1,7 @@
 // Typed failures of the Admin GraphQL client. Messages name the shop and the operation, never a
 // token (the client scrubs the token out of anything the server sent back, to be sure).
 
+/** Base class of every Admin GraphQL client failure; names the shop and the operation. */
 export class AdminApiError extends Error {
   constructor(
     message: string,
@@ -63,6 +64,22 @@ export class AdminHttpError extends AdminApiError {
   constructor(shop: string, operation: string, readonly status: number, detail: string) {
     super(`Shopify answered HTTP ${status} for ${shop} on ${operation}${detail ? `: ${detail}` : ""}`, shop, operation);
     this.name = "AdminHttpError";
+  }
+}
+
+/**
+ * Shopify answered with a redirect (3xx). The client never follows one: the request carries the
+ * shop's access token, which must not reach another host. Not retried (a redirect is configuration,
+ * not a transient failure).
+ */
+export class AdminRedirectError extends AdminApiError {
+  constructor(shop: string, operation: string, readonly status: number, readonly location: string | null) {
+    super(
+      `Shopify answered HTTP ${status} (redirect${location ? ` to ${location}` : ""}) for ${shop} on ${operation}; redirects are refused so the access token is never sent elsewhere (check SHOPIFY_SHOP_ORIGIN and the API version)`,
+      shop,
+      operation,
+    );
+    this.name = "AdminRedirectError";
   }
 }
 

@@ -6,24 +6,22 @@
 //
 // Lines of the JSONL (one object per line): a product (no __parentId), then its variants
 // (__parentId = product), inventory levels (__parentId = variant: inventoryItem is an object, not a
-// connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true so a
-// product's children follow it; a child arriving after its product was already written (ungrouped
-// output) is still applied, by merging it into the stored product at the end.
+// connection) and `custom` metafields (__parentId = product). We ask for groupObjects: true by
+// default so a product's children follow it (since API 2026-01 the default is false: ungrouped);
+// with `groupObjects: false` the assembler keeps the latest 1,000 products open, so children that
+// arrive after later products still join their product in memory; a child of a product already
+// written is applied by merging it into the stored product at the end.
 //
 // Resumable: the operation id is saved in the checkpoint; a rerun polls and downloads that same
-// operation (Shopify keeps results for a week) instead of starting another.
-//
-// Public API:
-//   runBulkSync(opts: BulkSyncOptions): Promise<SyncResult>
-//   bulkOperationFinished(shop, finishPayload): Promise<boolean>   onBulkFinished for the apply worker:
-//       wakes a bulk sync waiting for that operation at once (true if one was waiting)
-//   assembleBulkProducts(lines: AsyncIterable<string>, onProduct, onLateChild?): Promise<number>
-//       (exported for tests: feeds assembled GraphQL product nodes to onProduct, in file order;
-//       late level lines reach onLateChild after the last product, other late lines as they come)
+// operation (Shopify keeps results for a week) instead of starting another. A resumed sync without
+// a saved id first looks its own operation up (bulkOperations: the same query, created since the
+// sync began), so a crash between starting the operation and saving its id starts no duplicate:
+// since 2026-01 Shopify runs up to five bulk queries at once and would not refuse a second one.
 import { createInterface } from "node:readline";
 import { Readable } from "node:stream";
 import type { ReadableStream as WebReadableStream } from "node:stream/web";
 import { loadDocument } from "../admin/documents.js";
+import { backoffDelay } from "../../retry.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { gidNumber, type ExportProduct } from "./export-types.js";
@@ -33,6 +31,7 @@ import { productFromGraphql, type GqlInventoryLevel, type GqlMetafield, type Gql
 import { getProduct, upsertProduct, upsertShopMetadata } from "./store.js";
 import { markSyncFailed, markSyncRunning, readCheckpoint, saveCheckpoint } from "./sync-state.js";
 
+/** Options of {@link runBulkSync}. */
 export interface BulkSyncOptions {
   db: Db;
   admin: AdminApi;
@@ -49,6 +48,8 @@ export interface BulkSyncOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   total?: number | null;
+  /** Ask Shopify for grouped JSONL (default true; false = Shopify's 2026-01 default, ungrouped). */
+  groupObjects?: boolean;
 }
 
 interface BulkCheckpoint {
@@ -125,21 +126,39 @@ class VariantIndex {
   }
 }
 
+/** Options of {@link assembleBulkProducts}. */
+export interface AssembleOptions {
+  /**
+   * How many of the latest products stay open for children that arrive after later products
+   * (ungrouped JSONL). 1 (default) suits grouped output: a product is complete when the next one
+   * starts. Children of products already handed on go to onLateChild.
+   */
+  window?: number;
+}
+
+/**
+ * Feeds assembled GraphQL product nodes to `onProduct`, in file order (exported for tests). Late
+ * level lines reach `onLateChild` after the last product, other late lines as they come.
+ */
 export async function assembleBulkProducts(
   lines: AsyncIterable<string>,
   onProduct: (node: GqlProduct) => Promise<void>,
   onLateChild?: (c: LateChild) => void,
+  opts: AssembleOptions = {},
 ): Promise<number> {
-  let current: Assembly | null = null;
+  const window = Math.max(1, opts.window ?? 1);
+  // Open products in file order (a Map keeps insertion order), and the owner of each open variant.
+  const open = new Map<string, Assembly>();
+  const openVariant = new Map<string, Assembly>();
   const variantProduct = new VariantIndex();
-  // Level lines whose variant is not in the current product: placed once the whole file is read
-  // (they are only merged after it anyway), so the index above need not be searchable meanwhile.
+  // Level lines whose variant is not open: placed once the whole file is read (they are only
+  // merged after it anyway), so the index above need not be searchable meanwhile.
   const lateLevels: { variantId: string; line: Line }[] = [];
   let count = 0;
-  const flush = async () => {
-    if (!current) return;
-    const a = current;
-    current = null;
+  const flushOldest = async () => {
+    const [id, a] = open.entries().next().value as [string, Assembly];
+    open.delete(id);
+    for (const v of a.variants.keys()) openVariant.delete(v);
     count++;
     await onProduct(toNode(a));
   };
@@ -149,25 +168,29 @@ export async function assembleBulkProducts(
     const type = gidType(line.id);
     const parent = line.__parentId;
     if (!parent && type === "Product") {
-      await flush();
-      current = { node: line as unknown as GqlProduct, variants: new Map(), metafields: [] };
+      open.set(line.id!, { node: line as unknown as GqlProduct, variants: new Map(), metafields: [] });
+      if (open.size > window) await flushOldest();
       continue;
     }
     if (!parent) continue; // unknown top-level object: not ours
     if (type === "ProductVariant") {
       variantProduct.add(gidNumber(line.id!), gidNumber(parent));
-      if (current?.node.id === parent) current.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
-      else onLateChild?.({ productId: parent, line });
+      const a = open.get(parent);
+      if (a) {
+        a.variants.set(line.id!, { ...(line as unknown as GqlVariant), levels: [] });
+        openVariant.set(line.id!, a);
+      } else onLateChild?.({ productId: parent, line });
     } else if (type === "InventoryLevel" || line.location) {
-      const v = current?.variants.get(parent);
+      const v = openVariant.get(parent)?.variants.get(parent);
       if (v) v.levels.push(line as unknown as GqlInventoryLevel);
       else if (onLateChild) lateLevels.push({ variantId: parent, line });
     } else if (type === "Metafield" || "namespace" in line) {
-      if (current?.node.id === parent) current.metafields.push(line as unknown as GqlMetafield);
+      const a = open.get(parent);
+      if (a) a.metafields.push(line as unknown as GqlMetafield);
       else onLateChild?.({ productId: parent, line });
     }
   }
-  await flush();
+  while (open.size) await flushOldest();
   if (lateLevels.length && onLateChild) {
     const products = variantProduct.productsOf(new Set(lateLevels.map((l) => gidNumber(l.variantId))));
     for (const { variantId, line } of lateLevels) {
@@ -178,23 +201,38 @@ export async function assembleBulkProducts(
   return count;
 }
 
-async function startOrAdopt(admin: AdminApi, query: string): Promise<BulkOp> {
+/** Products kept open while reading ungrouped JSONL (see AssembleOptions.window). */
+const UNGROUPED_WINDOW = 1000;
+
+const sameQuery = (a: string | null | undefined, b: string) => (a ?? "").replace(/\s+/g, "") === b.replace(/\s+/g, "");
+
+/** Our own operation for `query`, created since `since` (ms), still running or completed; else null. */
+async function findOwnOperation(admin: AdminApi, query: string, since: number): Promise<BulkOp | null> {
+  // A minute of slack for the difference between our clock and Shopify's.
+  const after = new Date(since - 60_000).toISOString();
+  const filter = `operation_type:query status:created,running,completed created_at:>='${after}'`;
+  const r = await admin.request<{ bulkOperations: { nodes: BulkOp[] } }>("RecentBulkOperations", { first: 10, query: filter });
+  return r.data.bulkOperations.nodes.find((op) => sameQuery(op.query, query)) ?? null; // newest first
+}
+
+/**
+ * Starts the export; when resuming a sync whose operation id was never saved, first adopts the
+ * operation it may have started before the crash (see the header).
+ */
+async function startOrAdopt(admin: AdminApi, query: string, resumingSince: number | null, groupObjects: boolean): Promise<BulkOp> {
+  const own = resumingSince === null ? null : await findOwnOperation(admin, query, resumingSince);
+  if (own) return own;
   type R = { bulkOperationRunQuery: { bulkOperation: BulkOp | null; userErrors: { field?: string[]; message: string; code?: string }[] } };
-  const r = (await admin.request<R>("BulkOperationRunQuery", { query, groupObjects: true })).data.bulkOperationRunQuery;
+  const r = (await admin.request<R>("BulkOperationRunQuery", { query, groupObjects })).data.bulkOperationRunQuery;
   if (r.bulkOperation) return r.bulkOperation;
-  const inProgress = r.userErrors.some((e) => e.code === "OPERATION_IN_PROGRESS" || /already in progress/i.test(e.message));
-  if (inProgress) {
-    const cur = (await admin.request<{ currentBulkOperation: BulkOp | null }>("CurrentBulkOperation", {})).data.currentBulkOperation;
-    if (cur && (cur.status === "RUNNING" || cur.status === "CREATED") && cur.query?.replace(/\s+/g, "") === query.replace(/\s+/g, "")) return cur;
-  }
-  throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => e.message).join("; ")}`);
+  throw new Error(`bulkOperationRunQuery refused: ${r.userErrors.map((e) => `${e.message}${e.code ? ` (${e.code})` : ""}`).join("; ")}`);
 }
 
 // In-process waiters for the bulk_operations/finish webhook: a poll sleeping for an operation wakes
 // as soon as its finish webhook is applied (polling remains the fallback when webhooks are lost).
 const waiters = new Map<string, Set<() => void>>();
 
-/** For the webhook apply worker (onBulkFinished): wakes a sync waiting for this operation. */
+/** For the webhook apply worker (onBulkFinished): wakes a sync waiting for this operation (true if one was waiting). */
 export async function bulkOperationFinished(_shop: string, payload: Record<string, unknown>): Promise<boolean> {
   const set = waiters.get(String(payload.admin_graphql_api_id ?? ""));
   if (!set?.size) return false;
@@ -223,8 +261,8 @@ async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
   const sleep = (ms: number) => sleepOrWake(id, ms, o.sleep);
   const now = o.now ?? Date.now;
   const deadline = now() + (o.timeoutMs ?? 6 * 3600_000);
-  let delay = o.pollMs ?? 500;
-  for (;;) {
+  const poll = { baseMs: o.pollMs ?? 500, capMs: o.maxPollMs ?? 10_000, jitter: "none" as const };
+  for (let n = 0; ; n++) {
     const op = (await o.admin.request<{ bulkOperation: BulkOp | null }>("BulkOperationById", { id })).data.bulkOperation;
     if (!op) throw new Error(`bulk operation ${id} not found`);
     if (op.status === "COMPLETED") return op;
@@ -232,8 +270,7 @@ async function waitFor(o: BulkSyncOptions, id: string): Promise<BulkOp> {
       throw new Error(`bulk operation ${id} ended ${op.status}${op.errorCode ? ` (${op.errorCode})` : ""}`);
     }
     if (now() > deadline) throw new Error(`bulk operation ${id} still ${op.status} after the timeout`);
-    await sleep(delay);
-    delay = Math.min(delay * 2, o.maxPollMs ?? 10_000);
+    await sleep(backoffDelay(n, poll));
   }
 }
 
@@ -244,6 +281,7 @@ async function* jsonlLines(url: string, doFetch: typeof fetch): AsyncIterable<st
   for await (const line of rl) yield line;
 }
 
+/** Runs (or resumes) a bulk full sync of one shop; see the header. */
 export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
   const now = o.now ?? Date.now;
   const stored = o.restart ? null : await readCheckpoint<BulkCheckpoint>(o.db, o.shop, "bulk");
@@ -256,7 +294,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
     const metaAt = now();
     await upsertShopMetadata(o.db, o.shop, await fetchShopMetadata(o.admin, o.shop), { fetchedAt: metaAt });
     if (!cp.operationId) {
-      const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"));
+      const op = await startOrAdopt(o.admin, loadDocument("bulk/Products"), resumed ? cp.startedAt : null, o.groupObjects ?? true);
       cp.operationId = op.id;
       await saveCheckpoint(o.db, o.shop, cp);
     }
@@ -279,6 +317,7 @@ export async function runBulkSync(o: BulkSyncOptions): Promise<SyncResult> {
           if (!l) late.set(c.productId, (l = []));
           l.push(c);
         },
+        { window: (o.groupObjects ?? true) ? 1 : UNGROUPED_WINDOW },
       );
     }
     for (const [productId, children] of late) await mergeLate(o.db, o.shop, productId, children, cp.startedAt);

@@ -1,23 +1,11 @@
 // Paged reads of a shop's catalog through the Admin GraphQL client, shared by full sync, bulk sync
 // (for everything but products) and reconciliation. Every nested connection is followed where its
 // pageInfo says there is more (variants > first page, inventory levels, metafields, collection
-// members, discount codes), so nothing is silently truncated.
-//
-// Public API:
-//   interface AdminApi { request<T>(document, variables?): Promise<{ data: T }> }   (AdminClient fits)
-//   fetchShopMetadata(admin, shop): Promise<ShopMetadataExport>
-//   productsPagePlan(locationCount): { page: ProductsPagePlan; variants: { first; levelsFirst } }
-//   fetchProductsPage(admin, plan, { after, query }): Promise<{ products: ExportProduct[]; pageInfo }>
-//   completeProduct(admin, node, plan): Promise<ExportProduct | null>   null: deleted meanwhile
-//   fetchProductById(admin, id, plan): Promise<ExportProduct | null>
-//   fetchVariantsByIds(admin, ids): Promise<GqlVariantByIds[] | null>   variant fields without the
-//       inventory item; null when a variant is gone (the caller refetches the product instead)
-//   fetchProductIds(admin, query?): Promise<{ id: string; updatedAt: string }[]>
-//   fetchCollections(admin): Promise<CollectionInput[]>              with complete membership
-//   fetchDiscounts(admin): Promise<ExportDiscount[]>                 code and automatic, every kind
-//   countProducts(admin): Promise<number | null>                     null when unknown
-import { estimateRequestedCost } from "../admin/cost.js";
-import { loadDocument, MAX_QUERY_COST, planProductsPage, planVariantsPage, type ProductsPagePlan } from "../admin/documents.js";
+// members, discount codes), so nothing is silently truncated. Pages sized by the shop's location
+// count come from one planner (admin/documents.ts planPage) and shrink when Shopify answers
+// MAX_COST_EXCEEDED anyway (a manual field cost): see plannedRequest.
+import { planProductById, planProductsPage, planVariantsPage, shrinkPage, type PlannedDocument, type ProductsPagePlan } from "../admin/documents.js";
+import { MaxCostExceededError } from "../admin/errors.js";
 import type { ExportDiscount, ExportProduct, ShopMetadataExport } from "./export-types.js";
 import {
   collectionFromGraphql,
@@ -52,14 +40,38 @@ const COLLECTIONS = { first: 18, productsFirst: 50 };
 const CODE_DISCOUNTS = { first: 50, codesFirst: 10 };
 const AUTO_DISCOUNTS = { first: 100 };
 
+/**
+ * Page sizes of one sync, planned from the shop's location count. Objects, not constants: when
+ * Shopify refuses a page as too costly, the plan shrinks in place and later pages use the new size.
+ */
 export interface SyncPlan {
   page: ProductsPagePlan;
   variants: { first: number; levelsFirst: number };
+  byId: { variantsFirst: number; levelsFirst: number; metafieldsFirst: number };
 }
 
+/** The plan for a shop with `locationCount` locations (at least 1). */
 export function productsPagePlan(locationCount: number): SyncPlan {
   const n = Math.max(1, locationCount);
-  return { page: planProductsPage(n), variants: planVariantsPage(n) };
+  return { page: planProductsPage(n), variants: planVariantsPage(n), byId: planProductById(n) };
+}
+
+/**
+ * A request whose page sizes come from `plan`. When Shopify answers MAX_COST_EXCEEDED (its cost
+ * is above our estimate: a manual field cost), the plan shrinks in place (shrinkPage) and the
+ * request is retried, until it fits or nothing is left to shrink.
+ */
+async function plannedRequest<T>(admin: AdminApi, document: PlannedDocument, plan: Record<string, unknown>, extra: Record<string, unknown>): Promise<T> {
+  for (;;) {
+    try {
+      return await q<T>(admin, document, { ...plan, ...extra });
+    } catch (err) {
+      if (!(err instanceof MaxCostExceededError)) throw err;
+      const smaller = shrinkPage(document, plan, err.requestedCost);
+      if (!smaller) throw err;
+      Object.assign(plan, smaller);
+    }
+  }
 }
 
 /** Follows a connection's pages: `more(after)` fetches the next one. Returns every node. */
@@ -75,6 +87,7 @@ async function drain<T>(first: Connection<T> | null | undefined, more: (after: s
   return out;
 }
 
+/** Shop fields and every location (inactive ones included). */
 export async function fetchShopMetadata(admin: AdminApi, shop: string): Promise<ShopMetadataExport> {
   type R = { shop: GqlShop; locations: Connection<GqlLocation> };
   const first = await q<R>(admin, "ShopMetadata", { locationsFirst: PAGE, includeInactive: true });
@@ -87,7 +100,7 @@ export async function completeProduct(admin: AdminApi, node: GqlProduct, plan: S
   type VR = { product: { variants: Connection<GqlVariant> } | null };
   let gone = false;
   const variants = await drain(node.variants, async (after) => {
-    const r = await q<VR>(admin, "ProductVariantsPage", { id: node.id, first: plan.variants.first, levelsFirst: plan.variants.levelsFirst, after });
+    const r = await plannedRequest<VR>(admin, "ProductVariantsPage", plan.variants, { id: node.id, after });
     if (!r.product) gone = true;
     return r.product?.variants ?? null;
   });
@@ -106,13 +119,14 @@ export async function completeProduct(admin: AdminApi, node: GqlProduct, plan: S
   return productFromGraphql({ ...node, variants: { nodes: full }, metafields: { nodes: metafields } });
 }
 
+/** One page of products, each completed (nested pages followed); deleted-meanwhile products are left out. */
 export async function fetchProductsPage(
   admin: AdminApi,
   plan: SyncPlan,
   opts: { after?: string | null; query?: string } = {},
 ): Promise<{ products: ExportProduct[]; pageInfo: PageInfo }> {
   type R = { products: Connection<GqlProduct> & { pageInfo: PageInfo } };
-  const r = await q<R>(admin, "ProductsPage", { ...plan.page, after: opts.after ?? null, query: opts.query ?? null });
+  const r = await plannedRequest<R>(admin, "ProductsPage", plan.page as unknown as Record<string, unknown>, { after: opts.after ?? null, query: opts.query ?? null });
   const products: ExportProduct[] = [];
   for (const node of nodesOf(r.products)) {
     const p = await completeProduct(admin, node, plan);
@@ -121,30 +135,19 @@ export async function fetchProductsPage(
   return { products, pageInfo: r.products.pageInfo };
 }
 
-/** ProductById variables within the 1,000-point limit for `levelsFirst` levels per variant. */
-const byIdPlans = new Map<number, { variantsFirst: number; levelsFirst: number; metafieldsFirst: number }>();
-function productByIdPlan(levelsFirst: number) {
-  let p = byIdPlans.get(levelsFirst);
-  if (!p) {
-    const doc = loadDocument("ProductById");
-    const metafieldsFirst = 25;
-    let variantsFirst = 50;
-    while (variantsFirst > 1 && estimateRequestedCost(doc, { variantsFirst, levelsFirst, metafieldsFirst }) > MAX_QUERY_COST) variantsFirst--;
-    byIdPlans.set(levelsFirst, (p = { variantsFirst, levelsFirst, metafieldsFirst }));
-  }
-  return p;
-}
-
+/** One product, complete (every variant, level and metafield page), or null when it does not exist. */
 export async function fetchProductById(admin: AdminApi, id: string, plan: SyncPlan): Promise<ExportProduct | null> {
-  const r = await q<{ product: GqlProduct | null }>(admin, "ProductById", { id, ...productByIdPlan(plan.variants.levelsFirst) });
+  const r = await plannedRequest<{ product: GqlProduct | null }>(admin, "ProductById", plan.byId, { id });
   return r.product ? completeProduct(admin, r.product, plan) : null;
 }
 
 /** Ids per ProductVariantsByIds request: Shopify's nodes(ids:) maximum (2 points each: 500). */
 const VARIANT_IDS_CHUNK = 250;
 
+/** A variant as ProductVariantsByIds returns it (no inventory item). */
 export type GqlVariantByIds = Omit<GqlVariant, "inventoryItem">;
 
+/** Variant fields without the inventory item, in 250-id chunks; null when a variant is gone (the caller refetches the product instead). */
 export async function fetchVariantsByIds(admin: AdminApi, ids: readonly string[]): Promise<GqlVariantByIds[] | null> {
   type R = { nodes: (GqlVariantByIds | null)[] };
   const out: GqlVariantByIds[] = [];
@@ -158,19 +161,21 @@ export async function fetchVariantsByIds(admin: AdminApi, ids: readonly string[]
   return out;
 }
 
+/** Every product id with its updatedAt, optionally filtered by a search query. */
 export async function fetchProductIds(admin: AdminApi, query?: string): Promise<{ id: string; updatedAt: string }[]> {
   type R = { products: Connection<{ id: string; updatedAt: string }> };
   const first = await q<R>(admin, "ProductIdsPage", { first: PAGE, query: query ?? null });
   return drain(first.products, async (after) => (await q<R>(admin, "ProductIdsPage", { first: PAGE, query: query ?? null, after })).products);
 }
 
+/**
+ * The shop's exact product count (all statuses), or null when Shopify returns no count. Errors
+ * propagate: the count decides between a paged and a bulk sync, and a failed count that silently
+ * meant "small store" would send a huge store down the paged path.
+ */
 export async function countProducts(admin: AdminApi): Promise<number | null> {
-  try {
-    const r = await q<{ productsCount: { count: number; precision: string } | null }>(admin, "ProductsCount", {});
-    return r.productsCount?.count ?? null;
-  } catch {
-    return null; // a count is only for progress and the bulk decision; its absence is not an error
-  }
+  const r = await q<{ productsCount: { count: number; precision: string } | null }>(admin, "ProductsCount", {});
+  return r.productsCount?.count ?? null;
 }
 
 interface GqlCollection {
@@ -181,6 +186,7 @@ interface GqlCollection {
   products: Connection<{ id: string }>;
 }
 
+/** Every collection with its complete membership. */
 export async function fetchCollections(admin: AdminApi): Promise<CollectionInput[]> {
   type R = { collections: Connection<GqlCollection> };
   type PR = { collection: { products: Connection<{ id: string }> } | null };
@@ -196,6 +202,7 @@ export async function fetchCollections(admin: AdminApi): Promise<CollectionInput
 
 type DiscountNode = Parameters<typeof discountFromGraphql>[0];
 
+/** Every code and automatic discount, of every kind, codes complete. */
 export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]> {
   type CR = { codeDiscountNodes: Connection<DiscountNode> };
   type AR = { automaticDiscountNodes: Connection<DiscountNode> };

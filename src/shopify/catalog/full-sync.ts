@@ -6,12 +6,7 @@
 // rerun after a crash or an error continues from it (same startedAt, so deletion detection still
 // sees the pages written before the interruption). The phases after products are cheap and rerun
 // whole.
-//
-// Public API:
-//   runFullSync(opts: FullSyncOptions): Promise<SyncResult>
-//   runCatalogSync(opts & { mode?: "auto" | "full" | "bulk"; bulkThreshold }): Promise<SyncResult>
-//       "auto" picks bulk when the product count exceeds bulkThreshold (or a bulk checkpoint exists)
-//   interface SyncProgress { phase; done; total: number | null }
+
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { countProducts, fetchCollections, fetchDiscounts, fetchProductsPage, fetchShopMetadata, productsPagePlan, type AdminApi } from "./fetch.js";
@@ -28,14 +23,17 @@ import {
 } from "./store.js";
 import { markSyncFailed, markSyncFinished, markSyncRunning, readCheckpoint, saveCheckpoint, type SyncMode } from "./sync-state.js";
 
+/** The phase a running sync reports progress for. */
 export type SyncPhase = "metadata" | "products" | "collections" | "discounts" | "deletions" | "done";
 
+/** Progress of a running sync: `total` is null while unknown. */
 export interface SyncProgress {
   phase: SyncPhase;
   done: number;
   total: number | null;
 }
 
+/** What a finished full, bulk or reconcile sync did. */
 export interface SyncResult {
   mode: SyncMode;
   shop: string;
@@ -47,6 +45,7 @@ export interface SyncResult {
   driftRepaired?: number;
 }
 
+/** Options of {@link runFullSync}. */
 export interface FullSyncOptions {
   db: Db;
   admin: AdminApi;
@@ -96,6 +95,7 @@ export async function deleteUnseenProducts(db: Db, shop: string, startedAt: numb
   return n;
 }
 
+/** Runs (or resumes from its checkpoint) a paged full sync of one shop; see the header. */
 export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
   const now = o.now ?? Date.now;
   const stored = o.restart ? null : await readCheckpoint<FullCheckpoint>(o.db, o.shop, "full");
@@ -109,7 +109,13 @@ export async function runFullSync(o: FullSyncOptions): Promise<SyncResult> {
     const metadata = await fetchShopMetadata(o.admin, o.shop);
     await upsertShopMetadata(o.db, o.shop, metadata, { fetchedAt: metaAt });
     const plan = productsPagePlan(metadata.locations.length);
-    if (cp.total === null) cp.total = await countProducts(o.admin);
+    if (cp.total === null) {
+      // Only a progress total here (the paged sync is already chosen): a failed count is logged, not fatal.
+      cp.total = await countProducts(o.admin).catch((err: unknown) => {
+        o.log?.warn({ shop: o.shop, err: (err as Error).message }, "full sync: product count failed; progress has no total");
+        return null;
+      });
+    }
     o.onProgress?.({ phase: "products", done: cp.done, total: cp.total });
 
     let more = true;

@@ -9,8 +9,7 @@
 // recorded in catalog_sync_state with the start of this reconciliation as the new last good sync.
 // A shop never synced, or with an interrupted full/bulk sync, gets that sync (run or resumed) instead.
 import { isDeepStrictEqual } from "node:util";
-import { estimateRequestedCost } from "../admin/cost.js";
-import { loadDocument, MAX_PAGE_SIZE, MAX_QUERY_COST, updatedSinceQuery } from "../admin/documents.js";
+import { planPage, updatedSinceQuery } from "../admin/documents.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import { compareGids, type ExportInventory } from "./export-types.js";
@@ -71,22 +70,9 @@ export interface DriftCounts {
   inventory: number;
 }
 
-/**
- * Page sizes for the VariantsInventoryPage query: `levelsFirst` is the location count (clamped to
- * 1..MAX_PAGE_SIZE), `first` the largest variant page whose requested cost stays within
- * MAX_QUERY_COST.
- */
+/** VariantsInventoryPage variables for a shop with `locations` locations (the shared planner). */
 export function planVariantsInventoryPage(locations: number): { first: number; levelsFirst: number } {
-  const doc = loadDocument("VariantsInventoryPage");
-  const levelsFirst = Math.min(Math.max(1, locations), MAX_PAGE_SIZE);
-  let lo = 1;
-  let hi = MAX_PAGE_SIZE;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (estimateRequestedCost(doc, { first: mid, levelsFirst }) <= MAX_QUERY_COST) lo = mid;
-    else hi = mid - 1;
-  }
-  return { first: lo, levelsFirst };
+  return planPage("VariantsInventoryPage", locations) as { first: number; levelsFirst: number };
 }
 
 const sum = (d: DriftCounts) => d.metadata + d.collections + d.discounts + d.products + d.deletedProducts + d.inventory;

@@ -1,24 +1,19 @@
 // Per-shop sync bookkeeping (catalog_sync_state): status, the resumable checkpoint of a running
 // full/bulk sync, last full and last good sync, product count, drift repaired.
-//
-// Public API:
-//   getSyncState(db, shop): Promise<CatalogSyncStateTable | null>
-//   listSyncStates(db): Promise<CatalogSyncStateTable[]>
-//   readCheckpoint<T>(db, shop, kind): Promise<T | null>        the stored checkpoint if its kind matches
-//   markSyncRunning(db, shop, mode, checkpoint): Promise<void>
-//   saveCheckpoint(db, shop, checkpoint): Promise<void>
-//   markSyncFinished(db, shop, r: { mode, startedAt, productCount, driftRepaired?, full? }): Promise<void>
-//   markSyncFailed(db, shop, mode, error): Promise<void>        keeps the checkpoint for a resume
+
 import type { Db } from "../../storage/db.js";
 import type { CatalogSyncStateTable } from "../../storage/schema.js";
 import { notifyCatalogChange } from "./store.js";
 
+/** The kind of sync a state row records. */
 export type SyncMode = "full" | "bulk" | "reconcile";
 
+/** The shop's sync state row, or null before its first sync. */
 export async function getSyncState(db: Db, shop: string): Promise<CatalogSyncStateTable | null> {
   return (await db.selectFrom("catalog_sync_state").selectAll().where("shop", "=", shop).executeTakeFirst()) ?? null;
 }
 
+/** Every shop's sync state, by shop. */
 export async function listSyncStates(db: Db): Promise<CatalogSyncStateTable[]> {
   return db.selectFrom("catalog_sync_state").selectAll().orderBy("shop").execute();
 }
@@ -31,6 +26,7 @@ async function ensureRow(db: Db, shop: string): Promise<void> {
     .execute();
 }
 
+/** The stored checkpoint if one of this `kind` is stored (null otherwise or when unreadable). */
 export async function readCheckpoint<T extends { kind: string }>(db: Db, shop: string, kind: string): Promise<T | null> {
   const s = await getSyncState(db, shop);
   if (!s?.checkpoint) return null;
@@ -42,6 +38,7 @@ export async function readCheckpoint<T extends { kind: string }>(db: Db, shop: s
   }
 }
 
+/** Marks a sync of `mode` running with its initial checkpoint (null for none). */
 export async function markSyncRunning(db: Db, shop: string, mode: SyncMode, checkpoint: unknown): Promise<void> {
   await ensureRow(db, shop);
   await db
@@ -51,6 +48,7 @@ export async function markSyncRunning(db: Db, shop: string, mode: SyncMode, chec
     .execute();
 }
 
+/** Replaces the running sync's checkpoint. */
 export async function saveCheckpoint(db: Db, shop: string, checkpoint: unknown): Promise<void> {
   await db
     .updateTable("catalog_sync_state")
@@ -59,6 +57,7 @@ export async function saveCheckpoint(db: Db, shop: string, checkpoint: unknown):
     .execute();
 }
 
+/** Records a finished sync: idle, checkpoint cleared, counts and last-good/full/reconcile times. */
 export async function markSyncFinished(
   db: Db,
   shop: string,
@@ -87,6 +86,7 @@ export async function markSyncFinished(
   notifyCatalogChange(db, shop); // exports were deferred while a full sync ran
 }
 
+/** Records a failed sync; keeps the checkpoint so the next run resumes. */
 export async function markSyncFailed(db: Db, shop: string, mode: SyncMode, error: unknown): Promise<void> {
   await ensureRow(db, shop);
   const msg = error instanceof Error ? error.message : String(error);
