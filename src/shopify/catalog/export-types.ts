@@ -106,12 +106,6 @@ export function gidSortKey(gid: string): string {
   return /^\d{1,20}$/.test(tail) ? tail.padStart(20, "0") : `~${tail}`;
 }
 
-/** Numeric tail of a GID as a double: exact only below 2^53; use gidSortKey/compareGids to order. */
-export function gidNumber(gid: string): number {
-  const n = Number(gid.slice(gid.lastIndexOf("/") + 1));
-  return Number.isFinite(n) ? n : 0;
-}
-
 /** Orders GIDs by their numeric tail, exactly (see gidSortKey). */
 export function compareGids(a: string, b: string): number {
   const x = gidSortKey(a);
