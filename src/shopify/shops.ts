@@ -3,9 +3,18 @@
 import type { Db } from "../storage/db.js";
 import type { ShopsTable, ShopStatus } from "../storage/schema.js";
 import { shopTokenAad, type Secrets } from "../storage/secrets.js";
-import type { TokenSet } from "./oauth/tokens.js";
 
 /** A shop row without its tokens (times in epoch ms). */
+/** The tokens of an install, as Shopify answers the token endpoint (stored encrypted). */
+export interface TokenSet {
+  accessToken: string;
+  scopes: string[];
+  /** Epoch ms, or null for a non-expiring token. */
+  accessTokenExpiresAt: number | null;
+  refreshToken: string | null;
+  refreshTokenExpiresAt: number | null;
+}
+
 export interface Shop {
   domain: string;
   userId: string;

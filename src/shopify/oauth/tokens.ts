@@ -5,16 +5,10 @@
 // refresh token rotates on every refresh. Errors never carry the secret, code or tokens.
 import { z } from "zod";
 import type { Config } from "../../config.js";
+import type { TokenSet } from "../shops.js";
 import { shopUrl } from "./shop-domain.js";
 
-export interface TokenSet {
-  accessToken: string;
-  scopes: string[];
-  /** Epoch ms, or null for a non-expiring token. */
-  accessTokenExpiresAt: number | null;
-  refreshToken: string | null;
-  refreshTokenExpiresAt: number | null;
-}
+export type { TokenSet } from "../shops.js";
 
 export class TokenEndpointError extends Error {
   /** status: HTTP status from Shopify, or 0 for a network error / unreadable answer. */
