@@ -49,6 +49,24 @@ for (const d of testDialects()) {
       }
     });
 
+    it("cookies and authorization headers never reach the logs (requests, refusals, errors, and header objects)", async () => {
+      const cookieSecret = "cookie-secret-9d8f7e6c5b4a";
+      const bearer = "bearer-secret-1a2b3c4d5e6f";
+      const accessHeader = "shpat_header_secret_0f1e2d3c";
+      const headers = { cookie: `storelink_session=${cookieSecret}; other=${cookieSecret}`, authorization: `Bearer ${bearer}`, "x-shopify-access-token": accessHeader };
+      const before = t.logs.length;
+      for (const path of ["/healthz", "/nope", "/shopify/install?shop=evil.example", "/shopify/%E0%A4%A/login", "/shopify/callback?shop=x"]) {
+        await (await fetch(`${t.url}${path}`, { headers, redirect: "manual" })).arrayBuffer();
+      }
+      // Code that logs a request or a header object directly (as an error handler might) is censored too.
+      t.ctx.log.warn({ req: { headers }, headers, res: { headers: { "set-cookie": `storelink_session=${cookieSecret}` } } }, "header objects");
+      const lines = t.logs.slice(before);
+      assert.ok(lines.length >= 6, `sanity: the requests were logged (${lines.length} lines)`);
+      const text = lines.join("");
+      for (const secret of [cookieSecret, bearer, accessHeader]) assert.ok(!text.includes(secret), `${secret} found in the logs`);
+      assert.ok(text.includes("[redacted]"), "the header objects were censored, not dropped");
+    });
+
     it("malformed URLs get a JSON 400", async () => {
       const res = await fetch(`${t.url}/shopify/%E0%A4%A/login`);
       assert.equal(res.status, 400);
