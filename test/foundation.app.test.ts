@@ -6,6 +6,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
 import { join } from "node:path";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
+import { waitFor } from "./helpers/wait.js";
 import { captureLogger, ENCRYPTION_KEY, STATE_SECRET, startTestApp, tempDir, testConfig, type TestApp } from "./helpers/foundation.js";
 import pg from "pg";
 import { openDatabase, ping } from "../src/storage/db.js";
@@ -92,8 +93,7 @@ describe("PostgreSQL connection loss", { skip: pgDialect.skip }, () => {
       const killed = await admin.query("select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()", [dbName]);
       await admin.end();
       assert.ok(killed.rowCount! >= 1);
-      for (let i = 0; i < 100 && !lines.some((l) => l.includes("idle database connection lost")); i++) await new Promise((r) => setTimeout(r, 10));
-      assert.ok(lines.some((l) => l.includes("idle database connection lost")), "loss logged, process alive");
+      await waitFor(() => lines.some((l) => l.includes("idle database connection lost")), { what: 'the log line "idle database connection lost"', timeoutMs: 15_000 });
       await ping(ctx.db);
     } finally {
       await ctx.close();
