@@ -31,8 +31,8 @@ const CHANGES = 240; // store changes in the stream
 const KILL_AT = 110; // change index at which the service is killed
 const RESTART_AT = 150; // change index at which it is restarted (changes go on meanwhile)
 const CHANGE_EVERY_MS = 12;
-/** Bound of a service (re)start; below the 60 s before the simulator's last webhook retry. */
-const RESTART_TIMEOUT_MS = 45_000;
+/** Bound of a service (re)start; below the 120 s before the simulator's last webhook retry. */
+const RESTART_TIMEOUT_MS = 90_000;
 
 const ADMIN_FAULTS: ChaosOptions["admin"] = {
   rate: 0.2,
@@ -113,7 +113,7 @@ const secretsIn = (text: string, secrets: string[]): string[] => {
 
 for (const d of testDialects()) {
   describe(`acceptance: catalog mirror under chaos, kill -9 and restart [${d.name}]`, { skip: d.skip }, () => {
-    it("mirror equals truth after one reconciliation; nothing acknowledged is lost", { timeout: 450_000 }, async (t) => {
+    it("mirror equals truth after one reconciliation; nothing acknowledged is lost", { timeout: 540_000 }, async (t) => {
       const started = Date.now();
       const phases: string[] = [];
       const phase = (name: string) => phases.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
@@ -129,9 +129,10 @@ for (const d of testDialects()) {
         shops: [{ domain: SHOP, seed: 404, products: 80, locations: 4, plan: "plus" }],
         autoApprove: true,
         // Shopify's 8 retries, scaled down: the first seven within ~13 s (a normal restart is over
-        // by then), the last one 60 s later, so retries always outlast the outage: the restart below
-        // gives up after RESTART_TIMEOUT_MS (< 60 s), whatever the machine's load.
-        webhookRetry: { scheduleMs: [100, 200, 400, 800, 1600, 3200, 6400, 60_000], timeoutMs: 3000 },
+        // by then), the last one 120 s later, so retries always outlast the outage: the restart below
+        // gives up after RESTART_TIMEOUT_MS (< 120 s), whatever the machine's load (a loaded 2-core
+        // machine has taken 35 s to restart the service).
+        webhookRetry: { scheduleMs: [100, 200, 400, 800, 1600, 3200, 6400, 120_000], timeoutMs: 3000 },
         logLevel: false,
       });
       const env: Record<string, string> = {
@@ -198,8 +199,8 @@ for (const d of testDialects()) {
         phase("stream done");
 
         // 4. Deliveries settle (retries included), the service's queue drains.
-        // Bounded: the last retry of a delivery comes at most ~73 s after its first attempt.
-        await within(sim.control.idle(), { what: "the simulator's webhook deliveries and retries to settle", timeoutMs: 150_000 });
+        // Bounded: the last retry of a delivery comes at most ~133 s after its first attempt.
+        await within(sim.control.idle(), { what: "the simulator's webhook deliveries and retries to settle", timeoutMs: 200_000 });
         const attempts = sim.control.deliveries().filter((a) => a.shop === SHOP);
         assert.ok(attempts.length < 5000, "the simulator's attempt log (5,000 entries) was not truncated");
         const pendingWork = async () => ({

@@ -40,7 +40,10 @@ export async function linkToSimulator(
     apps: [{ apiKey: API_KEY, apiSecret: WEBHOOK_SECRET, complianceUri: ctx.config.shopify.webhookAddress }],
     shops: [{ domain: shop, seed: opts.seed ?? 11, products: opts.products ?? 6, plan: "plus" }],
     autoApprove: true,
-    webhookRetry: opts.webhookRetry ?? { scale: 0.001, timeoutMs: 2000 },
+    // Shopify's schedule scaled down, with the last retry 30 s out and Shopify's 5 s answer timeout:
+    // a service slowed by a busy machine is retried, never given up on (which would delete the
+    // subscription and make a later assertion fail by timing).
+    webhookRetry: opts.webhookRetry ?? { scheduleMs: [5, 10, 30, 60, 300, 1200, 3600, 30_000], timeoutMs: 5000 },
     chaos: opts.chaos,
     adminApi: opts.adminApi,
     logLevel: false,
