@@ -113,7 +113,7 @@ const secretsIn = (text: string, secrets: string[]): string[] => {
 
 for (const d of testDialects()) {
   describe(`acceptance: catalog mirror under chaos, kill -9 and restart [${d.name}]`, { skip: d.skip }, () => {
-    it("mirror equals truth after one reconciliation; nothing acknowledged is lost", { timeout: 540_000 }, async (t) => {
+    it("mirror equals truth after one reconciliation; nothing acknowledged is lost", { timeout: 420_000 }, async (t) => {
       const started = Date.now();
       const phases: string[] = [];
       const phase = (name: string) => phases.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
