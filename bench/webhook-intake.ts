@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { openLoop, pct, type OpenLoopResult } from "./lib/open-loop.js";
+import { commandLine, median } from "./lib/stats.js";
 
 const arg = (name: string, def: number) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -95,12 +96,8 @@ async function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
   return { ...r, sent: r.sent + warm.sent, ok: r.ok + warm.ok, errors: r.errors + warm.errors };
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
 
-interface Row { mode: string; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number }
+interface Row { mode: string; failed: boolean; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number }
 
 // Each phase gets a fresh server (and database): the 1,000/s latency is a steady-state figure and
 // should not include the checkpointing of the saturation run's tens of thousands of rows.
@@ -124,6 +121,7 @@ async function one(mode: "storelink" | "bare"): Promise<Row> {
   const ok = sat["2xx"] + fixed.ok;
   return {
     mode,
+    failed: false,
     rps: sat["2xx"] / SECONDS,
     ok,
     sent: sat.requests.sent + fixed.sent,
@@ -136,6 +134,7 @@ async function one(mode: "storelink" | "bare"): Promise<Row> {
   };
 }
 
+console.log(`$ ${commandLine()}`);
 const rows: Row[] = [];
 for (let i = 0; i < RUNS; i++) {
   for (const mode of ["storelink", "bare"] as const) {
@@ -149,15 +148,19 @@ for (let i = 0; i < RUNS; i++) {
     // Every 200 must be a recorded row; requests still in flight when a run ends may be recorded
     // without their answer being counted, so recorded lies between answered and sent.
     if (r.recorded !== null && (r.recorded < r.ok || r.recorded > r.sent)) {
-      console.error(`MISMATCH: ${r.ok} answered 200, ${r.sent} sent, but ${r.recorded} rows recorded`);
+      console.error(`MISMATCH: ${r.ok} answered 200, ${r.sent} sent, but ${r.recorded} rows recorded: run excluded from the medians`);
+      r.failed = true;
       process.exitCode = 1;
     }
   }
 }
-const pick = (mode: string, k: keyof Row) => median(rows.filter((r) => r.mode === mode).map((r) => r[k] as number));
+// Only runs that passed their check (every 200 is a recorded row) are in the medians.
+const pick = (mode: string, k: keyof Row) => median(rows.filter((r) => r.mode === mode && !r.failed).map((r) => r[k] as number));
 const s = pick("storelink", "rps");
 const b = pick("bare", "rps");
-console.log("\nmedian of", RUNS, "runs:");
+const good = (mode: string) => rows.filter((r) => r.mode === mode && !r.failed).length;
+const excluded = rows.filter((r) => r.failed).length;
+console.log(`\nmedian of verified runs (storelink ${good("storelink")} of ${RUNS}, bare ${good("bare")} of ${RUNS}${excluded ? `; ${excluded} failed their check and are excluded` : ""}):`);
 console.log(`storelink intake: ${s.toFixed(0)} deliveries/s; p99 at 1000/s ${pick("storelink", "p99At1000").toFixed(1)} ms`);
 console.log(`bare route:       ${b.toFixed(0)} requests/s;   p99 at 1000/s ${pick("bare", "p99At1000").toFixed(1)} ms`);
 console.log(`ratio storelink/bare: ${(s / b).toFixed(2)}`);

@@ -4,7 +4,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { captureLogger, startTokenServer, testConfig, type TokenServer } from "./helpers/foundation.js";
+import { captureLogger, startTokenSim, testConfig, type TokenSim } from "./helpers/foundation.js";
 import { Secrets, shopTokenAad } from "../src/storage/secrets.js";
 import { createUser, getUser, getUserByShop } from "../src/storage/users.js";
 import { createSession, getSessionUserId, hashSessionId, rotateSession } from "../src/storage/sessions.js";
@@ -26,15 +26,21 @@ const key = (id: string) => ({ id, key: randomBytes(32) });
 for (const d of testDialects()) {
   describe(`identity storage [${d.name}]`, { skip: d.skip }, () => {
     let t: TestDatabase;
-    let tokens: TokenServer;
+    let tokens: TokenSim;
     let ctx: { db: TestDatabase["db"]; secrets: Secrets; config: ReturnType<typeof testConfig>; log: ReturnType<typeof captureLogger>["log"] };
     let logs: string[];
     let n = 0;
-    const shopName = () => `s${++n}-${randomBytes(3).toString("hex")}.myshopify.com`;
+    // Shops the simulator (Shopify's token endpoint) serves; each test takes fresh ones.
+    const SIM_SHOPS = Array.from({ length: 24 }, (_, i) => `s${i + 1}-store.myshopify.com`);
+    const shopName = () => {
+      const s = SIM_SHOPS[n++];
+      if (!s) throw new Error("foundation.storage.test: add shops to SIM_SHOPS");
+      return s;
+    };
 
     before(async () => {
       t = await d.open();
-      tokens = await startTokenServer();
+      tokens = await startTokenSim(SIM_SHOPS);
       const cap = captureLogger();
       logs = cap.lines;
       ctx = { db: t.db, secrets: new Secrets([key("k1")], "state-secret"), config: testConfig({ SHOPIFY_SHOP_ORIGIN: tokens.origin }), log: cap.log };
@@ -55,10 +61,11 @@ for (const d of testDialects()) {
       };
     }
 
-    async function install(over: Partial<TokenSet> = {}) {
+    /** A shop row with made-up tokens, or with `real` tokens the simulator issued (then refreshable there). */
+    async function install(over: Partial<TokenSet> = {}, real = false) {
       const user = await createUser(t.db);
       const domain = shopName();
-      const ts = tokenSet(over);
+      const ts = real ? { ...(await tokens.install(domain)), ...over } : tokenSet(over);
       await saveInstalledShop(ctx, { domain, userId: user.id, tokens: ts });
       return { user, domain, ts };
     }
@@ -135,9 +142,9 @@ for (const d of testDialects()) {
     });
 
     it("refreshes an expiring token ahead of expiry, once for concurrent callers, storing the rotated pair", async () => {
-      const { domain, ts } = await install({ accessTokenExpiresAt: Date.now() + 60_000 });
+      // Real tokens from the simulator; storelink believes the access token expires in a minute.
+      const { domain, ts } = await install({ accessTokenExpiresAt: Date.now() + 60_000 }, true);
       tokens.mode = "ok";
-      tokens.refreshTokens.set(ts.refreshToken!, domain);
       const sent = tokens.requests.length;
       const [a, b, c] = await Promise.all([getShopAccessToken(ctx, domain), getShopAccessToken(ctx, domain), getShopAccessToken(ctx, domain)]);
       assert.equal(tokens.requests.length, sent + 1, "one refresh request");
@@ -154,13 +161,31 @@ for (const d of testDialects()) {
       assert.notEqual(newRefresh, ts.refreshToken, "refresh token rotated");
       assert.equal(await getShopAccessToken(ctx, domain), a, "fresh token: no further refresh");
       assert.equal(tokens.requests.length, sent + 1);
+      assert.ok(tokens.sim.authenticate(domain, a), "the refreshed access token is valid at Shopify");
       for (const secret of [a, newRefresh, ts.refreshToken!]) assert.ok(!logs.join("").includes(secret), "token logged");
     });
 
     it("marks the shop needs_reauth when Shopify refuses the refresh token", async () => {
       const { domain } = await install({ accessTokenExpiresAt: Date.now() + 60_000 }); // refresh token unknown to Shopify
       tokens.mode = "ok";
+      const sent = tokens.requests.length;
       await assert.rejects(getShopAccessToken(ctx, domain), (e: unknown) => e instanceof ShopAccessError && e.reason === "needs_reauth");
+      assert.equal((await getShop(t.db, domain))?.status, "needs_reauth");
+      assert.equal(tokens.requests.length, sent + 1, "the simulator was asked and refused");
+    });
+
+    it("a refresh token Shopify already rotated away is refused: needs_reauth", async () => {
+      // The simulator keeps a used refresh token valid until its replacement is used (Shopify's
+      // grace); once storelink has used the new access token, the old refresh token is dead.
+      const { domain, ts } = await install({ accessTokenExpiresAt: Date.now() + 60_000 }, true);
+      const fresh = await getShopAccessToken(ctx, domain);
+      assert.notEqual(fresh, ts.accessToken);
+      assert.ok(tokens.sim.authenticate(domain, fresh), "storelink's new access token is used at Shopify");
+      // Put the old, rotated-away pair back (as a restored backup would) and let it refresh.
+      await saveInstalledShop(ctx, { domain, userId: (await getShop(t.db, domain))!.userId, tokens: ts });
+      const sent = tokens.requests.length;
+      await assert.rejects(getShopAccessToken(ctx, domain), (e: unknown) => e instanceof ShopAccessError && e.reason === "needs_reauth");
+      assert.equal(tokens.requests.length, sent + 1);
       assert.equal((await getShop(t.db, domain))?.status, "needs_reauth");
     });
 

@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { claim, countJobs } from "../src/jobs/queue.js";
 import { cronPeriodMs } from "../src/jobs/scheduler.js";
 import { enqueueReconciles, RECONCILE_JOB, shopOffsetMs } from "../src/shopify/jobs.js";
@@ -17,7 +18,15 @@ describe("reconciliation spread", () => {
   it("each shop's offset is stable, inside the period, and shops are spread out", () => {
     const shops = Array.from({ length: 200 }, (_, i) => `shop-${i}.myshopify.com`);
     const offsets = shops.map((s) => shopOffsetMs(s, DAY));
-    assert.deepEqual(offsets, shops.map((s) => shopOffsetMs(s, DAY)), "deterministic");
+    // Stable across processes (a restart): another Node process computes the same slots.
+    const child = spawnSync(
+      process.execPath,
+      ["--import", "tsx", "--input-type=module", "-e", `import { shopOffsetMs } from "./src/jobs/scheduler.ts"; console.log(JSON.stringify(${JSON.stringify(shops)}.map((s) => shopOffsetMs(s, ${DAY}))));`],
+      { encoding: "utf8", timeout: 60_000 },
+    );
+    assert.equal(child.status, 0, `child process failed: ${child.stderr}`);
+    assert.deepEqual(JSON.parse(child.stdout) as number[], offsets, "the same offsets in another process");
+    assert.ok(new Set(offsets).size > 190, "offsets differ between shops");
     for (const o of offsets) assert.ok(o >= 0 && o < DAY);
     // 200 shops over 24 hourly buckets: no bucket holds more than a quarter of them.
     const buckets = new Array(24).fill(0);

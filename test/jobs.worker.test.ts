@@ -4,6 +4,7 @@ import { countJobs, enqueue } from "../src/jobs/queue.js";
 import { createWorker, RetryLater } from "../src/jobs/worker.js";
 import { createLogger } from "../src/log.js";
 import { testDialects } from "./helpers/db.js";
+import { waitFor, within } from "./helpers/wait.js";
 
 const log = createLogger("silent");
 
@@ -21,6 +22,7 @@ for (const d of testDialects()) {
         let parallel = 0;
         let release!: () => void;
         const gate = new Promise<void>((r) => (release = r));
+        let gateTimeout: Error | undefined;
         const worker = createWorker(
           { db: t.db, dialect: t.dialect, log },
           {
@@ -31,7 +33,12 @@ for (const d of testDialects()) {
               parallel++;
               maxParallel = Math.max(maxParallel, parallel);
               if (parallel >= 3) release();
-              await gate; // hold the first jobs until three shops run at once
+              // Hold the first jobs until three shops run at once (bounded: a worker that never runs
+              // three in parallel fails the test below instead of hanging it).
+              await within(gate, { what: "jobs of three shops running at once", timeoutMs: 15_000 }).catch((err: Error) => {
+                gateTimeout ??= err;
+                release();
+              });
               seen[shop]!.push(i);
               parallel--;
               running.set(shop, 0);
@@ -40,8 +47,8 @@ for (const d of testDialects()) {
           { concurrency: 4, pollMs: 10 },
         );
         worker.start();
-        while ((await countJobs(t.db)) > 0) await new Promise((r) => setTimeout(r, 10));
-        await worker.stop();
+        await waitFor(async () => (await countJobs(t.db)) === 0, { what: "the worker to finish all 12 jobs", timeoutMs: 30_000 }).finally(() => worker.stop());
+        assert.equal(gateTimeout, undefined, String(gateTimeout));
         assert.equal(violations, 0, "two jobs of one shop ran at once");
         assert.equal(maxParallel, 3, "one job per shop at a time, three shops in parallel");
         assert.deepEqual(seen, { a: [0, 1, 2, 3], b: [0, 1, 2, 3], c: [0, 1, 2, 3] });

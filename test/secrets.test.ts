@@ -2,7 +2,7 @@
 // and the locally generated development secrets (DATA_DIR/secrets.json, mode 0600).
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseEncryptionKey } from "../src/config.js";
@@ -60,8 +60,10 @@ describe("Secrets (AES-256-GCM)", () => {
   });
 
   it("refuses keys that are not 32 bytes", () => {
-    assert.throws(() => new Secrets([{ id: "x", key: randomBytes(16) }], "s"));
-    assert.throws(() => new Secrets([], "s"));
+    assert.throws(() => new Secrets([{ id: "x", key: randomBytes(16) }], "s"), /encryption key x is not 32 bytes/);
+    assert.throws(() => new Secrets([{ id: "x", key: randomBytes(33) }], "s"), /encryption key x is not 32 bytes/);
+    assert.throws(() => new Secrets([], "s"), /at least one encryption key/);
+    assert.ok(new Secrets([{ id: "x", key: randomBytes(32) }], "s"), "sanity: 32 bytes are accepted");
   });
 });
 
@@ -103,12 +105,33 @@ describe("local development secrets", () => {
     }
   });
 
+  it("STATE_TOKEN_SECRET never keys encryption: only ENCRYPTION_KEY decides what decrypts", () => {
+    const tmp = tempDir();
+    try {
+      const a = loadSecrets(testConfig({ DATA_DIR: tmp.dir }), captureLogger().log);
+      const ct = a.encrypt("t0ken", "aad");
+      // Another state secret, same encryption key: decrypts.
+      const otherState = loadSecrets(testConfig({ DATA_DIR: tmp.dir, STATE_TOKEN_SECRET: "another-state-secret-0123456789abcdef" }), captureLogger().log);
+      assert.notEqual(otherState.stateSecret, a.stateSecret);
+      assert.equal(otherState.decrypt(ct, "aad"), "t0ken");
+      // Same state secret, another encryption key: does not.
+      const otherKey = loadSecrets(testConfig({ DATA_DIR: tmp.dir, ENCRYPTION_KEY: `k1:${Buffer.alloc(32, 9).toString("base64")}` }), captureLogger().log);
+      assert.equal(otherKey.stateSecret, a.stateSecret);
+      assert.throws(() => otherKey.decrypt(ct, "aad"), SecretDecryptError);
+      // And a key derived from the state secret is not the key either.
+      const fromState = new Secrets([{ id: Secrets.keyIdOf(ct)!, key: createHash("sha256").update(a.stateSecret).digest() }], a.stateSecret);
+      assert.throws(() => fromState.decrypt(ct, "aad"), SecretDecryptError);
+    } finally {
+      tmp.remove();
+    }
+  });
+
   it("never generates in production without demo", () => {
     const tmp = tempDir();
     try {
       const config = { ...testConfig({ DATA_DIR: tmp.dir, ENCRYPTION_KEY: undefined, STATE_TOKEN_SECRET: undefined }), env: "production" as const, demo: false };
       assert.throws(() => loadSecrets(config, captureLogger().log), /required in production/);
-      assert.throws(() => statSync(join(tmp.dir, LOCAL_SECRETS_FILE)));
+      assert.throws(() => statSync(join(tmp.dir, LOCAL_SECRETS_FILE)), (e: NodeJS.ErrnoException) => e.code === "ENOENT", "no secrets file written");
     } finally {
       tmp.remove();
     }

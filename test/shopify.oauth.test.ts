@@ -1,4 +1,4 @@
-// The Shopify install end to end over real HTTP (app on 127.0.0.1:0, stand-in token endpoint),
+// The Shopify install end to end over real HTTP (app on 127.0.0.1:0, the simulator's token endpoint),
 // on SQLite and PostgreSQL: happy path, identity rules, tokens never in responses/logs/database,
 // and every forged or malformed request refused with 4xx, no outbound request and no row written.
 import { after, before, beforeEach, describe, it } from "node:test";
@@ -13,27 +13,29 @@ import {
   nowSeconds,
   signQuery,
   startTestApp,
-  startTokenServer,
+  startTokenSim,
   tableCounts,
   type Counts,
   type TestApp,
-  type TokenServer,
+  type TokenSim,
 } from "./helpers/foundation.js";
 import type { ShopInstalledEvent } from "../src/shopify/index.js";
 import { getShop } from "../src/shopify/shops.js";
 
 const SHOP = "demo-store.myshopify.com";
+/** The shops the simulator serves (every install in this file exchanges a code on one of them). */
+const SIM_SHOPS = [SHOP, "uuid-one.myshopify.com", "uuid-two.myshopify.com", "order-test.myshopify.com", "plain-check.myshopify.com", "refused-code.myshopify.com", "other-store.myshopify.com"];
 
 for (const d of testDialects()) {
   describe(`Shopify install [${d.name}]`, { skip: d.skip }, () => {
     let db: TestDatabase;
-    let tokens: TokenServer;
+    let tokens: TokenSim;
     let t: TestApp;
     const events: ShopInstalledEvent[] = [];
 
     before(async () => {
       db = await d.open();
-      tokens = await startTokenServer();
+      tokens = await startTokenSim(SIM_SHOPS);
       t = await startTestApp(db, { SHOPIFY_SHOP_ORIGIN: tokens.origin }, { onInstalled: (e) => void events.push(e) });
     });
     after(async () => {
@@ -59,8 +61,9 @@ for (const d of testDialects()) {
       return fetch(`${t.url}/shopify/callback?${query}`, { redirect: "manual", headers: cookie ? { cookie } : {} });
     }
 
-    function callbackParams(shop: string, state: string, extra: Record<string, string> = {}): Record<string, string> {
-      return { code: tokens.issueCode(shop), shop, state, timestamp: nowSeconds(), host: "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZGVtbw", ...extra };
+    /** Callback parameters with a real authorization code from the simulator. */
+    async function callbackParams(shop: string, state: string, extra: Record<string, string> = {}): Promise<Record<string, string>> {
+      return { code: await tokens.issueCode(shop), shop, state, timestamp: nowSeconds(), host: "YWRtaW4uc2hvcGlmeS5jb20vc3RvcmUvZGVtbw", ...extra };
     }
 
     it("redirects to the shop's authorize URL with a signed state cookie", async () => {
@@ -88,7 +91,7 @@ for (const d of testDialects()) {
 
     it("installs: exchanges the code for an expiring token, returns no token, sets a session", async () => {
       const { state, cookie } = await login("demo-store");
-      const params = callbackParams(SHOP, state);
+      const params = await callbackParams(SHOP, state);
       const sentBefore = tokens.requests.length;
       const res = await callback(signQuery(params), cookie);
       const text = await res.text();
@@ -123,20 +126,20 @@ for (const d of testDialects()) {
 
     it("keeps the user UUID on reinstall and across a second shop with a live session", async () => {
       const first = await login("uuid-one");
-      const r1 = await callback(signQuery(callbackParams("uuid-one.myshopify.com", first.state)), first.cookie);
+      const r1 = await callback(signQuery(await callbackParams("uuid-one.myshopify.com", first.state)), first.cookie);
       assert.equal(r1.status, 200);
       const u1 = ((await r1.json()) as { user: string }).user;
       const sessionCookie = `storelink_session=${cookiesOf(r1).values.storelink_session}`;
 
       // Reinstall from a browser with no session: same user.
       const again = await login("uuid-one");
-      const r2 = await callback(signQuery(callbackParams("uuid-one.myshopify.com", again.state)), again.cookie);
+      const r2 = await callback(signQuery(await callbackParams("uuid-one.myshopify.com", again.state)), again.cookie);
       assert.equal(((await r2.json()) as { user: string }).user, u1);
       assert.equal(events.at(-1)?.reinstall, true);
 
       // Second shop while logged in: same user; the session id is rotated.
       const second = await login("uuid-two", sessionCookie);
-      const r3 = await callback(signQuery(callbackParams("uuid-two.myshopify.com", second.state)), `${second.cookie}; ${sessionCookie}`);
+      const r3 = await callback(signQuery(await callbackParams("uuid-two.myshopify.com", second.state)), `${second.cookie}; ${sessionCookie}`);
       assert.equal(r3.status, 200);
       assert.equal(((await r3.json()) as { user: string }).user, u1);
       assert.notEqual(`storelink_session=${cookiesOf(r3).values.storelink_session}`, sessionCookie, "session rotated at login");
@@ -146,7 +149,7 @@ for (const d of testDialects()) {
 
     it("accepts the callback's parameters in any order (hmac is over the sorted query)", async () => {
       const { state, cookie } = await login("order-test");
-      const signed = new URLSearchParams(signQuery(callbackParams("order-test.myshopify.com", state)));
+      const signed = new URLSearchParams(signQuery(await callbackParams("order-test.myshopify.com", state)));
       const reversed = new URLSearchParams([...signed.entries()].reverse()).toString();
       const res = await callback(reversed, cookie);
       assert.equal(res.status, 200, await res.text());
@@ -154,7 +157,7 @@ for (const d of testDialects()) {
 
     it("stores no token plaintext: database, logs and responses", async () => {
       const { state, cookie } = await login("plain-check");
-      const params = callbackParams("plain-check.myshopify.com", state);
+      const params = await callbackParams("plain-check.myshopify.com", state);
       const res = await callback(signQuery(params), cookie);
       assert.equal(res.status, 200);
       assert.ok(tokens.issued.length >= 2);
@@ -244,7 +247,7 @@ for (const d of testDialects()) {
 
       it("callback: tampered, wrong secret, stale, future, missing or duplicated parameters", async () => {
         const { state, cookie } = await login("demo-store");
-        const base = callbackParams(SHOP, state);
+        const base = await callbackParams(SHOP, state);
         const tampered = new URLSearchParams(signQuery(base));
         tampered.set("code", "another-code");
         const withoutHmac = new URLSearchParams(signQuery(base));
@@ -277,27 +280,28 @@ for (const d of testDialects()) {
       it("callback: state not bound to this browser, replayed, or for another shop", async () => {
         const a = await login("demo-store");
         const b = await login("demo-store");
-        const q = (state: string, shop = SHOP) => signQuery(callbackParams(shop, state));
+        const q = async (state: string, shop = SHOP) => signQuery(await callbackParams(shop, state));
         let before = await tableCounts(db.db);
-        await assertRefused(await callback(q(a.state)), 401, before, tokens.requests.length, "no cookie");
-        await assertRefused(await callback(q(a.state), b.cookie), 401, before, tokens.requests.length, "other browser's cookie");
+        await assertRefused(await callback(await q(a.state)), 401, before, tokens.requests.length, "no cookie");
+        await assertRefused(await callback(await q(a.state), b.cookie), 401, before, tokens.requests.length, "other browser's cookie");
         const forged = a.cookie.replace(/=([^.]*)\./, "=AAAA.");
-        await assertRefused(await callback(q(a.state), forged), 401, before, tokens.requests.length, "forged cookie");
-        await assertRefused(await callback(q(a.state, "other-store.myshopify.com"), a.cookie), 401, { ...before, oauth_states: before.oauth_states - 1 }, tokens.requests.length, "state for another shop");
+        await assertRefused(await callback(await q(a.state), forged), 401, before, tokens.requests.length, "forged cookie");
+        await assertRefused(await callback(await q(a.state, "other-store.myshopify.com"), a.cookie), 401, { ...before, oauth_states: before.oauth_states - 1 }, tokens.requests.length, "state for another shop");
 
         // b: used once, then replayed.
-        const first = await callback(q(b.state), b.cookie);
+        const first = await callback(await q(b.state), b.cookie);
         assert.equal(first.status, 200);
         before = await tableCounts(db.db);
-        await assertRefused(await callback(q(b.state), b.cookie), 401, before, tokens.requests.length, "replayed state");
+        await assertRefused(await callback(await q(b.state), b.cookie), 401, before, tokens.requests.length, "replayed state");
       });
 
       it("callback: Shopify refuses the code -> 400, no shop, user or session written", async () => {
         const { state, cookie } = await login("refused-code");
         const before = await tableCounts(db.db);
-        tokens.mode = "reject";
         const sent = tokens.requests.length;
-        const res = await callback(signQuery(callbackParams("refused-code.myshopify.com", state)), cookie);
+        // A code the simulator never issued for this shop (one of another shop's): refused by it.
+        const foreignCode = await tokens.issueCode(SHOP);
+        const res = await callback(signQuery(await callbackParams("refused-code.myshopify.com", state, { code: foreignCode })), cookie);
         assert.equal(res.status, 400);
         assert.equal(tokens.requests.length, sent + 1);
         assert.deepEqual(await tableCounts(db.db), { ...before, oauth_states: before.oauth_states - 1 }, "only the state was consumed");

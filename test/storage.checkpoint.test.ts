@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { openDatabase } from "../src/storage/db.js";
+import { waitFor } from "./helpers/wait.js";
 
 describe("SQLite WAL checkpoints", () => {
   it("are off on the main connection and done by the worker thread", async () => {
@@ -23,13 +24,11 @@ describe("SQLite WAL checkpoints", () => {
         });
       }
       // 4,000 rows of 1 KiB are in the WAL; only a checkpoint moves them into the main file.
-      const deadline = Date.now() + 5000;
-      let size = statSync(path).size;
-      while (size < 4_000_000 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-        size = statSync(path).size;
-      }
-      assert.ok(size >= 4_000_000, `main database file holds the rows after a background checkpoint (size ${size})`);
+      await waitFor(() => statSync(path).size >= 4_000_000, {
+        what: "a background checkpoint to move the 4,000 rows into the main database file (>= 4 MB)",
+        timeoutMs: 30_000,
+        intervalMs: 50,
+      });
     } finally {
       await h.close();
       rmSync(dir, { recursive: true, force: true });

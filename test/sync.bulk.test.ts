@@ -10,6 +10,11 @@ import { runCatalogSync } from "../src/shopify/catalog/sync.js";
 import { readExport } from "../src/shopify/catalog/store.js";
 import { getSyncState } from "../src/shopify/catalog/sync-state.js";
 import { productFromGraphql, type GqlProduct } from "../src/shopify/catalog/normalize.js";
+import { waitFor, within } from "./helpers/wait.js";
+import { linkToSimulator } from "./helpers/sim-storelink.js";
+import { createShopifyIntegration } from "../src/shopify/index.js";
+import { createWorker, type Worker } from "../src/jobs/worker.js";
+import { ensureSubscriptions } from "../src/shopify/webhooks/subscriptions.js";
 
 const SHOP = "bulksync.myshopify.com";
 let sc: SimCatalog;
@@ -87,11 +92,12 @@ for (const d of testDialects()) {
       }
     });
 
-    it("a waiting bulk sync wakes on the bulk_operations/finish webhook instead of its next poll", async () => {
+    it("bulkOperationFinished wakes a waiting bulk sync instead of its next poll", async () => {
       const t = await d.open();
       try {
         const admin = sc.admin(SHOP);
         let sleeps = 0;
+        let webhookError: Error | undefined;
         const watch = {
           async request<T>(doc: string, vars?: Record<string, unknown>) {
             const r = await admin.request<T>(doc, vars);
@@ -99,22 +105,62 @@ for (const d of testDialects()) {
             if (doc === "BulkOperationById" && op && op.status !== "COMPLETED") {
               // Deliver the finish webhook's effect once the simulator has finished the operation.
               const n = Number(op.id.split("/").pop());
-              const check = () => {
-                if (sc.sim.control.state(SHOP).bulkOperations.get(n)?.status === "COMPLETED") void bulkOperationFinished(SHOP, { admin_graphql_api_id: op.id });
-                else setTimeout(check, 10);
-              };
-              check();
+              void waitFor(() => sc.sim.control.state(SHOP).bulkOperations.get(n)?.status === "COMPLETED", {
+                what: `the simulator to complete bulk operation ${n}`,
+                timeoutMs: 30_000,
+              })
+                .then(() => bulkOperationFinished(SHOP, { admin_graphql_api_id: op.id }))
+                .catch((err: Error) => void (webhookError ??= err));
             }
             return r;
           },
         };
         // A poll sleep that never ends: only the webhook can move the sync on.
-        const r = await runBulkSync({ db: t.db, admin: watch, shop: SHOP, pollMs: 60_000, sleep: () => (sleeps++, new Promise<void>(() => {})) });
+        const sync = runBulkSync({ db: t.db, admin: watch, shop: SHOP, pollMs: 60_000, sleep: () => (sleeps++, new Promise<void>(() => {})) });
+        const r = await within(sync, { what: "the bulk sync to finish once bulkOperationFinished is called", timeoutMs: 30_000 }).catch((err: Error) => {
+          throw webhookError ?? err;
+        });
         assert.ok(sleeps >= 1, "the sync waited");
         assert.equal(r.mode, "bulk");
         assert.deepEqual(await readExport(t.db, SHOP), sc.sim.control.truth(SHOP));
         assert.equal(await bulkOperationFinished(SHOP, { admin_graphql_api_id: "gid://shopify/BulkOperation/999999" }), false);
       } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("a waiting bulk sync wakes on the bulk_operations/finish webhook sent through /shopify/webhook and the apply worker", async () => {
+      const t = await d.open();
+      // Real app, real simulator, real worker. Each bulk status step takes 1.5 s in the simulator, so
+      // the sync's first poll (one HTTP round trip after the run query) sees the operation unfinished.
+      const l = await linkToSimulator(t, { shop: "bulkhook.myshopify.com", products: 12, adminApi: { bulkStepDelayMs: 1500 } });
+      let worker: Worker | undefined;
+      try {
+        await ensureSubscriptions(l.ctx, l.admin(l.shop), l.shop);
+        let sleeps = 0;
+        let done = false;
+        // A poll sleep that never ends: only the webhook can move the sync on.
+        const sync = runBulkSync({ db: l.ctx.db, admin: l.admin(l.shop), shop: l.shop, pollMs: 60_000, sleep: () => (sleeps++, new Promise<void>(() => {})) });
+        void sync.then(() => (done = true), () => (done = true));
+        await waitFor(() => sleeps >= 1, { what: "the bulk sync to wait for its operation (first poll: not finished)", timeoutMs: 30_000 });
+        const finish = await waitFor(
+          () => l.ctx.db.selectFrom("webhook_deliveries").select(["webhook_id", "status"]).where("topic", "=", "bulk_operations/finish").executeTakeFirst(),
+          { what: "the simulator's bulk_operations/finish delivery recorded by POST /shopify/webhook", timeoutMs: 30_000 },
+        );
+        assert.equal(finish.status, "pending");
+        assert.equal(done, false, "the sync still waits: only the apply worker can wake it");
+        // The apply worker starts only now, so the sync is certainly waiting when the webhook is applied.
+        worker = createWorker(l.ctx, createShopifyIntegration(l.ctx, { admin: l.admin }).jobs!, { id: "w-bulk", pollMs: 20 });
+        worker.start();
+        const r = await within(sync, { what: "the bulk sync to finish after the worker applied bulk_operations/finish", timeoutMs: 30_000 });
+        assert.equal(sleeps, 1, "woken by the webhook, not by a second poll");
+        assert.equal(r.mode, "bulk");
+        const row = await l.ctx.db.selectFrom("webhook_deliveries").select(["status", "error"]).where("webhook_id", "=", finish.webhook_id).executeTakeFirstOrThrow();
+        assert.deepEqual(row, { status: "applied", error: null }, "the delivery woke a waiting sync");
+        assert.deepEqual(await readExport(l.ctx.db, l.shop), l.sim.control.truth(l.shop));
+      } finally {
+        await worker?.stop();
+        await l.close();
         await t.cleanup();
       }
     });

@@ -17,6 +17,9 @@ import { saveInstalledShop } from "../src/shopify/shops.js";
 import { spawn } from "node:child_process";
 import { openDatabase } from "../src/storage/db.js";
 import { getSyncState } from "../src/shopify/catalog/sync-state.js";
+import { once } from "node:events";
+import { startHoldProxy } from "./helpers/hold-proxy.js";
+import { waitFor, within } from "./helpers/wait.js";
 
 const run = promisify(execFile);
 const SHOP = "clisync.myshopify.com";
@@ -103,28 +106,43 @@ describe("storelink sync / status", () => {
 
 describe("storelink sync --full killed with SIGKILL", () => {
   it("resumes from its checkpoint on the next run and ends equal to truth", async () => {
-    // Slow answers (every request +100 ms) so the sync is surely mid-way when it is killed.
-    sc.sim.control.setChaos({ seed: 1, admin: { rate: 1, kinds: { slow: 1, http429: 0, http5xx: 0, throttled: 0, reset: 0 }, slowMs: 100 } });
-    const child = spawn(process.execPath, [BIN, "sync", SHOP2, "--full"], { env: { ...env, LOG_LEVEL: "info" }, stdio: ["ignore", "pipe", "pipe"] });
+    // The child reaches Shopify through a proxy that holds every products page after the first:
+    // once it has saved the first page's checkpoint and asked for the next, it can go no further,
+    // so the SIGKILL lands mid-sync for certain (no race with a fast machine or a slow one).
+    const proxy = await startHoldProxy(sc.sim.url, (_path, body) => {
+      try {
+        const q = JSON.parse(body) as { query?: string; variables?: { after?: string | null } };
+        return /\bquery ProductsPage\b/.test(q.query ?? "") && q.variables?.after != null;
+      } catch {
+        return false;
+      }
+    });
+    const child = spawn(process.execPath, [BIN, "sync", SHOP2, "--full"], { env: { ...env, LOG_LEVEL: "info", SHOPIFY_SHOP_ORIGIN: proxy.shopOrigin }, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     child.stdout!.on("data", (b) => (out += String(b)));
     child.stderr!.on("data", (b) => (out += String(b)));
+    const exited = once(child, "exit");
     const h = openDatabase({ kind: "sqlite", path: join(dir, "cli.db") });
     try {
-      let done = 0;
-      for (let i = 0; i < 600 && done === 0; i++) {
-        await new Promise((r) => setTimeout(r, 50));
-        const st = await getSyncState(h.db, SHOP2).catch(() => null);
-        if (st?.checkpoint) done = (JSON.parse(st.checkpoint) as { done: number }).done;
-      }
-      assert.ok(done > 0, `a checkpoint was saved; child output: ${out.slice(0, 3000)}`);
+      const done = await waitFor(
+        async () => {
+          const st = await getSyncState(h.db, SHOP2).catch(() => null);
+          const n = st?.checkpoint ? (JSON.parse(st.checkpoint) as { done: number }).done : 0;
+          return proxy.held() > 0 && n > 0 ? n : 0;
+        },
+        { what: "the child to save its first page's checkpoint and ask for the second page (held)", timeoutMs: 60_000 },
+      ).catch((err: Error) => {
+        throw new Error(`${err.message}; requests held: ${proxy.held()}; child output: ${out.slice(0, 3000)}`);
+      });
+      assert.ok(done < 120, `mid-sync: ${done} of 120 products written`);
       child.kill("SIGKILL");
-      await new Promise((r) => child.once("exit", r));
+      await within(exited, { what: "the killed sync to exit" });
       const st = await getSyncState(h.db, SHOP2);
       assert.equal(st?.status, "running", "killed, not failed: nothing ran after the kill");
     } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await proxy.close();
       await h.close();
-      sc.sim.control.resetChaos();
     }
     const again = await cli("sync", SHOP2, "--full");
     assert.match(again.stdout, /full sync done: 120 products, 0 deleted \(resumed\)/);

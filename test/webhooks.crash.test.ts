@@ -10,15 +10,20 @@ import { join } from "node:path";
 import { migrate, openDatabase } from "../src/storage/db.js";
 import { countPendingDeliveries } from "../src/shopify/webhooks/deliveries.js";
 import { installShopRow, postWebhook } from "./helpers/webhooks.js";
+import { waitFor, within } from "./helpers/wait.js";
 
 const SHOP = "crash-test.myshopify.com";
 
 async function startChild(dbPath: string, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/webhook-child.ts", dbPath, dataDir], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
+  const first = new Promise<string>((resolve, reject) => {
     const rl = createInterface({ input: child.stdout! });
     rl.once("line", resolve);
     child.once("exit", (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  const line = await within(first, { what: "the webhook child's first line ({\"url\": ...})", timeoutMs: 30_000 }).catch((err: unknown) => {
+    child.kill("SIGKILL");
+    throw err;
   });
   return { child, url: (JSON.parse(line) as { url: string }).url };
 }
@@ -79,7 +84,7 @@ describe("crash", () => {
         const r = await postWebhook(started.url, d);
         assert.equal(r.status, 200);
       }
-      for (let i = 0; i < 500 && (await countPendingDeliveries(h.db, SHOP)) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      await waitFor(async () => (await countPendingDeliveries(h.db, SHOP)) === 0, { what: "every delivery applied after the restart", timeoutMs: 30_000 });
       const rows = await h.db.selectFrom("webhook_deliveries").select(["webhook_id", "status"]).execute();
       assert.equal(rows.length, N, "each delivery recorded exactly once");
       assert.deepEqual(rows.filter((r) => r.status !== "applied"), []);

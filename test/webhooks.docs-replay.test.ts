@@ -15,7 +15,7 @@ import { readExport, streamProductsExport, upsertCollection, upsertProduct, setI
 import type { AdminApi } from "../src/shopify/catalog/fetch.js";
 import { COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { testDialects } from "./helpers/db.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitFor } from "./helpers/wait.js";
 import { installShopRow, postWebhook, webhookContext } from "./helpers/webhooks.js";
 
 const SHOP = "docs-replay.myshopify.com";
@@ -112,10 +112,10 @@ for (const d of testDialects()) {
             assert.equal(r.status, 200, topic);
             ids.push(webhookId);
           }
-          return waitUntil(`${topics.join(", ")} to be applied or skipped`, async () => {
+          return waitFor(async () => {
             const rows = await t.db.selectFrom("webhook_deliveries").select(["webhook_id", "topic", "status", "error"]).where("webhook_id", "in", ids).execute();
             return rows.length === ids.length && rows.every((r) => r.status !== "pending") ? new Map(rows.map((r) => [r.topic, r])) : null;
-          }, { timeoutMs: 20_000 });
+          }, { what: `${topics.join(", ")} to be applied or skipped`, timeoutMs: 20_000 });
         };
         const level = async (item: string) =>
           (await t.db.selectFrom("catalog_inventory_levels").select("available").where("inventory_item_id", "=", item).executeTakeFirst())?.available ?? null;

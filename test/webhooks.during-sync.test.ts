@@ -8,7 +8,7 @@ import { createShopifyIntegration } from "../src/shopify/index.js";
 import { enqueueShopJob, SYNC_JOB } from "../src/shopify/jobs.js";
 import { readExport } from "../src/shopify/catalog/store.js";
 import { testDialects } from "./helpers/db.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitFor } from "./helpers/wait.js";
 import { installShopRow, postWebhook, webhookContext } from "./helpers/webhooks.js";
 
 const SHOP = "busy.myshopify.com";
@@ -40,14 +40,14 @@ for (const d of testDialects()) {
         const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
         await enqueueShopJob(ctx.db, SYNC_JOB, SHOP, { mode: "full" });
         runtime.worker.wake();
-        await waitUntil("the sync job to start", async () => syncStarted);
+        await waitFor(() => syncStarted, { what: "the sync job to start" });
 
         const body = JSON.stringify({ id: 548380009, name: "Renamed during sync", updated_at: new Date().toISOString() });
         assert.equal((await postWebhook(base, { topic: "shop/update", shop: SHOP, body, webhookId: "during-sync" })).status, 200);
-        await waitUntil("shop/update to be applied while the sync runs", async () => {
+        await waitFor(async () => {
           const r = await t.db.selectFrom("webhook_deliveries").select("status").where("webhook_id", "=", "during-sync").executeTakeFirst();
           return r?.status === "applied";
-        }, { timeoutMs: 15_000 });
+        }, { what: "shop/update to be applied while the sync runs", timeoutMs: 15_000 });
         appliedDuringSync = true;
         assert.equal((await readExport(t.db, SHOP)).metadata?.name, "Renamed during sync");
         const running = await t.db.selectFrom("jobs").select(["kind", "locked_by"]).where("kind", "=", SYNC_JOB).execute();

@@ -12,7 +12,7 @@ import { readExport, upsertProduct, upsertShopMetadata } from "../src/shopify/ca
 import { COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { PAYLOAD_SCHEMAS } from "../src/shopify/webhooks/payloads.js";
 import { testDialects } from "./helpers/db.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitFor } from "./helpers/wait.js";
 import { installShopRow, postWebhook, webhookContext } from "./helpers/webhooks.js";
 
 const SHOP = "hostile.myshopify.com";
@@ -80,13 +80,12 @@ for (const d of testDialects()) {
         ];
         for (const n of next) assert.equal((await postWebhook(base, { ...n, shop: SHOP })).status, 200);
 
-        const rows = await waitUntil(
-          "every delivery to leave pending",
+        const rows = await waitFor(
           async () => {
             const r = await t.db.selectFrom("webhook_deliveries").select(["webhook_id", "status", "error"]).where("shop", "=", SHOP).execute();
             return r.length === hostileIds.length + next.length && r.every((x) => x.status !== "pending") ? r : null;
           },
-          { timeoutMs: 20_000 },
+          { what: "every delivery to leave pending", timeoutMs: 20_000 },
         );
         const byId = new Map(rows.map((r) => [r.webhook_id, r]));
         for (const id of hostileIds) {

@@ -1,8 +1,16 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import type { FastifyInstance } from "fastify";
+import { CompiledQuery, sql } from "kysely";
+import { SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { buildApp } from "../src/app.js";
-import type { AppContext } from "../src/context.js";
+import { createContext, type AppContext } from "../src/context.js";
+import { loadConfig } from "../src/config.js";
 import { countJobs } from "../src/jobs/queue.js";
 import { APPLY_JOB, applySerialKey } from "../src/shopify/jobs.js";
 import { signWebhookBody, verifyWebhookHmac } from "../src/shopify/webhooks/verify.js";
@@ -112,6 +120,67 @@ for (const d of testDialects()) {
       assert.equal((await rows()).length, before);
     });
 
+    it("the delivery and its apply job commit in one transaction: a refused job insert leaves no delivery, and Shopify is told to retry", async () => {
+      const shop = "atomic-test.myshopify.com";
+      await installShopRow(ctx, shop);
+      // The database refuses every job insert (a trigger), as if the job write failed mid-transaction.
+      if (d.name === "sqlite") {
+        await sql`create trigger refuse_jobs before insert on jobs begin select raise(abort, 'job insert refused by the test'); end`.execute(t.db);
+      } else {
+        await sql`create function refuse_jobs() returns trigger language plpgsql as $$ begin raise exception 'job insert refused by the test'; end $$`.execute(t.db);
+        await sql`create trigger refuse_jobs before insert on jobs for each row execute function refuse_jobs()`.execute(t.db);
+      }
+      try {
+        const r = await postWebhook(base, { topic: "products/update", shop, body, webhookId: "wh-atomic" });
+        assert.ok(r.status >= 500, `answered ${r.status}: not 200, so Shopify retries`);
+        assert.deepEqual((await rows()).filter((x) => x.webhook_id === "wh-atomic"), [], "the delivery rolled back with its job");
+        assert.equal(await countJobs(t.db, { kind: APPLY_JOB, serialKey: applySerialKey(shop) }), 0);
+      } finally {
+        await sql`drop trigger refuse_jobs${sql.raw(d.name === "sqlite" ? "" : " on jobs")}`.execute(t.db);
+        if (d.name === "postgres") await sql`drop function refuse_jobs()`.execute(t.db);
+      }
+      // Shopify's retry (same webhook id) is then recorded, with its job.
+      const again = await postWebhook(base, { topic: "products/update", shop, body, webhookId: "wh-atomic" });
+      assert.equal(again.status, 200);
+      assert.equal((await rows()).filter((x) => x.webhook_id === "wh-atomic").length, 1);
+      assert.equal(await countJobs(t.db, { kind: APPLY_JOB, serialKey: applySerialKey(shop) }), 1);
+    });
+
+    it("the route makes no Admin API call and no catalog write: every topic is only recorded and queued", async () => {
+      // Shopify's origin points at a listener that counts every request storelink would make.
+      const calls: string[] = [];
+      const shopify = createServer((req, res) => {
+        calls.push(`${req.method} ${req.url}`);
+        res.writeHead(503).end();
+      });
+      await new Promise<void>((r) => shopify.listen(0, "127.0.0.1", r));
+      const saved = ctx.config.shopify.shopOrigin;
+      ctx.config.shopify.shopOrigin = `http://127.0.0.1:${(shopify.address() as AddressInfo).port}/{shop}`;
+      try {
+        const others = (await t.db.introspection.getTables()).map((x) => x.name).filter((n) => n !== "webhook_deliveries" && n !== "jobs").sort();
+        assert.ok(others.some((n) => n.startsWith("catalog_")), `sanity: catalog tables exist (${others.join(", ")})`);
+        const snapshot = async () => {
+          const out: Record<string, unknown[]> = {};
+          for (const n of others) out[n] = await t.db.selectFrom(n as "shops").selectAll().execute();
+          return out;
+        };
+        const before = await snapshot();
+        const deliveriesBefore = (await rows()).length;
+        const payload = JSON.stringify({ id: 4242, admin_graphql_api_id: "gid://shopify/Product/4242", title: "x", updated_at: "2026-11-01T10:00:00Z", variants: [], inventory_item_id: 7, location_id: 1, available: 3 });
+        for (const topic of SUBSCRIBED_TOPICS) {
+          const r = await postWebhook(base, { topic, shop: SHOP, body: payload, webhookId: `wh-route-${topic.replace(/\W/g, "-")}` });
+          assert.equal(r.status, 200, `${topic}: ${r.body}`);
+        }
+        assert.equal((await rows()).length, deliveriesBefore + SUBSCRIBED_TOPICS.length);
+        assert.ok((await countJobs(t.db, { kind: APPLY_JOB, serialKey: applySerialKey(SHOP) })) >= 1);
+        assert.deepEqual(calls, [], "no request to Shopify from the webhook route");
+        assert.deepEqual(await snapshot(), before, "no write outside webhook_deliveries and jobs");
+      } finally {
+        ctx.config.shopify.shopOrigin = saved;
+        await new Promise<void>((r) => shopify.close(() => r()));
+      }
+    });
+
     it("a delivery for a shop that is not installed is answered 200 and dropped", async () => {
       const before = (await rows()).length;
       const r = await postWebhook(base, { topic: "products/update", shop: "stranger.myshopify.com", body });
@@ -120,3 +189,27 @@ for (const d of testDialects()) {
     });
   });
 }
+
+describe("SQLite durability of the intake's connection", () => {
+  it("synchronous=FULL is in force on the connection the app records deliveries on (createContext from DATABASE_URL)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "storelink-sync-"));
+    const ctx = await createContext(
+      loadConfig({ NODE_ENV: "test", LOG_LEVEL: "silent", DATA_DIR: dir, DATABASE_URL: `sqlite:${join(dir, "storelink.db")}`, SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: WEBHOOK_SECRET, ENCRYPTION_KEY: "0".repeat(64), STATE_TOKEN_SECRET: "s".repeat(32) }),
+    );
+    try {
+      // The intake's DeliveryBatcher commits on the writer thread's connection (ctx.writer()); the
+      // main connection (apply worker, syncs) must be FULL as well. Ask the pragma on both.
+      const level = await ctx.db.transaction().execute(async (trx) => (await sql<{ synchronous: number }>`pragma synchronous`.execute(trx)).rows[0]!.synchronous);
+      assert.equal(level, 2, "main connection: 2 = FULL (1 would be NORMAL)");
+      const writer = ctx.writer();
+      assert.ok(writer, "a SQLite file gets the intake's writer thread");
+      const [rows] = await writer.transaction([CompiledQuery.raw("pragma synchronous")]);
+      assert.deepEqual(rows, [{ synchronous: 2 }], "the intake's connection: FULL");
+      const journal = (await sql<{ journal_mode: string }>`pragma journal_mode`.execute(ctx.db)).rows[0]!.journal_mode;
+      assert.equal(journal, "wal");
+    } finally {
+      await ctx.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -119,12 +119,15 @@ for (const d of testDialects()) {
         await settle(l, worker);
         l.sim.control.updateCollection(l.shop, col.id, { title: "Picks (renamed)", addProductIds: [[...state.products.values()][2]!.id] });
         const firstCol = [...state.collections.values()].find((c) => c.id !== col.id);
-        if (firstCol) l.sim.control.deleteCollection(l.shop, firstCol.id);
+        assert.ok(firstCol, "the generated shop has a collection to delete");
+        l.sim.control.deleteCollection(l.shop, firstCol.id);
         l.sim.control.updateShop(l.shop, { name: "Renamed shop", email: "owner@example.com" });
         const multi = [...state.products.values()].find((p) => p.variants.length > 1 && p.id !== product.id);
-        if (multi) l.sim.control.deleteVariant(l.shop, multi.variants.at(-1)!.id);
+        assert.ok(multi, "the generated shop has another product with several variants");
+        l.sim.control.deleteVariant(l.shop, multi.variants.at(-1)!.id);
         const lvl = product.variants[0]!.inventory.find((x) => x.locationId !== state.locations[0]!.id);
-        if (lvl) l.sim.control.disconnectInventory(l.shop, product.variants[0]!.inventoryItemId, lvl.locationId);
+        assert.ok(lvl, "the variant is stocked at a second location");
+        l.sim.control.disconnectInventory(l.shop, product.variants[0]!.inventoryItemId, lvl.locationId);
         await settle(l, worker);
         await mirrorEqualsTruth(l);
         const exp = await readExport(l.ctx.db, l.shop);

@@ -24,6 +24,9 @@ export interface TestDialect {
 
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL;
 
+/** The skip reason of every PostgreSQL half; scripts/test-reporter.mjs counts skips by this prefix. */
+export const POSTGRES_SKIP = "PostgreSQL: not run, set TEST_DATABASE_URL";
+
 export async function openSqliteTestDb(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
   const dir = mkdtempSync(join(tmpdir(), "storelink-test-"));
   const target: DatabaseTarget = { kind: "sqlite", path: join(dir, "test.db") };
@@ -76,7 +79,7 @@ export function testDialects(): TestDialect[] {
     { name: "sqlite", skip: false, open: openSqliteTestDb },
     {
       name: "postgres",
-      skip: TEST_DATABASE_URL ? false : "TEST_DATABASE_URL not set (PostgreSQL tests skipped)",
+      skip: TEST_DATABASE_URL ? false : POSTGRES_SKIP,
       open: openPostgresTestDb,
     },
   ];

@@ -1,7 +1,7 @@
 // Helpers for the foundation tests: a config on a temp DATA_DIR, a log capture, an app listening
-// on 127.0.0.1:0, signed Shopify callback queries, table counts, and a minimal stand-in for
-// Shopify's token endpoint (until sim/ provides one; same protocol: see src/shopify/oauth/tokens.ts).
-import { createHmac, randomBytes } from "node:crypto";
+// on 127.0.0.1:0, signed Shopify callback queries, table counts, and Shopify's token endpoint
+// played by the simulator (startTokenSim).
+import { createHmac } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,6 +16,8 @@ import { createContext, type AppContext } from "../../src/context.js";
 import { buildApp } from "../../src/app.js";
 import { createShopifyIntegration, type ShopifyOptions } from "../../src/shopify/index.js";
 import type { Db } from "../../src/storage/db.js";
+import type { TokenSet } from "../../src/shopify/oauth/tokens.js";
+import { createSimulator, type Simulator } from "../../sim/index.js";
 import type { TestDatabase } from "./db.js";
 
 export const API_KEY = "test-api-key";
@@ -122,89 +124,118 @@ export function cookiesOf(res: Response): { values: Record<string, string>; raw:
 }
 
 // ------------------------------------------------------------------------------------------------
-// Stand-in token endpoint: POST /<shop>/admin/oauth/access_token, shop served under a path prefix
-// like the simulator. Codes are issued by the test; each exchanges once; refresh tokens rotate.
+// Shopify's token endpoint, played by the simulator (sim/oauth.ts: one-time codes, expiring
+// offline tokens, refresh rotation with Shopify's grace). storelink reaches it through a small
+// recording proxy on 127.0.0.1, so tests can count and read what storelink sent and take the
+// endpoint down (503) for the transient-failure cases; every answer otherwise is the simulator's.
 
 export interface TokenRequest {
   shop: string;
   body: Record<string, unknown>;
 }
 
-export interface TokenServer {
-  origin: string; // "http://127.0.0.1:<port>/{shop}"
+export interface TokenSim {
+  sim: Simulator;
+  /** SHOPIFY_SHOP_ORIGIN for storelink: the proxy, "http://127.0.0.1:<port>/{shop}". */
+  origin: string;
+  /** Every token request storelink sent (POST /<shop>/admin/oauth/access_token). */
   requests: TokenRequest[];
-  issued: string[]; // every access and refresh token handed out
-  issueCode(shop: string): string;
-  /** Force the next responses: "reject" (400 invalid_grant), "down" (503). */
-  mode: "ok" | "reject" | "down";
-  accessTtlSeconds: number;
-  refreshTokens: Map<string, string>; // refresh token -> shop (valid ones)
+  /** Every access and refresh token the simulator handed out through the proxy or install(). */
+  issued: string[];
+  /** "down": the proxy answers 503 without asking the simulator (Shopify unavailable). */
+  mode: "ok" | "down";
+  /** An authorization code from the simulator's authorize endpoint, as after the merchant approved. */
+  issueCode(shop: string): Promise<string>;
+  /** Real expiring offline tokens for a shop (authorize + code exchange, straight to the simulator). */
+  install(shop: string): Promise<TokenSet>;
   close(): Promise<void>;
 }
 
-export async function startTokenServer(): Promise<TokenServer> {
-  const codes = new Map<string, string>();
-  const state: TokenServer = {
+/** Starts the simulator with `shops` (one product each) and the recording proxy in front of it. */
+export async function startTokenSim(shops: string[]): Promise<TokenSim> {
+  const sim = await createSimulator({
+    apps: [{ apiKey: API_KEY, apiSecret: API_SECRET }],
+    shops: shops.map((domain, i) => ({ domain, products: 1, seed: i + 1 })),
+    autoApprove: true,
+    logLevel: false,
+  });
+  const state: TokenSim = {
+    sim,
     origin: "",
     requests: [],
     issued: [],
     mode: "ok",
-    accessTtlSeconds: 3600,
-    refreshTokens: new Map(),
-    issueCode(shop) {
-      const c = randomBytes(12).toString("hex");
-      codes.set(c, shop);
-      return c;
+    async issueCode(shop) {
+      const q = new URLSearchParams({ client_id: API_KEY, scope: "read_products,read_inventory", redirect_uri: "http://127.0.0.1:5000/shopify/callback", state: "test" });
+      const r = await fetch(`${sim.url}/${shop}/admin/oauth/authorize?${q}`, { redirect: "manual" });
+      const loc = r.headers.get("location");
+      if (!loc) throw new Error(`simulator authorize for ${shop} answered ${r.status} without a redirect`);
+      return new URL(loc).searchParams.get("code")!;
+    },
+    async install(shop) {
+      const code = await state.issueCode(shop);
+      const sentAt = Date.now();
+      const r = await fetch(`${sim.url}/${shop}/admin/oauth/access_token`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ client_id: API_KEY, client_secret: API_SECRET, code, expiring: 1 }),
+      });
+      const b = (await r.json()) as { access_token: string; scope: string; expires_in: number; refresh_token: string; refresh_token_expires_in: number };
+      if (!r.ok) throw new Error(`simulator token exchange for ${shop}: HTTP ${r.status}`);
+      state.issued.push(b.access_token, b.refresh_token);
+      return {
+        accessToken: b.access_token,
+        scopes: b.scope.split(","),
+        accessTokenExpiresAt: sentAt + b.expires_in * 1000,
+        refreshToken: b.refresh_token,
+        refreshTokenExpiresAt: sentAt + b.refresh_token_expires_in * 1000,
+      };
     },
     close: async () => {},
   };
   const server: Server = createServer((req, res) => {
-    let data = "";
-    req.on("data", (c) => (data += c));
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
     req.on("end", () => {
-      const m = /^\/([^/]+)\/admin\/oauth\/access_token$/.exec(req.url ?? "");
-      const send = (status: number, body: unknown) => {
-        res.writeHead(status, { "content-type": "application/json" });
-        res.end(JSON.stringify(body));
-      };
-      if (req.method !== "POST" || !m) return send(404, { error: "not_found" });
-      const shop = m[1]!;
-      let body: Record<string, unknown>;
-      try {
-        body = JSON.parse(data) as Record<string, unknown>;
-      } catch {
-        return send(400, { error: "invalid_request" });
-      }
-      state.requests.push({ shop, body });
-      if (state.mode === "down") return send(503, { error: "unavailable" });
-      if (state.mode === "reject" || body.client_id !== API_KEY || body.client_secret !== API_SECRET) {
-        return send(400, { error: "invalid_grant" });
-      }
-      if (body.grant_type === "refresh_token") {
-        const rt = String(body.refresh_token);
-        if (state.refreshTokens.get(rt) !== shop) return send(400, { error: "invalid_grant" });
-        state.refreshTokens.delete(rt);
-      } else {
-        const code = String(body.code);
-        if (codes.get(code) !== shop) return send(400, { error: "invalid_grant" });
-        codes.delete(code);
-      }
-      const access = `shpat_${randomBytes(16).toString("hex")}`;
-      const refresh = `shprt_${randomBytes(16).toString("hex")}`;
-      state.issued.push(access, refresh);
-      state.refreshTokens.set(refresh, shop);
-      send(200, {
-        access_token: access,
-        scope: "read_products,read_inventory,read_discounts,read_locations,read_product_listings",
-        expires_in: state.accessTtlSeconds,
-        refresh_token: refresh,
-        refresh_token_expires_in: 7_776_000,
+      void (async () => {
+        const body = Buffer.concat(chunks).toString("utf8");
+        const m = /^\/([^/]+)\/admin\/oauth\/access_token$/.exec(req.url ?? "");
+        if (req.method === "POST" && m) {
+          let parsed: Record<string, unknown> = {};
+          try {
+            parsed = JSON.parse(body) as Record<string, unknown>;
+          } catch {
+            // recorded as {}; the simulator answers the malformed body itself
+          }
+          state.requests.push({ shop: m[1]!, body: parsed });
+          if (state.mode === "down") {
+            res.writeHead(503, { "content-type": "application/json" });
+            res.end(JSON.stringify({ errors: "Service Unavailable" }));
+            return;
+          }
+        }
+        const headers: Record<string, string> = {};
+        for (const k of ["content-type", "accept"]) if (typeof req.headers[k] === "string") headers[k] = req.headers[k] as string;
+        const up = await fetch(`${sim.url}${req.url}`, { method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body, redirect: "manual" });
+        const text = await up.text();
+        if (m && up.ok) {
+          const t = JSON.parse(text) as { access_token?: string; refresh_token?: string };
+          for (const x of [t.access_token, t.refresh_token]) if (x) state.issued.push(x);
+        }
+        res.writeHead(up.status, { "content-type": up.headers.get("content-type") ?? "application/json" });
+        res.end(text);
+      })().catch((err: Error) => {
+        res.writeHead(502, { "content-type": "application/json" });
+        res.end(JSON.stringify({ error: "proxy", message: err.message }));
       });
     });
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
   const { port } = server.address() as AddressInfo;
   state.origin = `http://127.0.0.1:${port}/{shop}`;
-  state.close = () => new Promise<void>((r) => server.close(() => r()));
+  state.close = async () => {
+    await new Promise<void>((r) => server.close(() => r()));
+    await sim.close();
+  };
   return state;
 }

@@ -7,7 +7,7 @@ import type { AppContext } from "../../src/context.js";
 import { adminFor } from "../../src/shopify/index.js";
 import type { AdminApi } from "../../src/shopify/catalog/fetch.js";
 import { saveInstalledShop } from "../../src/shopify/shops.js";
-import { createSimulator, type ChaosOptions, type Simulator } from "../../sim/index.js";
+import { createSimulator, type AdminApiOptions, type ChaosOptions, type Simulator, type WebhookRetryOptions } from "../../sim/index.js";
 import type { TestDatabase } from "./db.js";
 import { webhookContext, WEBHOOK_SECRET } from "./webhooks.js";
 
@@ -25,7 +25,10 @@ export interface Linked {
   close(): Promise<void>;
 }
 
-export async function linkToSimulator(t: TestDatabase, opts: { shop?: string; products?: number; seed?: number; chaos?: ChaosOptions } = {}): Promise<Linked> {
+export async function linkToSimulator(
+  t: TestDatabase,
+  opts: { shop?: string; products?: number; seed?: number; chaos?: ChaosOptions; adminApi?: AdminApiOptions; webhookRetry?: WebhookRetryOptions } = {},
+): Promise<Linked> {
   const shop = opts.shop ?? "linked.myshopify.com";
   const ctx = await webhookContext(t);
   const app = await buildApp(ctx);
@@ -37,8 +40,12 @@ export async function linkToSimulator(t: TestDatabase, opts: { shop?: string; pr
     apps: [{ apiKey: API_KEY, apiSecret: WEBHOOK_SECRET, complianceUri: ctx.config.shopify.webhookAddress }],
     shops: [{ domain: shop, seed: opts.seed ?? 11, products: opts.products ?? 6, plan: "plus" }],
     autoApprove: true,
-    webhookRetry: { scale: 0.001, timeoutMs: 2000 },
+    // Shopify's schedule scaled down, with the last retry 30 s out and Shopify's 5 s answer timeout:
+    // a service slowed by a busy machine is retried, never given up on (which would delete the
+    // subscription and make a later assertion fail by timing).
+    webhookRetry: opts.webhookRetry ?? { scheduleMs: [5, 10, 30, 60, 300, 1200, 3600, 30_000], timeoutMs: 5000 },
     chaos: opts.chaos,
+    adminApi: opts.adminApi,
     logLevel: false,
   });
   ctx.config.shopify.shopOrigin = sim.shopOrigin;
