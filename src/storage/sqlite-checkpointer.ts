@@ -4,11 +4,8 @@
 // milliseconds (visible as the webhook intake's p99). Instead the main connection never
 // checkpoints, and a worker thread with its own connection runs PASSIVE checkpoints (they never
 // wait for or block writers) a few times a second. No library does this; it is a few lines.
-import { Worker } from "node:worker_threads";
-import { createRequire } from "node:module";
 import type { Database as SqliteDatabase } from "better-sqlite3";
-
-const require = createRequire(import.meta.url);
+import { startSqliteThread, stopSqliteThread } from "./sqlite-thread.js";
 
 // Plain CommonJS run with `eval: true` (no TypeScript loader in workers on Node 20).
 const WORKER_SOURCE = `
@@ -38,15 +35,9 @@ export interface Checkpointer {
  * Returns null (leaving auto-checkpoint on) for in-memory databases or if the worker cannot start.
  */
 export function startCheckpointer(sqlite: SqliteDatabase, path: string, intervalMs = 250): Checkpointer | null {
-  if (path === ":memory:" || path === "") return null;
-  let worker: Worker;
-  try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, intervalMs, driver: require.resolve("better-sqlite3") } });
-  } catch {
-    return null;
-  }
+  const worker = startSqliteThread(WORKER_SOURCE, path, { intervalMs });
+  if (!worker) return null;
   sqlite.pragma("wal_autocheckpoint = 0");
-  worker.unref();
   let failed = false;
   worker.on("error", () => {
     // The checkpointer died: fall back to checkpointing on the main connection.
@@ -63,13 +54,7 @@ export function startCheckpointer(sqlite: SqliteDatabase, path: string, interval
     stop() {
       return (stopping ??= (async () => {
         if (failed) return;
-        worker.ref(); // keep the event loop alive until the final checkpoint is done
-        const exited = new Promise<void>((r) => worker.once("exit", () => r()));
-        worker.postMessage("stop");
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
-        clearTimeout(timer);
-        await worker.terminate();
+        await stopSqliteThread(worker);
       })());
     },
   };

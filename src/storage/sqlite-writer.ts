@@ -5,11 +5,8 @@
 // verifying requests, which then join the next group commit. The statements are compiled by Kysely
 // on the main thread (the same query builders as everywhere else); the worker only executes them.
 // No library does this for better-sqlite3; it is a few lines.
-import { Worker } from "node:worker_threads";
-import { createRequire } from "node:module";
 import type { CompiledQuery } from "kysely";
-
-const require = createRequire(import.meta.url);
+import { startSqliteThread, stopSqliteThread } from "./sqlite-thread.js";
 
 // Plain CommonJS run with `eval: true` (no TypeScript loader in workers on Node 20).
 const WORKER_SOURCE = `
@@ -52,14 +49,8 @@ export interface SqliteWriter {
  * thread cannot start (callers then write on their own connection).
  */
 export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWriter | null {
-  if (path === ":memory:" || path === "") return null;
-  let worker: Worker;
-  try {
-    worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, busyTimeoutMs, driver: require.resolve("better-sqlite3") } });
-  } catch {
-    return null;
-  }
-  worker.unref();
+  const worker = startSqliteThread(WORKER_SOURCE, path, { busyTimeoutMs });
+  if (!worker) return null;
   let next = 0;
   let dead: Error | null = null;
   const pending = new Map<number, { resolve: (r: unknown[][]) => void; reject: (e: Error) => void }>();
@@ -98,12 +89,7 @@ export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWr
         if (dead) return;
         // Let the transactions in flight commit first: their callers were promised durability.
         if (pending.size) await new Promise<void>((r) => (drained = r));
-        const exited = new Promise<void>((r) => worker.once("exit", () => r()));
-        worker.postMessage("stop");
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 2000)))]);
-        clearTimeout(timer);
-        await worker.terminate();
+        await stopSqliteThread(worker);
       })());
     },
   };

@@ -1,22 +1,14 @@
 import type { AdminApi } from "../catalog/fetch.js";
 import { collectionFromWebhook, nodesOf, type Connection, type PageInfo } from "../catalog/normalize.js";
 import { deleteCollection, setCollectionProducts, upsertCollection } from "../catalog/store.js";
-import { eventAt, newest, version, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
+import { applyDeletes, newest, version, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
 
 /**
  * Applies one collection's deliveries of a batch: a delete is final; otherwise the newest update is
  * stored and its membership paged in (REST collection payloads carry none).
  */
 export async function applyCollectionGroup(deps: ApplyDeps, shop: string, id: string, group: ValidDelivery[], out: Outcome): Promise<void> {
-  const deletes = group.filter((d) => d.topic === "collections/delete");
-  if (deletes.length) {
-    const done = await deleteCollection(deps.db, shop, id, { at: Math.max(...deletes.map((d) => eventAt(d.row))) });
-    const [head, ...rest] = deletes;
-    if (done) out.applied.push(head!.row.webhook_id);
-    else out.skip([head!.row.webhook_id], "stale: stored collection is newer than the delete");
-    out.skip([...rest, ...group.filter((d) => d.topic !== "collections/delete")].map((d) => d.row.webhook_id), "superseded by collections/delete");
-    return;
-  }
+  if (await applyDeletes(group, "collections/delete", "collection", (at) => deleteCollection(deps.db, shop, id, { at }), out)) return;
   const updates = group as ValidDelivery<"collections/update">[];
   const top = newest(updates);
   out.skip(updates.filter((d) => d !== top).map((d) => d.row.webhook_id), "superseded by a newer delivery");

@@ -75,3 +75,19 @@ export const ids = (group: ValidDelivery[]) => group.map((d) => d.row.webhook_id
 export function errMessage(err: unknown): string {
   return (err instanceof Error ? err.message : String(err)).slice(0, 500);
 }
+
+/**
+ * Deletes of one resource in a batch: a delete is final (ids are never reused), whatever else the
+ * batch holds. Applies the first delete at the latest delete's event time; every other delivery
+ * of the group is superseded. Returns false when the group holds no delete.
+ */
+export async function applyDeletes(group: ValidDelivery[], topic: string, what: string, del: (at: number) => Promise<boolean>, out: Outcome): Promise<boolean> {
+  const deletes = group.filter((d) => d.topic === topic);
+  if (!deletes.length) return false;
+  const done = await del(Math.max(...deletes.map((d) => eventAt(d.row))));
+  const [head, ...rest] = deletes;
+  if (done) out.applied.push(head!.row.webhook_id);
+  else out.skip([head!.row.webhook_id], `stale: stored ${what} is newer than the delete`);
+  out.skip([...rest, ...group.filter((d) => d.topic !== topic)].map((d) => d.row.webhook_id), `superseded by ${topic}`);
+  return true;
+}

@@ -3,7 +3,7 @@ import { fetchProductById, fetchVariantsByIds, productsPagePlan } from "../catal
 import { productFromWebhook, toGid } from "../catalog/normalize.js";
 import { deleteProduct, getProduct, getProductVersion, getShopMetadata, upsertProduct } from "../catalog/store.js";
 import type { ProductPayload } from "../webhooks/payloads.js";
-import { eventAt, ms, newest, version, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
+import { applyDeletes, eventAt, ms, newest, version, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
 import { productWithFetchedVariants, variantsMissingFromPayload } from "./product-variants.js";
 
 const PAYLOAD_VARIANT_CAP = 100; // REST payloads list at most this many variants in full
@@ -35,16 +35,7 @@ export function productPayloadComplete(p: ProductPayload, knownInventoryItems: R
  * - ties (different states with the same version) are resolved by a refetch, never by guessing.
  */
 export async function applyProductGroup(deps: ApplyDeps, shop: string, id: string, group: ValidDelivery[], out: Outcome): Promise<void> {
-  const deletes = group.filter((d) => d.topic === "products/delete");
-  if (deletes.length) {
-    const at = Math.max(...deletes.map((d) => eventAt(d.row)));
-    const done = await deleteProduct(deps.db, shop, id, { at });
-    const [head, ...rest] = deletes;
-    if (done) out.applied.push(head!.row.webhook_id);
-    else out.skip([head!.row.webhook_id], "stale: stored product is newer than the delete");
-    out.skip([...rest, ...group.filter((d) => d.topic !== "products/delete")].map((d) => d.row.webhook_id), "superseded by products/delete");
-    return;
-  }
+  if (await applyDeletes(group, "products/delete", "product", (at) => deleteProduct(deps.db, shop, id, { at }), out)) return;
   const updates = group as ValidDelivery<"products/update">[];
   const top = newest(updates);
   out.skip(updates.filter((d) => d !== top).map((d) => d.row.webhook_id), "superseded by a newer delivery");
