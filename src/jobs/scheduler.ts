@@ -58,7 +58,7 @@ export function startScheduler(deps: { db: Db; log: Logger; config: Config }, op
     opts.onTick?.(n);
     return n;
   };
-  const job = new Cron(cron, { protect: true, catch: (err) => log.error({ err: String(err) }, "scheduling reconciliation failed") }, async () => {
+  const job = new Cron(cron, { timezone: deps.config.shopify.reconcileTimezone, protect: true, catch: (err) => log.error({ err: String(err) }, "scheduling reconciliation failed") }, async () => {
     await tick();
   });
   const prune = new Cron("17 * * * *", { protect: true, catch: (err) => log.error({ err: String(err) }, "pruning webhook deliveries failed") }, async () => {
