@@ -12,6 +12,7 @@ export class HttpError extends Error {
 export const badRequest = (message: string, code = "bad_request") => new HttpError(400, code, message);
 export const unauthorized = (message: string, code = "unauthorized") => new HttpError(401, code, message);
 export const notFound = (message = "Not found", code = "not_found") => new HttpError(404, code, message);
+export const tooManyRequests = (message: string, code = "too_many_requests") => new HttpError(429, code, message);
 export const badGateway = (message: string, code = "upstream_error") => new HttpError(502, code, message);
 export const unavailable = (message: string, code = "unavailable") => new HttpError(503, code, message);
 

@@ -32,6 +32,12 @@ export async function createOAuthState(
   return { nonce, expiresAt };
 }
 
+/** Unexpired, unconsumed states (all providers): what the global cap on install starts counts. */
+export async function countLiveOAuthStates(db: Db, now = Date.now()): Promise<number> {
+  const row = await db.selectFrom("oauth_states").select((eb) => eb.fn.countAll<number | string>().as("n")).where("expires_at", ">", now).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /** Deletes and returns the state if it exists, belongs to provider+subject and is unexpired. */
 export async function consumeOAuthState(
   db: Db,
