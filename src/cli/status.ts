@@ -1,8 +1,7 @@
 // `storelink status`: one line per shop: install status, sync status, last good sync, product
 // count, pending webhook deliveries, drift repaired (last run / total). --json for machines.
 import type { Command } from "commander";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import type { Db } from "../storage/db.js";
 import { listSyncStates } from "../shopify/catalog/sync-state.js";
 import { countPendingDeliveries } from "../shopify/webhooks/deliveries.js";
@@ -61,9 +60,7 @@ export function registerStatus(program: Command): void {
     .description("show each shop's sync status, last sync, product count, pending deliveries and drift repaired")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) => {
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       try {
         const rows = await collectStatus(ctx.db);
         if (flags.json) console.log(JSON.stringify(rows, null, 2));

@@ -6,8 +6,7 @@
 // The shop's export files are rewritten before the command exits.
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import { adminFor } from "../jobs/runtime.js";
 import { catalogReconcile, catalogSync, createCatalogExports } from "../shopify/catalog/runtime.js";
 import type { SyncProgress, SyncResult } from "../shopify/catalog/full-sync.js";
@@ -41,9 +40,7 @@ export function registerSync(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       const { exporter } = createCatalogExports(ctx);
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
