@@ -19,7 +19,8 @@ const runs = numArg("runs", 5);
 
 type Mode = "tsx" | "dist";
 const commands: Record<Mode, string[]> = {
-  tsx: ["--import", "tsx", join(root, "src", "cli.ts"), "serve"],
+  // Resolved here: the child runs in its DATA_DIR, where "tsx" alone would not resolve.
+  tsx: ["--import", import.meta.resolve("tsx"), join(root, "src", "cli.ts"), "serve"],
   dist: [join(root, "bin", "storelink.js"), "serve"],
 };
 
