@@ -1,14 +1,30 @@
 #!/usr/bin/env node
-// Entry point: runs the compiled CLI from dist/ when built, else the TypeScript sources via tsx.
-import { existsSync } from "node:fs";
-import { fileURLToPath, pathToFileURL } from "node:url";
+// Entry point. Runs the compiled CLI from dist/ (`npm run build`; `npm start` builds it when it is
+// missing or older than the sources). Without a current build, a clone runs its TypeScript
+// sources through tsx (a dev dependency); a production install without dev dependencies needs
+// the build and says so.
+import { pathToFileURL } from "node:url";
+import { join } from "node:path";
+import { buildState, builtCli, hasSources, root } from "./build-state.js";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const built = `${root}dist/src/cli.js`;
-if (existsSync(built)) {
-  await import(pathToFileURL(built).href);
+const state = buildState();
+if (state === "fresh") {
+  await import(pathToFileURL(builtCli).href);
 } else {
-  const { register } = await import("tsx/esm/api");
-  register();
-  await import(pathToFileURL(`${root}src/cli.ts`).href);
+  let register;
+  try {
+    ({ register } = await import("tsx/esm/api"));
+  } catch {
+    register = null;
+  }
+  if (register && hasSources()) {
+    register();
+    await import(pathToFileURL(join(root, "src", "cli.ts")).href);
+  } else if (state === "stale") {
+    console.error("storelink: dist/ is older than the sources and tsx is not installed; running the old build (run `npm run build`)");
+    await import(pathToFileURL(builtCli).href);
+  } else {
+    console.error("storelink: no build in dist/ and no tsx to run the sources: run `npm run build` (needs the dev dependencies) or `npm ci` for development");
+    process.exit(1);
+  }
 }

@@ -1,5 +1,7 @@
-// Copies non-TypeScript assets (GraphQL documents, JSON schemas, vendored Shopify schema) into dist/.
-import { cpSync, readdirSync, statSync, mkdirSync } from "node:fs";
+// Copies non-TypeScript assets (GraphQL documents, JSON schemas, vendored Shopify schema) into
+// dist/, then writes dist/.build-stamp: the build is complete and as new as the stamp
+// (bin/build-state.js compares it with the sources).
+import { cpSync, readdirSync, statSync, mkdirSync, writeFileSync } from "node:fs";
 import { join, dirname } from "node:path";
 
 const exts = [".graphql", ".json", ".gz"];
@@ -15,3 +17,4 @@ function walk(dir) {
 }
 walk("src");
 walk("sim");
+writeFileSync(join("dist", ".build-stamp"), `${new Date().toISOString()}\n`);

@@ -29,6 +29,18 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     // Redirects and cookies are for browsers; nothing here needs proxy trust by default.
     trustProxy: false,
     frameworkErrors: frameworkErrorHandler,
+    // Bounded connections (config.http): a request must arrive whole within requestTimeout (408
+    // and close otherwise, so trickling clients cannot hold sockets), idle keep-alive sockets
+    // close after keepAliveTimeout, and any silent socket after connectionTimeout. Node checks
+    // request timeouts every connectionsCheckingInterval (default 30 s): check at a quarter of
+    // the timeout so it fires close to the configured time.
+    requestTimeout: ctx.config.http.requestTimeoutMs,
+    keepAliveTimeout: ctx.config.http.keepAliveTimeoutMs,
+    connectionTimeout: ctx.config.http.idleTimeoutMs,
+    http: {
+      headersTimeout: ctx.config.http.requestTimeoutMs,
+      connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(ctx.config.http.requestTimeoutMs / 4))),
+    },
   }) as unknown as FastifyInstance;
 
   await app.register(fastifyCookie, { secret: ctx.secrets.stateSecret });

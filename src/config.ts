@@ -36,6 +36,19 @@ const schema = z.object({
   /** Signs OAuth state and session cookies (never used for encryption). */
   STATE_TOKEN_SECRET: z.string().min(16, "must be at least 16 characters").optional(),
   SESSION_TTL_SECONDS: z.coerce.number().int().min(60).default(3600),
+  /** Live (unused, unexpired) OAuth install states allowed per client IP, and in all. Over either
+   *  cap an install start is answered 429 and writes nothing. */
+  OAUTH_STATES_PER_CLIENT: z.coerce.number().int().min(1).default(20),
+  OAUTH_STATES_MAX: z.coerce.number().int().min(1).default(10_000),
+
+  /** A request (headers and body) must arrive completely within this time, or the connection is
+   *  answered 408 and closed: trickling clients cannot hold connections. */
+  HTTP_REQUEST_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** How long an idle keep-alive connection stays open after a response (longer than a load
+   *  balancer's usual 60 s idle timeout, so the balancer closes first). */
+  HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(72),
+  /** A socket with no traffic at all for this long is closed (backstop for every other case). */
+  HTTP_IDLE_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(120),
 
   SHOPIFY_API_KEY: optionalString,
   SHOPIFY_API_SECRET: optionalString,
@@ -54,6 +67,13 @@ const schema = z.object({
   /** Catalogs with more products than this sync with a bulk operation. */
   SHOPIFY_BULK_THRESHOLD: z.coerce.number().int().min(0).default(5000),
   RECONCILE_CRON: z.string().trim().min(1).default("0 3 * * *"),
+  /** IANA time zone RECONCILE_CRON is read in (default UTC, never the host's zone). */
+  RECONCILE_TZ: z
+    .string()
+    .trim()
+    .min(1)
+    .refine(isTimeZone, "must be an IANA time zone such as UTC or Europe/Berlin")
+    .default("UTC"),
   /** Lookback subtracted from the last good sync when reconciling, in seconds. */
   RECONCILE_LOOKBACK_SECONDS: z.coerce.number().int().min(0).default(3600),
   /** A claimed job's lease: a job whose process died (kill -9, crash) is taken over by another
@@ -73,7 +93,7 @@ const schema = z.object({
   SPACES_ENDPOINT: url.optional(),
 
   /** Run the bundled Shopify simulator in-process and connect a demo shop to it. Default: on when
-   *  no SHOPIFY_API_KEY is set. */
+   *  no SHOPIFY_API_KEY is set, except with NODE_ENV=production, where only DEMO=true runs it. */
   DEMO: z
     .enum(["true", "false", "1", "0"])
     .transform((v) => v === "true" || v === "1")
@@ -81,6 +101,15 @@ const schema = z.object({
 });
 
 export type Env = z.infer<typeof schema>;
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export interface EncryptionKey {
   id: string;
@@ -99,6 +128,10 @@ export interface Config {
   encryptionKeys: EncryptionKey[] | null;
   stateSecret: string | null;
   sessionTtlSeconds: number;
+  /** Caps on live OAuth states (OAUTH_STATES_PER_CLIENT, OAUTH_STATES_MAX). */
+  oauthStates: { perClient: number; max: number };
+  /** HTTP server timeouts in ms (HTTP_*_TIMEOUT_SECONDS). */
+  http: { requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number };
   /** Job lease in ms (JOB_LEASE_SECONDS): how long a dead process's job stays blocked. */
   jobLeaseMs: number;
   demo: boolean;
@@ -113,6 +146,8 @@ export interface Config {
     webhookBodyLimit: number;
     bulkThreshold: number;
     reconcileCron: string;
+    /** IANA zone RECONCILE_CRON is evaluated in (RECONCILE_TZ, default UTC). */
+    reconcileTimezone: string;
     reconcileLookbackSeconds: number;
   };
   facebook: {
@@ -177,10 +212,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("ENCRYPTION_KEY", "is required when ENCRYPTION_KEYS_PREVIOUS is set");
   }
 
-  const demo = e.DEMO ?? !e.SHOPIFY_API_KEY;
-  if (e.NODE_ENV === "production" && !demo) {
-    for (const v of ["ENCRYPTION_KEY", "STATE_TOKEN_SECRET", "SHOPIFY_API_KEY", "SHOPIFY_API_SECRET"] as const) {
-      if (!e[v]) throw new ConfigError(v, "is required when NODE_ENV=production");
+  // In production the demo runs only when asked for: a deploy that lost its configuration must
+  // fail at start-up, not serve a healthy-looking demo.
+  const production = e.NODE_ENV === "production";
+  const demo = production ? e.DEMO === true : (e.DEMO ?? !e.SHOPIFY_API_KEY);
+  if (production && !demo) {
+    const missing = (["SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "ENCRYPTION_KEY", "STATE_TOKEN_SECRET"] as const).filter((v) => !e[v]);
+    if (missing.length) {
+      throw new ConfigError(
+        missing.join(", "),
+        `${missing.length === 1 ? "is" : "are"} required when NODE_ENV=production (set DEMO=true to run the bundled demo instead)`,
+      );
     }
   }
   if (e.SHOPIFY_API_KEY && !e.SHOPIFY_API_SECRET) throw new ConfigError("SHOPIFY_API_SECRET", "is required when SHOPIFY_API_KEY is set");
@@ -214,6 +256,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     encryptionKeys,
     stateSecret: e.STATE_TOKEN_SECRET ?? null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
+    oauthStates: { perClient: e.OAUTH_STATES_PER_CLIENT, max: e.OAUTH_STATES_MAX },
+    http: {
+      requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
+      keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,
+      idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
+    },
     jobLeaseMs: e.JOB_LEASE_SECONDS * 1000,
     demo,
     shopify: {
@@ -227,6 +275,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       webhookBodyLimit: e.SHOPIFY_WEBHOOK_BODY_LIMIT,
       bulkThreshold: e.SHOPIFY_BULK_THRESHOLD,
       reconcileCron: e.RECONCILE_CRON,
+      reconcileTimezone: e.RECONCILE_TZ,
       reconcileLookbackSeconds: e.RECONCILE_LOOKBACK_SECONDS,
     },
     facebook: {

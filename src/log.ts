@@ -1,5 +1,7 @@
-// Structured JSON logging (pino) with redaction of anything secret-bearing.
+// Structured JSON logging (pino) with redaction of anything secret-bearing. The service (`serve`)
+// logs JSON lines; the other commands speak to a person and log readable lines (createCliLogger).
 import pino, { type Logger, type LoggerOptions } from "pino";
+import { build as prettyStream } from "pino-pretty";
 
 export type { Logger };
 
@@ -51,4 +53,21 @@ export function loggerOptions(level: string): LoggerOptions {
 
 export function createLogger(level = "info", destination?: pino.DestinationStream): Logger {
   return destination ? pino(loggerOptions(level), destination) : pino(loggerOptions(level));
+}
+
+/**
+ * A logger for commands a person runs (`status`, `sync`, `rotate-key`): one readable line per
+ * entry on stderr ("WARN: message (key: value)"), same levels and redaction as the JSON logger,
+ * so stdout keeps only the command's own output. Colours only on a terminal.
+ */
+export function createCliLogger(level = "warn", stream: NodeJS.WritableStream & { isTTY?: boolean; fd?: number } = process.stderr): Logger {
+  const pretty = prettyStream({
+    destination: stream,
+    sync: true,
+    colorize: stream.isTTY === true,
+    ignore: "pid,hostname,time",
+    singleLine: true,
+    hideObject: false,
+  });
+  return pino(loggerOptions(level), pretty);
 }

@@ -121,4 +121,14 @@ describe("shop domain validation", () => {
     }
     assert.equal(isShopDomain("demo"), false, "isShopDomain requires the full domain");
   });
+
+  it("refuses non-ASCII input before lowercasing (no case mapping into another, ASCII shop)", () => {
+    // Each of these lowercases (toLowerCase) into a valid ASCII shop name that is a different shop.
+    for (const bad of ["\u212Aitchen", "\u212Aitchen.myshopify.com", "demo-\u212A.myshopify.com", "SHOP\u212A", "\u212A"]) {
+      assert.ok(/^[a-z0-9.-]+$/.test(bad.toLowerCase()), `precondition: ${JSON.stringify(bad)} lowercases to ASCII`);
+      assert.equal(normalizeShopDomain(bad), null, `accepted ${JSON.stringify(bad)} as ${normalizeShopDomain(bad)}`);
+    }
+    // A non-breaking space or tab is not "trimmed" into a valid name either.
+    assert.equal(normalizeShopDomain("\u00a0demo"), null);
+  });
 });

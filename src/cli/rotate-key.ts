@@ -2,8 +2,7 @@
 // Rotation: set ENCRYPTION_KEY to the new key and ENCRYPTION_KEYS_PREVIOUS to the old one(s), run
 // this, then drop the old key from ENCRYPTION_KEYS_PREVIOUS.
 import type { Command } from "commander";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import { reencryptAll } from "../storage/rotate.js";
 
 export function registerRotateKey(program: Command): void {
@@ -11,9 +10,7 @@ export function registerRotateKey(program: Command): void {
     .command("rotate-key")
     .description("re-encrypt all stored tokens with the current ENCRYPTION_KEY (one transaction)")
     .action(async () => {
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       try {
         const counts = await reencryptAll(ctx.db, ctx.secrets);
         for (const c of counts) console.log(`${c.column}: re-encrypted ${c.reencrypted}, already current ${c.alreadyCurrent}`);

@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import type { FastifyInstance } from "fastify";
 import { buildApp, defaultIntegrations, startRuntime, type Runtime } from "../app.js";
-import { loadConfig, type Config } from "../config.js";
+import type { Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
 import type { Integration } from "../integration.js";
+import { loadCliConfig } from "./context.js";
 
 export interface ServeOptions {
   /** The integrations to run (default: defaultIntegrations(ctx)). */
@@ -57,9 +58,8 @@ export function registerServe(program: Command): void {
     .command("serve")
     .description("start the HTTP service (reads .env and the environment)")
     .action(async () => {
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      let config = loadConfig(process.env);
+      // .env and the environment; DATA_DIR checked (one line naming it when unusable).
+      let config = await loadCliConfig();
       // No Shopify credentials: run the demo against the bundled simulator (sim/ is loaded only here).
       let demo: import("../../sim/demo.js").Demo | undefined;
       if (config.demo) {
@@ -75,7 +75,8 @@ export function registerServe(program: Command): void {
       } catch (err) {
         await demo?.close();
         const e = err as NodeJS.ErrnoException;
-        if (e.code === "EADDRINUSE" || e.code === "EACCES") {
+        // Only the listen call's own errors are about HOST/PORT (a file EACCES is not).
+        if (e.syscall === "listen" && (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL")) {
           console.error(`storelink: cannot listen on ${config.host}:${config.port} (${e.code}); set PORT (or HOST) to a free address`);
           process.exit(1);
         }

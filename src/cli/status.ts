@@ -1,8 +1,7 @@
 // `storelink status`: one line per shop: install status, sync status, last good sync, product
 // count, pending webhook deliveries, drift repaired (last run / total). --json for machines.
 import type { Command } from "commander";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import type { Db } from "../storage/db.js";
 import { listDeadJobs } from "../jobs/queue.js";
 import { formatDeadJobs } from "./jobs.js";
@@ -63,9 +62,7 @@ export function registerStatus(program: Command): void {
     .description("show each shop's sync status, last sync, product count, pending deliveries and drift repaired")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) => {
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       try {
         const rows = await collectStatus(ctx.db);
         const dead = await listDeadJobs(ctx.db, 100);

@@ -7,8 +7,7 @@
 // key while it runs, so it never overlaps a sync or reconciliation of the service (it waits for one).
 import type { Command } from "commander";
 import cliProgress from "cli-progress";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import { randomUUID } from "node:crypto";
 import { complete, extendLease, tryHoldSerialKey, type Job } from "../jobs/queue.js";
 import { createExporter } from "../shopify/catalog/export.js";
@@ -47,9 +46,7 @@ export function registerSync(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       const exporter = createExporter({ db: ctx.db, documents: createFileDocumentStore(ctx.config.dataDir), log: ctx.log });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)

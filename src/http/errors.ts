@@ -14,6 +14,9 @@ export class HttpError extends Error {
 export const badRequest = (message: string, code = "bad_request") => new HttpError(400, code, message);
 /** 401 HttpError (default code "unauthorized"). */
 export const unauthorized = (message: string, code = "unauthorized") => new HttpError(401, code, message);
+/** 429 HttpError: over a rate or size cap (default code "too_many_requests"). */
+export const tooManyRequests = (message: string, code = "too_many_requests") => new HttpError(429, code, message);
+
 /** 502 HttpError, for a failing upstream (default code "upstream_error"). */
 export const badGateway = (message: string, code = "upstream_error") => new HttpError(502, code, message);
 /** 503 HttpError (default code "unavailable"). */

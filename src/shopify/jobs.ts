@@ -70,14 +70,16 @@ export async function enqueueReconciles(db: Db, at: number, periodMs: number): P
   return shops.length;
 }
 
-/** The reconciliation schedule (RECONCILE_CRON), spread across shops over one cron period. */
-export function reconcileSchedule(ctx: AppContext): Schedule {
+/** The reconciliation schedule (RECONCILE_CRON read in RECONCILE_TZ), spread across shops over one cron period. */
+export function reconcileSchedule(ctx: Pick<AppContext, "db" | "log" | "config">): Schedule {
   const cron = ctx.config.shopify.reconcileCron;
+  const timezone = ctx.config.shopify.reconcileTimezone;
   return {
     name: RECONCILE_JOB,
     cron,
+    timezone,
     async tick(at) {
-      const period = cronPeriodMs(cron, new Date(at));
+      const period = cronPeriodMs(cron, new Date(at), timezone);
       const n = await enqueueReconciles(ctx.db, at, period);
       ctx.log.info({ shops: n, spreadMs: period }, "reconciliation scheduled");
       return n;

@@ -1,6 +1,6 @@
 // One database layer for SQLite (default, zero services) and PostgreSQL (scale-out), through Kysely.
 // Both dialects share one schema and one set of migrations (src/storage/migrations/).
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
@@ -61,7 +61,7 @@ export const SQLITE_BUSY_TIMEOUT_MS = 15_000;
 
 export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; onPoolError?: (err: Error) => void; sqliteCheckpointer?: boolean } = {}): DatabaseHandle {
   if (target.kind === "sqlite") {
-    if (target.path !== ":memory:") mkdirSync(dirname(target.path), { recursive: true });
+    if (target.path !== ":memory:") prepareSqliteFiles(target.path);
     const sqlite = new SQLite(target.path);
     sqlite.pragma("journal_mode = WAL");
     // FULL: every commit is fsynced before it returns, so a webhook answered 200 survives a power
@@ -90,6 +90,24 @@ export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; 
   pool.on("error", (err) => opts.onPoolError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, dialect: "postgres", close: () => db.destroy() };
+}
+
+/**
+ * Keeps a SQLite database private: its directory is created 0700 and the file itself 0600 before
+ * SQLite opens it (SQLite gives the -wal and -shm files the database file's mode, so they are 0600
+ * too); files left wider by older versions are tightened.
+ */
+function prepareSqliteFiles(path: string): void {
+  if (path === "" || path.startsWith("file:")) return;
+  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
+  closeSync(openSync(path, "a", 0o600));
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) {
+    try {
+      chmodSync(p, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
+    }
+  }
 }
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

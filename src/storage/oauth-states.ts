@@ -42,6 +42,12 @@ export async function createOAuthState(
   return { nonce, expiresAt };
 }
 
+/** Unexpired, unconsumed states (all providers): what the global cap on install starts counts. */
+export async function countLiveOAuthStates(db: Db, now = Date.now()): Promise<number> {
+  const row = await db.selectFrom("oauth_states").select((eb) => eb.fn.countAll<number | string>().as("n")).where("expires_at", ">", now).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 /**
  * Deletes the state of `nonce` (whatever it holds: one attempt per nonce) and returns it if it
  * belongs to `expect.provider` and `expect.subject` and is unexpired; otherwise null.

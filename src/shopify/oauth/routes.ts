@@ -4,9 +4,11 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../../context.js";
 import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../../http/cookies.js";
-import { badRequest } from "../../http/errors.js";
+import { badRequest, tooManyRequests } from "../../http/errors.js";
 import { parseInput } from "../../http/validate.js";
 import { getSessionUserId } from "../../storage/sessions.js";
+import { OAUTH_STATE_TTL_SECONDS } from "../../storage/oauth-states.js";
+import { assertStateCapacity, ClientStateLimiter } from "./install-limit.js";
 import { beginShopifyInstall, completeShopifyInstall, type ShopInstalledHook } from "./install.js";
 import { normalizeShopDomain } from "./shop-domain.js";
 
@@ -29,12 +31,29 @@ export interface ShopifyOAuthRoutesOptions {
 
 export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAuthRoutesOptions): Promise<void> {
   const { ctx, hooks } = opts;
+  // Every start writes an oauth_states row: cap them per client address and in all.
+  const limiter = new ClientStateLimiter(ctx.config.oauthStates.perClient, OAUTH_STATE_TTL_SECONDS * 1000);
 
   async function start(req: FastifyRequest, reply: FastifyReply, rawShop: unknown) {
     const domain = normalizeShopDomain(rawShop);
     if (!domain) throw badRequest("shop must be <name> or <name>.myshopify.com", "invalid_shop");
-    const userId = await getSessionUserId(ctx.db, readSessionCookie(req));
-    const { authorizeUrl, nonce, ttlSeconds } = await beginShopifyInstall(ctx, domain, userId);
+    if (!limiter.take(req.ip)) {
+      void reply.header("retry-after", String(limiter.retryAfterSeconds(req.ip)));
+      throw tooManyRequests(
+        `too many install attempts from this address (at most ${limiter.perClient} within ${OAUTH_STATE_TTL_SECONDS / 60} minutes); try again later`,
+        "too_many_installs",
+      );
+    }
+    let begun: Awaited<ReturnType<typeof beginShopifyInstall>>;
+    try {
+      await assertStateCapacity(ctx.db, ctx.config.oauthStates.max);
+      const userId = await getSessionUserId(ctx.db, readSessionCookie(req));
+      begun = await beginShopifyInstall(ctx, domain, userId);
+    } catch (err) {
+      limiter.release(req.ip);
+      throw err;
+    }
+    const { authorizeUrl, nonce, ttlSeconds } = begun;
     setSignedCookie(reply, ctx.config, STATE_COOKIE, nonce, ttlSeconds, STATE_COOKIE_PATH);
     req.log.info({ shop: domain }, "redirecting to Shopify for install");
     return reply.redirect(authorizeUrl, 302);

@@ -8,9 +8,13 @@ const NAME = "[a-z0-9][a-z0-9-]{0,59}";
 const FULL_RE = new RegExp(`^${NAME}\\.myshopify\\.com$`);
 const BARE_RE = new RegExp(`^${NAME}$`);
 
-/** "<name>.myshopify.com" for valid input, null otherwise. Case-insensitive. */
+/** "<name>.myshopify.com" for valid input, null otherwise. Case-insensitive (ASCII only). */
 export function normalizeShopDomain(input: unknown): string | null {
   if (typeof input !== "string") return null;
+  // Refuse anything outside printable ASCII before lowercasing: Unicode case mapping turns some
+  // non-ASCII letters into ASCII ones (KELVIN SIGN "\u212A" -> "k", "\u0130" -> "i" + a dot), so
+  // "\u212Aitchen" would otherwise become another shop, "kitchen.myshopify.com".
+  if (!/^[\x20-\x7e]*$/.test(input)) return null;
   const s = input.trim().toLowerCase();
   if (FULL_RE.test(s)) return s;
   if (BARE_RE.test(s)) return `${s}.myshopify.com`;
