@@ -1,7 +1,6 @@
 // `storelink jobs`: the background jobs parked dead after their retries, and retrying one by hand.
 import type { Command } from "commander";
-import { loadConfig } from "../config.js";
-import { createContext } from "../context.js";
+import { openCliContext } from "./context.js";
 import { listDeadJobs, retryDeadJob, type DeadJob } from "../jobs/queue.js";
 
 /** One line per dead job: id, kind, serial key, attempts, last error. */
@@ -17,9 +16,7 @@ export function registerJobs(program: Command): void {
     .description("list dead jobs")
     .option("--json", "print JSON")
     .action(async (flags: { json?: boolean }) => {
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       try {
         const dead = await listDeadJobs(ctx.db, 1000);
         console.log(flags.json ? JSON.stringify(dead, null, 2) : formatDeadJobs(dead));
@@ -38,9 +35,7 @@ export function registerJobs(program: Command): void {
         process.exitCode = 2;
         return;
       }
-      const dotenv = await import("dotenv");
-      dotenv.config({ quiet: true });
-      const ctx = await createContext(loadConfig(process.env));
+      const ctx = await openCliContext();
       try {
         if (await retryDeadJob(ctx.db, id)) console.log(`job #${id} queued again; a running storelink serve picks it up within its poll interval`);
         else {
