@@ -21,7 +21,7 @@ describe("reconciliation spread", () => {
     // Stable across processes (a restart): another Node process computes the same slots.
     const child = spawnSync(
       process.execPath,
-      ["--import", "tsx", "--input-type=module", "-e", `import { shopOffsetMs } from "./src/jobs/scheduler.ts"; console.log(JSON.stringify(${JSON.stringify(shops)}.map((s) => shopOffsetMs(s, ${DAY}))));`],
+      ["--import", "tsx", "--input-type=module", "-e", `import { shopOffsetMs } from "./src/shopify/jobs.ts"; console.log(JSON.stringify(${JSON.stringify(shops)}.map((s) => shopOffsetMs(s, ${DAY}))));`],
       { encoding: "utf8", timeout: 60_000 },
     );
     assert.equal(child.status, 0, `child process failed: ${child.stderr}`);
