@@ -1,0 +1,149 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { AppContext } from "../context.js";
+import { unavailable } from "../http/errors.js";
+import type { Integration, RuntimeHandle } from "../integration.js";
+import type { Handlers } from "../jobs/worker.js";
+import { createFileDocumentStore, type DocumentStore } from "../storage/documents.js";
+import { applyPendingEvents } from "./conversations.js";
+import { createFacebookExporter, type FacebookExporter } from "./export.js";
+import { createGraphClient, type GraphClient } from "./graph/client.js";
+import { APPLY_JOB, PAGE_SETUP_JOB, payloadString } from "./jobs.js";
+import type { LoginResult } from "./login.js";
+import { getPage, markPageNeedsReauth, markPageSubscribed, pageAccessToken, savePageDetails } from "./pages.js";
+import { facebookLoginRoutes } from "./routes.js";
+import { DEFAULT_APPLY_DELAY_MS, messengerIntake } from "./webhooks/intake.js";
+
+export type { LoginResult } from "./login.js";
+
+/** Webhook fields each Page subscribes the app to: the Messenger events, echoes, and the Page-change `feed`. */
+export const DEFAULT_SUBSCRIBED_FIELDS = ["messages", "message_echoes", "message_deliveries", "message_reads", "messaging_postbacks", "messaging_referrals", "feed"];
+
+/** Page fields fetched into page_metadata.json (never access_token). */
+export const PAGE_DETAIL_FIELDS = "id,name,category,about,description,username,phone,website,emails,fan_count,followers_count,link";
+
+export interface FacebookOptions {
+  documents?: DocumentStore;
+  /** Graph client factory (default: from config; tests shorten the backoff). */
+  graph?: (ctx: AppContext) => GraphClient;
+  applyDelayMs?: number;
+  subscribedFields?: string[];
+  onLogin?: (r: LoginResult) => void;
+  exportDebounceMs?: number;
+}
+
+export interface FacebookIntegration extends Integration {
+  readonly documents: DocumentStore;
+  /** The exporter, once the runtime started (null before). */
+  readonly exporter: FacebookExporter | null;
+  /** A Graph client (null when the app is not configured). */
+  graph(): GraphClient | null;
+}
+
+/**
+ * Facebook's room: Login routes (GET /facebook/login, /facebook/callback), Messenger webhook intake
+ * (GET|POST /facebook/webhook), the apply (per conversation) and page-setup (per Page) job kinds,
+ * and the exporter. Without FACEBOOK_APP_ID/SECRET, the routes answer 503 "not_configured".
+ */
+export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions = {}): FacebookIntegration {
+  const fb = ctx.config.facebook;
+  const documents = opts.documents ?? createFileDocumentStore(ctx.config.dataDir);
+  const fields = opts.subscribedFields ?? DEFAULT_SUBSCRIBED_FIELDS;
+  let exporter: FacebookExporter | null = null;
+  let runtime: RuntimeHandle | null = null;
+  let client: GraphClient | null = null;
+  const graph = (): GraphClient | null => {
+    if (!fb.appId || !fb.appSecret) return null;
+    client ??= opts.graph
+      ? opts.graph(ctx)
+      : createGraphClient({
+          origin: fb.graphOrigin,
+          version: fb.graphVersion,
+          appId: fb.appId,
+          appSecret: fb.appSecret,
+          log: ctx.log,
+          onInvalidToken: async ({ pageId }) => {
+            if (pageId) await markPageNeedsReauth(ctx.db, pageId);
+          },
+        });
+    return client;
+  };
+  const requireGraph = () => {
+    const g = graph();
+    if (!g) throw unavailable("Facebook app credentials are not configured (FACEBOOK_APP_ID, FACEBOOK_APP_SECRET)", "not_configured");
+    return g;
+  };
+
+  const jobs: Handlers = {
+    [APPLY_JOB]: async (job) => {
+      const pageId = payloadString(job.payload, "pageId");
+      const psid = payloadString(job.payload, "psid");
+      if (!pageId || !psid) return;
+      const n = await applyPendingEvents(ctx.db, pageId, psid, { log: ctx.log });
+      if (n) exporter?.scheduleConversation(pageId, psid);
+    },
+    [PAGE_SETUP_JOB]: async (job) => {
+      const pageId = payloadString(job.payload, "pageId");
+      if (!pageId) return;
+      const page = await getPage(ctx.db, pageId);
+      const token = page?.status === "active" ? await pageAccessToken(ctx, pageId) : null;
+      if (!token) {
+        ctx.log.info({ pageId, status: page?.status ?? "absent" }, "page setup skipped: Page is not active");
+        return;
+      }
+      const g = requireGraph();
+      await g.call({ method: "POST", path: `${pageId}/subscribed_apps`, params: { subscribed_fields: fields.join(",") }, token, pageId });
+      await markPageSubscribed(ctx.db, pageId, fields);
+      const details = await g.call<Record<string, unknown>>({ path: pageId, params: { fields: PAGE_DETAIL_FIELDS }, token, pageId });
+      delete details.access_token;
+      await savePageDetails(ctx.db, pageId, details);
+      ctx.log.info({ pageId, fields }, "Page subscribed to the app and details stored");
+      exporter?.schedulePage(pageId);
+    },
+  };
+
+  const routes: FastifyPluginAsync = async (app) => {
+    await app.register(facebookLoginRoutes, {
+      ctx,
+      graph: requireGraph,
+      onLogin: (r) => {
+        runtime?.wake();
+        opts.onLogin?.(r);
+      },
+    });
+    await app.register(messengerIntake, { ctx, applyDelayMs: opts.applyDelayMs, onRecorded: wakeAfter(opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS, () => runtime?.wake()) });
+  };
+
+  return {
+    name: "facebook",
+    routes,
+    jobs,
+    schedules: [],
+    documents,
+    graph,
+    get exporter() {
+      return exporter;
+    },
+    start(r) {
+      runtime = r;
+      exporter ??= createFacebookExporter({ db: ctx.db, documents, log: ctx.log, debounceMs: opts.exportDebounceMs });
+    },
+    async stop() {
+      runtime = null;
+      await exporter?.close();
+      exporter = null;
+    },
+  };
+}
+
+/** Wake the worker once just after the apply delay (a burst schedules one wake). */
+function wakeAfter(delayMs: number, wake: () => void): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      wake();
+    }, delayMs + 5);
+    timer.unref();
+  };
+}
