@@ -10,9 +10,12 @@ import { sql } from "kysely";
 import { getPage, listPagesByUser, pageAccessToken } from "../src/facebook/pages.js";
 import { PAGE_SETUP_JOB } from "../src/facebook/jobs.js";
 import { enqueue } from "../src/jobs/queue.js";
+import { reencryptAll } from "../src/storage/rotate.js";
+import { Secrets } from "../src/storage/secrets.js";
 import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, finishLogin, jobsIdle, login, startFacebookTest, startLogin, type FbTest } from "./helpers/facebook.js";
+import { schemaErrors, validatePageMetadata } from "./helpers/facebook-schema.js";
 import { waitUntil } from "./helpers/until.js";
 
 /** The Page (or user) a token authenticates as, asked of the simulator. */
@@ -82,7 +85,10 @@ for (const d of testDialects()) {
       const doc = await waitUntil("page_metadata.json", () => t.fb.documents.get(key));
       const meta = JSON.parse(doc.toString());
       const truthPage = truth.pages.find((p) => p.id === pages1[0])!;
+      assert.ok(validatePageMetadata(meta), schemaErrors(validatePageMetadata));
       assert.equal(meta.pageId, pages1[0]);
+      assert.deepEqual(meta.subscribedFields, truthPage.subscriptions[FB_APP_ID]);
+      assert.equal(meta.fanCount, truthPage.details.fan_count);
       assert.equal(meta.name, truthPage.details.name);
       assert.equal(meta.category, truthPage.details.category);
       assert.doesNotMatch(doc.toString(), /EAA|access_token/, "no token in the export");
@@ -178,6 +184,24 @@ for (const d of testDialects()) {
       const again = await login(t);
       assert.equal(again.body.pages.length, 30, "granted again: active again");
       assert.equal((await getPage(db.db, pages1[29]!))?.status, "active");
+    });
+
+    it("rotate-key re-encrypts Page and user tokens: the new key alone decrypts them", async () => {
+      await jobsIdle(t);
+      const page = pages1[7]!;
+      const token = (await pageAccessToken(t.ctx, page))!;
+      const old = t.ctx.secrets;
+      const newKey = { id: "k9", key: Buffer.alloc(32, 9) };
+      const oldKeys = old.keyIds.map((id) => ({ id, key: (old as unknown as { keys: Map<string, Buffer> }).keys.get(id)! }));
+      const counts = await reencryptAll(db.db, new Secrets([newKey, ...oldKeys], "state-secret-for-tests-0123456789"));
+      const pagesCount = Number((await db.db.selectFrom("facebook_pages").select((eb) => eb.fn.countAll<number>().as("n")).where("access_token_enc", "is not", null).executeTakeFirstOrThrow()).n);
+      assert.equal(counts.find((c) => c.column === "facebook_pages.access_token_enc")?.reencrypted, pagesCount);
+      assert.ok((counts.find((c) => c.column === "facebook_accounts.access_token_enc")?.reencrypted ?? 0) >= 1);
+      const onlyNew = { db: db.db, secrets: new Secrets([newKey], "state-secret-for-tests-0123456789") };
+      assert.equal(await pageAccessToken(onlyNew, page), token);
+      // Back to the test's key for the remaining tests.
+      await reencryptAll(db.db, new Secrets([...oldKeys, newKey], "state-secret-for-tests-0123456789"));
+      assert.equal(await pageAccessToken(t.ctx, page), token);
     });
 
     it("a revoked Page token (190) marks the Page needs_reauth", async () => {

@@ -12,6 +12,7 @@ import { pageAccessToken } from "../src/facebook/pages.js";
 import { appSecretProof, type TruthConversation } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, FB_VERIFY_TOKEN, jobsIdle, login, OTHER_APP_ID, startFacebookTest, webhooksSettled, type FbTest } from "./helpers/facebook.js";
+import { schemaErrors, validateConversation } from "./helpers/facebook-schema.js";
 import { waitUntil } from "./helpers/until.js";
 
 const sign = (body: string, secret = FB_APP_SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
@@ -193,7 +194,9 @@ for (const d of testDialects()) {
         assert.equal(tc.messages.length, 5, "3 shopper messages, 1 Send API reply, 1 inbox reply");
         const key = `users/${user}/facebook/${c.pageId}/conversations/${c.psid}.json`;
         const doc = await waitUntil(`export ${key}`, () => t.fb.documents.get(key));
-        assert.deepEqual(exported(JSON.parse(doc.toString())), expected(tc));
+        const parsed: Record<string, unknown> = JSON.parse(doc.toString());
+        assert.ok(validateConversation(parsed), schemaErrors(validateConversation));
+        assert.deepEqual(exported(parsed), expected(tc));
       }
       const stored = await db.db
         .selectFrom("facebook_messages")
