@@ -12,6 +12,8 @@ import { PAGE_SETUP_JOB } from "../src/facebook/jobs.js";
 import { enqueue } from "../src/jobs/queue.js";
 import { reencryptAll } from "../src/storage/rotate.js";
 import { Secrets } from "../src/storage/secrets.js";
+import { createSession } from "../src/storage/sessions.js";
+import { createUser } from "../src/storage/users.js";
 import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, finishLogin, jobsIdle, login, startFacebookTest, startLogin, type FbTest } from "./helpers/facebook.js";
@@ -138,8 +140,26 @@ for (const d of testDialects()) {
       }
     });
 
+    it("a merchant already signed in (e.g. from the Shopify install) keeps their user UUID for their Pages", async () => {
+      const m3 = t.sim.control.addMerchant({ seed: 3, pages: 2, conversationsPerPage: 1 });
+      t.sim.control.setLoginUser(m3.userId);
+      try {
+        const existing = await createUser(db.db);
+        const s = await createSession(db.db, existing.id, 3600);
+        const r = await login(t, `storelink_session=${s.id}`);
+        assert.equal(r.body.user, existing.id, "the Pages join the signed-in user");
+        assert.deepEqual((await listPagesByUser(db.db, existing.id)).map((p) => p.pageId).sort(), [...m3.pages].sort());
+        assert.notEqual(r.session, `storelink_session=${s.id}`, "the session id is rotated at login");
+        // Logging in again from a fresh browser finds the same user through the Facebook account.
+        const again = await login(t);
+        assert.equal(again.body.user, existing.id);
+      } finally {
+        t.sim.control.setLoginUser(merchant1);
+      }
+    });
+
     it("two merchants: the second login creates another user and never touches the first one's Pages or tokens", async () => {
-      const first = await db.db.selectFrom("facebook_pages").select(["page_id", "user_id", "access_token_enc"]).orderBy("page_id").execute();
+      const first = await db.db.selectFrom("facebook_pages").select(["page_id", "user_id", "access_token_enc"]).where("fb_user_id", "=", merchant1).orderBy("page_id").execute();
       const m2 = t.sim.control.addMerchant({ seed: 2, pages: 3, conversationsPerPage: 1 });
       t.sim.control.setLoginUser(m2.userId);
       try {
@@ -149,6 +169,7 @@ for (const d of testDialects()) {
         const owner1 = first[0]!.user_id;
         assert.notEqual(r.body.user, owner1, "another storelink user");
         const now1 = await db.db.selectFrom("facebook_pages").select(["page_id", "user_id", "access_token_enc"]).where("user_id", "=", owner1).orderBy("page_id").execute();
+        assert.equal(now1.length, 30);
         assert.deepEqual(now1, first, "merchant 1's Pages and token ciphertexts unchanged");
         assert.equal((await listPagesByUser(db.db, r.body.user)).length, 3);
         for (const p of m2.pages) assert.equal(await whoIs(t, (await pageAccessToken(t.ctx, p))!), p);
