@@ -162,7 +162,7 @@ for (const d of testDialects()) {
     });
 
     it("under duplicate and reorder chaos, every conversation export equals the simulator's truth", async () => {
-      t.sim.control.setChaos({ seed: 11, webhooks: { duplicateRate: 0.5, duplicateCopies: 2, reorderRate: 0.4, reorderDelayMs: 30 } });
+      t.sim.control.setChaos({ seed: 11, webhooks: { duplicateRate: 1, duplicateCopies: 2, reorderRate: 0.4, reorderDelayMs: 30 } });
       const convs: { pageId: string; psid: string }[] = [];
       try {
         for (const pageId of pages.slice(0, 2)) {
@@ -204,9 +204,10 @@ for (const d of testDialects()) {
         .where("psid", "in", convs.map((c) => c.psid))
         .executeTakeFirstOrThrow();
       assert.equal(Number(stored.n), truthMessages, "each message stored once");
-      // Duplicates did happen: some body was POSTed more than once.
+      // Duplicates did happen: some body was POSTed (and acknowledged) more than once.
       const bodies = t.sim.control.sentBodies().filter((b) => b.appId === FB_APP_ID).map((b) => b.body);
       assert.ok(sent > 0 && new Set(bodies).size < bodies.length, "the chaos sent duplicate POSTs");
+      assert.ok(t.sim.control.deliveries().some((a) => a.duplicate && a.outcome === "delivered"), "a duplicate was acknowledged");
       const events = await db.db.selectFrom("facebook_events").select((eb) => eb.fn.countAll<number>().as("n")).where("psid", "in", convs.map((c) => c.psid)).executeTakeFirstOrThrow();
       assert.ok(Number(events.n) >= truthMessages, "every message event recorded");
       const pending = await db.db.selectFrom("facebook_events").select("event_key").where("status", "!=", "applied").execute();

@@ -36,7 +36,7 @@ export interface ConversationExport {
 
 type Trx = Transaction<Database>;
 
-async function ensureConversation(trx: Trx, pageId: string, psid: string, now: number): Promise<void> {
+export async function ensureConversation(trx: Trx, pageId: string, psid: string, now: number): Promise<void> {
   await trx
     .insertInto("facebook_conversations")
     .values({ page_id: pageId, psid, delivered_watermark: 0, read_watermark: 0, last_user_activity: null, last_message_at: null, updated_at: now })
@@ -44,7 +44,7 @@ async function ensureConversation(trx: Trx, pageId: string, psid: string, now: n
     .execute();
 }
 
-const greatest = (col: "delivered_watermark" | "read_watermark" | "last_user_activity" | "last_message_at", v: number) =>
+export const greatest = (col: "delivered_watermark" | "read_watermark" | "last_user_activity" | "last_message_at", v: number) =>
   sql<number>`case when ${sql.ref(col)} is null or ${sql.ref(col)} < ${v} then ${v} else ${sql.ref(col)} end`;
 
 async function applyOne(trx: Trx, row: FacebookEventsTable, now: number): Promise<void> {
@@ -70,7 +70,17 @@ async function applyOne(trx: Trx, row: FacebookEventsTable, now: number): Promis
         created_time: t,
         stored_at: now,
       })
-      .onConflict((oc) => oc.columns(["page_id", "mid"]).doNothing())
+      // The webhook's version wins over a polled one (exact ms timestamp, app_id, quick reply).
+      .onConflict((oc) =>
+        oc.columns(["page_id", "mid"]).doUpdateSet((eb) => ({
+          created_time: eb.ref("excluded.created_time"),
+          app_id: eb.ref("excluded.app_id"),
+          text: eb.ref("excluded.text"),
+          attachments: eb.ref("excluded.attachments"),
+          quick_reply_payload: eb.ref("excluded.quick_reply_payload"),
+          reply_to_mid: eb.ref("excluded.reply_to_mid"),
+        })),
+      )
       .execute();
     set.last_message_at = greatest("last_message_at", t);
     if (row.kind === "message") set.last_user_activity = greatest("last_user_activity", t);

@@ -7,9 +7,12 @@ import { createFileDocumentStore, type DocumentStore } from "../storage/document
 import { applyPendingEvents } from "./conversations.js";
 import { createFacebookExporter, type FacebookExporter } from "./export.js";
 import { createGraphClient, type GraphClient } from "./graph/client.js";
-import { APPLY_JOB, PAGE_SETUP_JOB, payloadString } from "./jobs.js";
+import { cronPeriodMs } from "../jobs/scheduler.js";
+import type { Schedule } from "../integration.js";
+import { APPLY_JOB, enqueueReconcile, PAGE_SETUP_JOB, pageOffsetMs, payloadString, RECONCILE_JOB } from "./jobs.js";
 import type { LoginResult } from "./login.js";
-import { getPage, markPageNeedsReauth, markPageSubscribed, pageAccessToken, savePageDetails } from "./pages.js";
+import { listActivePages, markPageNeedsReauth } from "./pages.js";
+import { reconcilePage, setupPage, type ReconcileResult } from "./reconcile.js";
 import { facebookLoginRoutes } from "./routes.js";
 import { DEFAULT_APPLY_DELAY_MS, messengerIntake } from "./webhooks/intake.js";
 
@@ -18,8 +21,6 @@ export type { LoginResult } from "./login.js";
 /** Webhook fields each Page subscribes the app to: the Messenger events, echoes, and the Page-change `feed`. */
 export const DEFAULT_SUBSCRIBED_FIELDS = ["messages", "message_echoes", "message_deliveries", "message_reads", "messaging_postbacks", "messaging_referrals", "feed"];
 
-/** Page fields fetched into page_metadata.json (never access_token). */
-export const PAGE_DETAIL_FIELDS = "id,name,category,about,description,username,phone,website,emails,fan_count,followers_count,link";
 
 export interface FacebookOptions {
   documents?: DocumentStore;
@@ -29,6 +30,10 @@ export interface FacebookOptions {
   subscribedFields?: string[];
   onLogin?: (r: LoginResult) => void;
   exportDebounceMs?: number;
+  /** Pause between Conversations API calls of one Page while reconciling (default 550 ms). */
+  reconcilePaceMs?: number;
+  /** Run the reconciliation schedule (default true). */
+  schedules?: boolean;
 }
 
 export interface FacebookIntegration extends Integration {
@@ -37,6 +42,8 @@ export interface FacebookIntegration extends Integration {
   readonly exporter: FacebookExporter | null;
   /** A Graph client (null when the app is not configured). */
   graph(): GraphClient | null;
+  /** Reconciles one Page now (what the facebook.reconcile job runs); null when it is not active. */
+  reconcile(pageId: string): Promise<ReconcileResult | null>;
 }
 
 /**
@@ -73,6 +80,33 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     return g;
   };
 
+  const reconcile = async (pageId: string): Promise<ReconcileResult | null> => {
+    const r = await reconcilePage(ctx, requireGraph(), pageId, { lookbackSeconds: ctx.config.shopify.reconcileLookbackSeconds, fields, paceMs: opts.reconcilePaceMs });
+    if (r) {
+      exporter?.schedulePage(pageId);
+      for (const psid of r.touched) exporter?.scheduleConversation(pageId, psid);
+    }
+    return r;
+  };
+
+  // RECONCILE_CRON (shared with Shopify), each Page at its own offset within one period.
+  const schedules: Schedule[] =
+    opts.schedules === false || !fb.appId || !fb.appSecret
+      ? []
+      : [
+          {
+            name: RECONCILE_JOB,
+            cron: ctx.config.shopify.reconcileCron,
+            async tick(at) {
+              const period = cronPeriodMs(ctx.config.shopify.reconcileCron, new Date(at));
+              const pages = await listActivePages(ctx.db);
+              for (const p of pages) await enqueueReconcile(ctx.db, p.pageId, { now: at, runAt: at + pageOffsetMs(p.pageId, period) });
+              ctx.log.info({ pages: pages.length, spreadMs: period }, "Facebook reconciliation scheduled");
+              return pages.length;
+            },
+          },
+        ];
+
   const jobs: Handlers = {
     [APPLY_JOB]: async (job) => {
       const pageId = payloadString(job.payload, "pageId");
@@ -84,20 +118,14 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     [PAGE_SETUP_JOB]: async (job) => {
       const pageId = payloadString(job.payload, "pageId");
       if (!pageId) return;
-      const page = await getPage(ctx.db, pageId);
-      const token = page?.status === "active" ? await pageAccessToken(ctx, pageId) : null;
-      if (!token) {
-        ctx.log.info({ pageId, status: page?.status ?? "absent" }, "page setup skipped: Page is not active");
-        return;
+      if (await setupPage(ctx, requireGraph(), pageId, fields)) {
+        ctx.log.info({ pageId, fields }, "Page subscribed to the app and details stored");
+        exporter?.schedulePage(pageId);
       }
-      const g = requireGraph();
-      await g.call({ method: "POST", path: `${pageId}/subscribed_apps`, params: { subscribed_fields: fields.join(",") }, token, pageId });
-      await markPageSubscribed(ctx.db, pageId, fields);
-      const details = await g.call<Record<string, unknown>>({ path: pageId, params: { fields: PAGE_DETAIL_FIELDS }, token, pageId });
-      delete details.access_token;
-      await savePageDetails(ctx.db, pageId, details);
-      ctx.log.info({ pageId, fields }, "Page subscribed to the app and details stored");
-      exporter?.schedulePage(pageId);
+    },
+    [RECONCILE_JOB]: async (job) => {
+      const pageId = payloadString(job.payload, "pageId");
+      if (pageId) await reconcile(pageId);
     },
   };
 
@@ -117,9 +145,10 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     name: "facebook",
     routes,
     jobs,
-    schedules: [],
+    schedules,
     documents,
     graph,
+    reconcile,
     get exporter() {
       return exporter;
     },

@@ -1,5 +1,6 @@
 // Job kinds and serial keys of the Facebook integration. A conversation's events apply in order on
 // its own serial key; Page-level work (subscription, details) on the Page's key.
+import { createHash } from "node:crypto";
 import type { CompiledQuery, Transaction } from "kysely";
 import { compileEnqueue, enqueue } from "../jobs/queue.js";
 import type { Db } from "../storage/db.js";
@@ -34,4 +35,18 @@ export async function enqueuePageSetup(db: Conn, pageId: string, opts: { now?: n
 export function payloadString(payload: unknown, name: string): string | null {
   const v = (payload as Record<string, unknown> | null)?.[name];
   return typeof v === "string" && /^[0-9]{1,24}$/.test(v) ? v : null;
+}
+
+/** Reconciles one Page: setup (subscription, details), then the Conversations API poll (payload {pageId}). */
+export const RECONCILE_JOB = "facebook.reconcile";
+
+/** Enqueues (or coalesces) the Page's reconcile job on its Page key. */
+export async function enqueueReconcile(db: Conn, pageId: string, opts: { now?: number; runAt?: number } = {}): Promise<void> {
+  await enqueue(db, RECONCILE_JOB, { pageId }, { serialKey: pageSerialKey(pageId), key: pageId, ...opts });
+}
+
+/** A Page's stable slot within a cron period, so Pages do not all poll at once: [0, periodMs). */
+export function pageOffsetMs(pageId: string, periodMs: number): number {
+  if (periodMs <= 0) return 0;
+  return createHash("sha256").update(`facebook:${pageId}`).digest().readUIntBE(0, 6) % periodMs;
 }

@@ -185,6 +185,8 @@ export interface FacebookPagesTable {
   subscribed_fields: string | null;
   subscribed_at: number | null;
   details_at: number | null;
+  last_poll_at: number | null;
+  last_good_poll_at: number | null;
   connected_at: number;
   disconnected_at: number | null;
   updated_at: number;

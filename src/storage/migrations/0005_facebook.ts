@@ -33,6 +33,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn("subscribed_fields", "text") // comma-separated, after POST subscribed_apps succeeded
     .addColumn("subscribed_at", "bigint")
     .addColumn("details_at", "bigint")
+    .addColumn("last_poll_at", "bigint") // last reconciliation poll, whatever its outcome
+    .addColumn("last_good_poll_at", "bigint") // start of the last poll that completed
     .addColumn("connected_at", "bigint", (c) => c.notNull())
     .addColumn("disconnected_at", "bigint")
     .addColumn("updated_at", "bigint", (c) => c.notNull())
