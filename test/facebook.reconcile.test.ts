@@ -7,6 +7,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { enqueueReconcile } from "../src/facebook/jobs.js";
 import { pageAccessToken } from "../src/facebook/pages.js";
+import { collectPageStatus, formatPageStatusTable, PageSyncUserError, syncPageByHand } from "../src/facebook/status.js";
 import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, jobsIdle, login, startFacebookTest, webhooksSettled, type FbTest } from "./helpers/facebook.js";
@@ -99,6 +100,29 @@ for (const d of testDialects()) {
       assert.ok(r.conversations < total, `${r.conversations} of ${total} conversations polled`);
       assert.ok(r.conversations >= 2);
       assert.equal(r.messagesAdded, 0, "nothing left to repair");
+    });
+
+    it("sync --page reconciles one Page by hand (progress reported) and status lists every Page", async () => {
+      const seen: number[] = [];
+      const r = await syncPageByHand(t.ctx, pages[0]!, (n) => seen.push(n));
+      assert.ok(r.conversations >= 1);
+      assert.deepEqual(seen, Array.from({ length: r.conversations }, (_, i) => i + 1));
+      await assert.rejects(syncPageByHand(t.ctx, "123456789012345"), PageSyncUserError);
+      await assert.rejects(syncPageByHand(t.ctx, "not-a-page"), PageSyncUserError);
+      const rows = await collectPageStatus(t.ctx.db);
+      assert.deepEqual(rows.map((x) => x.page), pages);
+      for (const row of rows) {
+        assert.equal(row.status, "active");
+        assert.ok(row.subscribed && row.lastGoodPoll);
+        const truthConvs = t.sim.control.truth(row.page).pages[0]!.conversations;
+        assert.equal(row.conversations, truthConvs.length);
+        assert.equal(row.messages, truthConvs.reduce((n, c) => n + c.messages.length, 0));
+        assert.equal(row.pendingEvents, 0);
+      }
+      const table = formatPageStatusTable(rows);
+      assert.match(table, /^PAGE\s+NAME\s+STATUS/);
+      for (const p of pages) assert.match(table, new RegExp(p));
+      assert.doesNotMatch(table, /EAA/);
     });
   });
 }

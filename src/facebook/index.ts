@@ -43,7 +43,7 @@ export interface FacebookIntegration extends Integration {
   /** A Graph client (null when the app is not configured). */
   graph(): GraphClient | null;
   /** Reconciles one Page now (what the facebook.reconcile job runs); null when it is not active. */
-  reconcile(pageId: string): Promise<ReconcileResult | null>;
+  reconcile(pageId: string, onProgress?: (conversations: number) => void): Promise<ReconcileResult | null>;
 }
 
 /**
@@ -80,8 +80,8 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     return g;
   };
 
-  const reconcile = async (pageId: string): Promise<ReconcileResult | null> => {
-    const r = await reconcilePage(ctx, requireGraph(), pageId, { lookbackSeconds: ctx.config.shopify.reconcileLookbackSeconds, fields, paceMs: opts.reconcilePaceMs });
+  const reconcile = async (pageId: string, onProgress?: (conversations: number) => void): Promise<ReconcileResult | null> => {
+    const r = await reconcilePage(ctx, requireGraph(), pageId, { lookbackSeconds: ctx.config.shopify.reconcileLookbackSeconds, fields, paceMs: opts.reconcilePaceMs, onProgress });
     if (r) {
       exporter?.schedulePage(pageId);
       for (const psid of r.touched) exporter?.scheduleConversation(pageId, psid);

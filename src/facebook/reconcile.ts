@@ -66,6 +66,8 @@ export interface ReconcileOptions {
   /** Pause between Conversations API calls of the Page (default 550 ms: under 2 calls/s). */
   paceMs?: number;
   now?: () => number;
+  /** After each conversation polled: how many so far (the CLI's progress bar). */
+  onProgress?: (done: number) => void;
 }
 
 /** One reconciliation of a Page (see the file comment). Null when the Page is not active. */
@@ -118,6 +120,7 @@ export async function reconcilePage(ctx: AppContext, graph: GraphClient, pageId:
       result.messagesAdded += await storePolledMessages(ctx, pageId, psid, msgs, now());
       result.conversations++;
       result.touched.push(psid);
+      o.onProgress?.(result.conversations);
     }
     const next = page.paging?.cursors?.after;
     if (older || !page.paging?.next || !next) break;
