@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { createHmac } from "node:crypto";
 import { sql } from "kysely";
 import { pageAccessToken } from "../src/facebook/pages.js";
+import { pruneEvents } from "../src/facebook/webhooks/events.js";
 import { appSecretProof, type TruthConversation } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, FB_VERIFY_TOKEN, jobsIdle, login, OTHER_APP_ID, startFacebookTest, webhooksSettled, type FbTest } from "./helpers/facebook.js";
@@ -226,6 +227,21 @@ for (const d of testDialects()) {
       } finally {
         t.sim.control.setThreadOwner(pages[2]!, null);
       }
+    });
+
+    it("prunes applied events past the retention only (pending ones and recent ones stay)", async () => {
+      await jobsIdle(t);
+      const all = await db.db.selectFrom("facebook_events").select(["event_key", "status", "received_at"]).execute();
+      assert.ok(all.length > 0 && all.every((e) => e.status === "applied"));
+      const old = all.slice(0, 3).map((e) => e.event_key);
+      await db.db.updateTable("facebook_events").set({ received_at: 1 }).where("event_key", "in", old).execute();
+      await db.db.updateTable("facebook_events").set({ received_at: 1, status: "pending" }).where("event_key", "=", all[3]!.event_key).execute();
+      assert.equal(await pruneEvents(db.db, 1000, 2), 3, "in batches of 2");
+      const left = new Set((await db.db.selectFrom("facebook_events").select("event_key").execute()).map((e) => e.event_key));
+      for (const k of old) assert.ok(!left.has(k));
+      assert.ok(left.has(all[3]!.event_key), "a pending event is kept");
+      assert.equal(left.size, all.length - 3);
+      await db.db.updateTable("facebook_events").set({ status: "applied" }).where("event_key", "=", all[3]!.event_key).execute();
     });
   });
 }

@@ -14,6 +14,7 @@ import type { LoginResult } from "./login.js";
 import { listActivePages, markPageNeedsReauth } from "./pages.js";
 import { reconcilePage, setupPage, type ReconcileResult } from "./reconcile.js";
 import { facebookLoginRoutes } from "./routes.js";
+import { EVENT_RETENTION_MS, pruneEvents } from "./webhooks/events.js";
 import { DEFAULT_APPLY_DELAY_MS, messengerIntake } from "./webhooks/intake.js";
 
 export type { LoginResult } from "./login.js";
@@ -103,6 +104,15 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
               for (const p of pages) await enqueueReconcile(ctx.db, p.pageId, { now: at, runAt: at + pageOffsetMs(p.pageId, period) });
               ctx.log.info({ pages: pages.length, spreadMs: period }, "Facebook reconciliation scheduled");
               return pages.length;
+            },
+          },
+          {
+            name: "facebook.prune-events",
+            cron: "23 * * * *",
+            async tick(at) {
+              const n = await pruneEvents(ctx.db, at - EVENT_RETENTION_MS);
+              if (n) ctx.log.info({ deleted: n }, "pruned applied Messenger events");
+              return n;
             },
           },
         ];

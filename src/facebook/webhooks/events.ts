@@ -119,3 +119,23 @@ export async function countPendingEvents(db: Kysely<Database>, pageId?: string):
   if (pageId) q = q.where("page_id", "=", pageId);
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
+
+/**
+ * How long applied events are kept (7 days): well above Meta's retry window, so a late retry of a
+ * pruned event is still recognised as a duplicate.
+ */
+export const EVENT_RETENTION_MS = 7 * 86_400_000;
+
+/** Deletes applied events received before `olderThan` (epoch ms), `batch` per statement; returns how many. */
+export async function pruneEvents(db: Kysely<Database>, olderThan: number, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await db
+      .deleteFrom("facebook_events")
+      .where("event_key", "in", (eb) => eb.selectFrom("facebook_events").select("event_key").where("status", "=", "applied").where("received_at", "<", olderThan).limit(batch))
+      .executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
+}
