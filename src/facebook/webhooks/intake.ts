@@ -142,7 +142,7 @@ export const messengerIntake: FastifyPluginAsync<MessengerIntakeOptions> = async
       req.log.warn({ mode: typeof mode === "string" ? mode.slice(0, 20) : undefined }, "Messenger webhook verification refused");
       return reply.code(403).send({ error: "forbidden", message: "verification refused" });
     }
-    return reply.code(200).type("text/plain; charset=utf-8").send(challenge);
+    return reply.code(200).type("text/plain; charset=utf-8").header("x-content-type-options", "nosniff").send(challenge);
   });
 
   app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req, reply) => {
