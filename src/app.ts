@@ -5,12 +5,13 @@ import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
 import type { Integration } from "./integration.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
+import { createFacebookIntegration } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
 
 /** Every integration storelink ships, as serve runs them. */
 export function defaultIntegrations(ctx: AppContext): Integration[] {
-  return [createShopifyIntegration(ctx)];
+  return [createShopifyIntegration(ctx), createFacebookIntegration(ctx)];
 }
 
 export interface BuildAppOptions {

@@ -85,6 +85,14 @@ const schema = z.object({
   FACEBOOK_REDIRECT_URI: url.optional(),
   FACEBOOK_WEBHOOK_ADDRESS: url.optional(),
   FACEBOOK_VERIFY_TOKEN: optionalString,
+  /** Graph API version of every call, e.g. v25.0. */
+  FACEBOOK_GRAPH_VERSION: z.string().regex(/^v\d{1,2}\.\d$/, "must look like v25.0").default("v25.0"),
+  /** Where the Graph API lives (default https://graph.facebook.com); the simulator's URL in tests. */
+  FACEBOOK_GRAPH_ORIGIN: url.default("https://graph.facebook.com"),
+  /** Where the Login dialog lives (default https://www.facebook.com); the simulator's /www in tests. */
+  FACEBOOK_DIALOG_ORIGIN: url.default("https://www.facebook.com"),
+  /** Facebook Login permissions, comma-separated. */
+  FACEBOOK_SCOPES: z.string().trim().min(1).default("pages_messaging,pages_show_list,pages_manage_metadata,pages_read_engagement"),
 
   SPACES_KEY: optionalString,
   SPACES_SECRET: optionalString,
@@ -156,6 +164,10 @@ export interface Config {
     redirectUri: string;
     webhookAddress: string;
     verifyToken: string | null;
+    graphVersion: string;
+    graphOrigin: string;
+    dialogOrigin: string;
+    scopes: string[];
   };
   spaces: { key: string; secret: string; region: string; bucket: string; endpoint: string } | null;
 }
@@ -284,6 +296,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       redirectUri: e.FACEBOOK_REDIRECT_URI ?? `${publicUrl}/facebook/callback`,
       webhookAddress: e.FACEBOOK_WEBHOOK_ADDRESS ?? `${publicUrl}/facebook/webhook`,
       verifyToken: e.FACEBOOK_VERIFY_TOKEN ?? null,
+      graphVersion: e.FACEBOOK_GRAPH_VERSION,
+      graphOrigin: e.FACEBOOK_GRAPH_ORIGIN.replace(/\/+$/, ""),
+      dialogOrigin: e.FACEBOOK_DIALOG_ORIGIN.replace(/\/+$/, ""),
+      scopes: e.FACEBOOK_SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
     },
     spaces,
   };

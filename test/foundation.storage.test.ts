@@ -218,13 +218,13 @@ for (const d of testDialects()) {
       const totalTokens = await t.db.selectFrom("shops").select(["access_token_enc", "refresh_token_enc"]).execute();
       const expectAccess = totalTokens.filter((r) => r.access_token_enc).length;
       const expectRefresh = totalTokens.filter((r) => r.refresh_token_enc).length;
-      const counts = await reencryptAll(t.db, rotated);
+      const counts = (await reencryptAll(t.db, rotated)).filter((c) => c.column.startsWith("shops."));
       assert.deepEqual(counts, [
         { column: "shops.access_token_enc", reencrypted: expectAccess, alreadyCurrent: 0 },
         { column: "shops.refresh_token_enc", reencrypted: expectRefresh, alreadyCurrent: 0 },
       ]);
       const again = await reencryptAll(t.db, rotated);
-      assert.deepEqual(again.map((c) => c.reencrypted), [0, 0]);
+      assert.deepEqual(again.filter((c) => c.column.startsWith("shops.")).map((c) => c.reencrypted), [0, 0]);
       // Only the new key is needed now.
       const onlyNew = { ...ctx, secrets: new Secrets([newKey], "state-secret") };
       assert.equal(await getShopAccessToken(onlyNew, a.domain), a.ts.accessToken);

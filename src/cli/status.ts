@@ -7,6 +7,7 @@ import { listDeadJobs } from "../jobs/queue.js";
 import { formatDeadJobs } from "./jobs.js";
 import { listSyncStates } from "../shopify/catalog/sync-state.js";
 import { countPendingDeliveries } from "../shopify/webhooks/deliveries.js";
+import { collectPageStatus, formatPageStatusTable } from "../facebook/status.js";
 
 export interface ShopStatusRow {
   shop: string;
@@ -66,9 +67,11 @@ export function registerStatus(program: Command): void {
       try {
         const rows = await collectStatus(ctx.db);
         const dead = await listDeadJobs(ctx.db, 100);
-        if (flags.json) console.log(JSON.stringify({ shops: rows, deadJobs: dead }, null, 2));
+        const pages = await collectPageStatus(ctx.db);
+        if (flags.json) console.log(JSON.stringify({ shops: rows, pages, deadJobs: dead }, null, 2));
         else {
           console.log(rows.length ? formatStatusTable(rows) : "no shops installed");
+          console.log(pages.length ? `\n${formatPageStatusTable(pages)}` : "\nno Facebook Pages connected");
           if (dead.length) console.log(`\ndead jobs (retry with \`storelink jobs retry <id>\`):\n${formatDeadJobs(dead)}`);
         }
       } finally {

@@ -18,22 +18,31 @@ import { normalizeShopDomain } from "../shopify/oauth/shop-domain.js";
 import { getShop } from "../shopify/shops.js";
 import { createFileDocumentStore } from "../storage/documents.js";
 import type { AppContext } from "../context.js";
+import { PageSyncUserError, syncPageByHand } from "../facebook/status.js";
 
 interface SyncFlags {
   full?: boolean;
   bulk?: boolean;
   restart?: boolean;
+  page?: string;
 }
 
 export function registerSync(program: Command): void {
   program
     .command("sync")
-    .description("reconcile one shop's catalog now, or run a full (--full) or bulk (--bulk) sync")
-    .argument("<shop>", "shop domain (<name>.myshopify.com or <name>)")
+    .description("reconcile one shop's catalog now, or run a full (--full) or bulk (--bulk) sync; or reconcile one Facebook Page (--page <id>)")
+    .argument("[shop]", "shop domain (<name>.myshopify.com or <name>)")
+    .option("--page <id>", "reconcile this Facebook Page instead (subscription, details, conversations)")
     .option("--full", "paged full sync")
     .option("--bulk", "full sync through a bulk operation")
     .option("--restart", "ignore an interrupted sync's checkpoint and start over")
-    .action(async (shopArg: string, flags: SyncFlags) => {
+    .action(async (shopArg: string | undefined, flags: SyncFlags) => {
+      if (flags.page !== undefined) return syncPage(flags.page);
+      if (!shopArg) {
+        console.error("name a shop, or a Facebook Page with --page <id>");
+        process.exitCode = 2;
+        return;
+      }
       if (flags.full && flags.bulk) {
         console.error("choose one of --full and --bulk");
         process.exitCode = 2;
@@ -93,6 +102,28 @@ export function registerSync(program: Command): void {
 }
 
 class UserError extends Error {}
+
+/** `sync --page <id>`: one Facebook Page reconciliation, with a progress bar of conversations. */
+async function syncPage(pageId: string): Promise<void> {
+  const dotenv = await import("dotenv");
+  dotenv.config({ quiet: true });
+  const ctx = await createContext(loadConfig(process.env));
+  const bar = process.stderr.isTTY
+    ? new cliProgress.SingleBar({ format: "conversations polled: {value}", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
+    : null;
+  bar?.start(0, 0);
+  try {
+    const r = await syncPageByHand(ctx, pageId, (n) => bar?.update(n), () => console.error(`${pageId}: the service is working on this Page; waiting...`));
+    bar?.stop();
+    console.log(`${pageId}: reconciled: ${r.conversations} conversations polled, ${r.messagesAdded} messages added`);
+  } catch (err) {
+    bar?.stop();
+    console.error(`sync failed: ${(err as Error).message}`);
+    process.exitCode = err instanceof PageSyncUserError ? 2 : 1;
+  } finally {
+    await ctx.close();
+  }
+}
 
 const LOCK_LEASE_MS = 30_000;
 

@@ -4,6 +4,7 @@ import type { Kysely } from "kysely";
 import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
 import { shopTokenAad, type Secrets } from "./secrets.js";
+import { pageTokenAad, userTokenAad } from "../facebook/pages.js";
 
 /** A column holding Secrets ciphertexts, and how its associated data is built from the row key. */
 export interface EncryptedColumn {
@@ -20,6 +21,8 @@ export interface EncryptedColumn {
 export const ENCRYPTED_COLUMNS: EncryptedColumn[] = [
   { table: "shops", key: "domain", column: "access_token_enc", aad: (d) => shopTokenAad(d, "access_token") },
   { table: "shops", key: "domain", column: "refresh_token_enc", aad: (d) => shopTokenAad(d, "refresh_token") },
+  { table: "facebook_pages", key: "page_id", column: "access_token_enc", aad: pageTokenAad },
+  { table: "facebook_accounts", key: "fb_user_id", column: "access_token_enc", aad: userTokenAad },
 ];
 
 /** Per-column result of reencryptAll. */

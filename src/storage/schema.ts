@@ -154,3 +154,91 @@ export interface Database {
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }
+
+// Facebook (migration 0005_facebook; written by src/facebook/** only).
+
+/** A merchant's Facebook user, linked to their storelink user; token = long-lived user token, encrypted. */
+export interface FacebookAccountsTable {
+  fb_user_id: string;
+  user_id: string;
+  name: string | null;
+  scopes: string;
+  access_token_enc: string | null;
+  access_token_expires_at: number | null;
+  connected_at: number;
+  updated_at: number;
+}
+
+export type FacebookPageStatus = "active" | "needs_reauth" | "disconnected";
+
+/** A connected Page with its own Page token (encrypted, bound to the row). */
+export interface FacebookPagesTable {
+  page_id: string;
+  user_id: string;
+  fb_user_id: string;
+  name: string;
+  category: string | null;
+  tasks: string;
+  details: string | null;
+  access_token_enc: string | null;
+  status: FacebookPageStatus;
+  subscribed_fields: string | null;
+  subscribed_at: number | null;
+  details_at: number | null;
+  last_poll_at: number | null;
+  last_good_poll_at: number | null;
+  connected_at: number;
+  disconnected_at: number | null;
+  updated_at: number;
+}
+
+export type FacebookEventKind = "message" | "echo" | "delivery" | "read" | "postback" | "referral";
+export type FacebookEventStatus = "pending" | "applied" | "failed";
+
+/** Every accepted Messenger webhook event, keyed by its dedupe key. payload is the event's JSON. */
+export interface FacebookEventsTable {
+  event_key: string;
+  page_id: string;
+  psid: string;
+  kind: FacebookEventKind;
+  source: "messaging" | "standby";
+  event_time: number;
+  received_at: number;
+  payload: string;
+  status: FacebookEventStatus;
+  applied_at: number | null;
+  error: string | null;
+}
+
+export interface FacebookConversationsTable {
+  page_id: string;
+  psid: string;
+  delivered_watermark: number;
+  read_watermark: number;
+  last_user_activity: number | null;
+  last_message_at: number | null;
+  updated_at: number;
+}
+
+export interface FacebookMessagesTable {
+  page_id: string;
+  mid: string;
+  psid: string;
+  from_page: number;
+  text: string | null;
+  attachments: string;
+  app_id: string | null;
+  quick_reply_payload: string | null;
+  reply_to_mid: string | null;
+  created_time: number;
+  stored_at: number;
+}
+
+// Declaration merging adds the Facebook tables to Database.
+export interface Database {
+  facebook_accounts: FacebookAccountsTable;
+  facebook_pages: FacebookPagesTable;
+  facebook_events: FacebookEventsTable;
+  facebook_conversations: FacebookConversationsTable;
+  facebook_messages: FacebookMessagesTable;
+}

@@ -1,0 +1,150 @@
+// Exports for the bot, written from the database through the DocumentStore (atomic puts), debounced
+// per document: a trailing delay (default 150 ms) after the last change, never more than maxWait
+// (default 500 ms) after the first pending one.
+//   users/<uuid>/facebook/<page_id>/page_metadata.json              (PageMetadataExport, no token)
+//   users/<uuid>/facebook/<page_id>/conversations/<sender_id>.json  (ConversationExport)
+// Contents come from facebook_pages (details, never access_token_enc) and the conversation tables.
+import type { Logger } from "../log.js";
+import type { Db } from "../storage/db.js";
+import type { DocumentStore } from "../storage/documents.js";
+import { readConversationExport } from "./conversations.js";
+
+/** page_metadata.json (docs/schema/facebook_page_metadata.schema.json). */
+export interface PageMetadataExport {
+  pageId: string;
+  name: string;
+  category: string | null;
+  about: string | null;
+  description: string | null;
+  username: string | null;
+  phone: string | null;
+  website: string | null;
+  emails: string[];
+  fanCount: number | null;
+  followersCount: number | null;
+  link: string | null;
+  status: string;
+  subscribedFields: string[];
+  /** Epoch ms of the details fetch (null: not fetched yet). */
+  detailsFetchedAt: number | null;
+}
+
+/** The document keys of a Page's exports for its owner. */
+export function facebookExportKeys(userId: string, pageId: string) {
+  const base = `users/${userId}/facebook/${pageId}`;
+  return { metadata: `${base}/page_metadata.json`, conversation: (psid: string) => `${base}/conversations/${psid}.json` };
+}
+
+const str = (v: unknown) => (typeof v === "string" ? v : null);
+const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
+
+/** The Page's metadata document from its row (null when no such Page). */
+export async function readPageMetadataExport(db: Db, pageId: string): Promise<{ userId: string; doc: PageMetadataExport } | null> {
+  const r = await db
+    .selectFrom("facebook_pages")
+    .select(["page_id", "user_id", "name", "category", "details", "status", "subscribed_fields", "details_at"])
+    .where("page_id", "=", pageId)
+    .executeTakeFirst();
+  if (!r) return null;
+  const d = (r.details ? JSON.parse(r.details) : {}) as Record<string, unknown>;
+  return {
+    userId: r.user_id,
+    doc: {
+      pageId: r.page_id,
+      name: str(d.name) ?? r.name,
+      category: str(d.category) ?? r.category,
+      about: str(d.about),
+      description: str(d.description),
+      username: str(d.username),
+      phone: str(d.phone),
+      website: str(d.website),
+      emails: Array.isArray(d.emails) ? d.emails.filter((e): e is string => typeof e === "string") : [],
+      fanCount: num(d.fan_count),
+      followersCount: num(d.followers_count),
+      link: str(d.link),
+      status: r.status,
+      subscribedFields: (r.subscribed_fields ?? "").split(",").filter(Boolean),
+      detailsFetchedAt: r.details_at === null ? null : Number(r.details_at),
+    },
+  };
+}
+
+export interface FacebookExporter {
+  schedulePage(pageId: string): void;
+  scheduleConversation(pageId: string, psid: string): void;
+  /** Runs pending exports now and waits for running ones. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export function createFacebookExporter(opts: { db: Db; documents: DocumentStore; log?: Logger; debounceMs?: number; maxWaitMs?: number }): FacebookExporter {
+  const debounceMs = opts.debounceMs ?? 150;
+  const maxWaitMs = opts.maxWaitMs ?? 500;
+  type Target = { kind: "page"; pageId: string } | { kind: "conv"; pageId: string; psid: string };
+  const pending = new Map<string, { firstAt: number; timer: NodeJS.Timeout; target: Target }>();
+  const running = new Map<string, Promise<void>>();
+  const dirty = new Set<string>();
+  let closed = false;
+
+  async function write(t: Target): Promise<void> {
+    const page = await readPageMetadataExport(opts.db, t.pageId);
+    if (!page) return;
+    const keys = facebookExportKeys(page.userId, t.pageId);
+    if (t.kind === "page") {
+      await opts.documents.put(keys.metadata, `${JSON.stringify(page.doc)}\n`);
+      return;
+    }
+    const doc = await readConversationExport(opts.db, t.pageId, t.psid);
+    if (!doc) return;
+    await opts.documents.put(keys.conversation(t.psid), `${JSON.stringify(doc)}\n`);
+  }
+
+  function run(id: string, t: Target): void {
+    if (running.has(id)) {
+      dirty.add(id);
+      return;
+    }
+    const p = write(t)
+      .catch((err: unknown) => opts.log?.error({ pageId: t.pageId, err: (err as Error).message }, "Facebook export failed"))
+      .finally(() => {
+        running.delete(id);
+        if (dirty.delete(id)) schedule(id, t);
+      });
+    running.set(id, p);
+  }
+
+  function schedule(id: string, target: Target): void {
+    if (closed) return;
+    const now = Date.now();
+    const prev = pending.get(id);
+    const firstAt = prev?.firstAt ?? now;
+    if (prev) clearTimeout(prev.timer);
+    const timer = setTimeout(() => {
+      pending.delete(id);
+      run(id, target);
+    }, Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now)));
+    timer.unref?.();
+    pending.set(id, { firstAt, timer, target });
+  }
+
+  async function flush(): Promise<void> {
+    for (let i = 0; i < 100 && (pending.size || running.size); i++) {
+      for (const [id, p] of pending) {
+        clearTimeout(p.timer);
+        pending.delete(id);
+        run(id, p.target);
+      }
+      await Promise.all([...running.values()]);
+    }
+  }
+
+  return {
+    schedulePage: (pageId) => schedule(`p:${pageId}`, { kind: "page", pageId }),
+    scheduleConversation: (pageId, psid) => schedule(`c:${pageId}:${psid}`, { kind: "conv", pageId, psid }),
+    flush,
+    async close() {
+      await flush();
+      closed = true;
+    },
+  };
+}

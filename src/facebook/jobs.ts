@@ -1,0 +1,52 @@
+// Job kinds and serial keys of the Facebook integration. A conversation's events apply in order on
+// its own serial key; Page-level work (subscription, details) on the Page's key.
+import { createHash } from "node:crypto";
+import type { CompiledQuery, Transaction } from "kysely";
+import { compileEnqueue, enqueue } from "../jobs/queue.js";
+import type { Db } from "../storage/db.js";
+import type { Database } from "../storage/schema.js";
+
+/** Applies a conversation's pending webhook events (payload {pageId, psid}). */
+export const APPLY_JOB = "facebook.apply";
+/** Subscribes the Page to the app and refreshes its details (payload {pageId}). */
+export const PAGE_SETUP_JOB = "facebook.page-setup";
+
+export const conversationSerialKey = (pageId: string, psid: string) => `facebook.conversation:${pageId}:${psid}`;
+export const pageSerialKey = (pageId: string) => `facebook.page:${pageId}`;
+
+type Conn = Db | Transaction<Database>;
+
+/** Enqueues (or coalesces into the pending one) the conversation's apply job. */
+export async function enqueueApply(db: Conn, pageId: string, psid: string, opts: { now?: number; delayMs?: number } = {}): Promise<void> {
+  await enqueue(db, APPLY_JOB, { pageId, psid }, { serialKey: conversationSerialKey(pageId, psid), key: `${pageId}:${psid}`, ...opts });
+}
+
+/** enqueueApply's statement, compiled (for the SQLite writer thread's transaction). */
+export function compileApply(db: Conn, pageId: string, psid: string, opts: { now?: number; delayMs?: number } = {}): CompiledQuery {
+  return compileEnqueue(db, APPLY_JOB, { pageId, psid }, { serialKey: conversationSerialKey(pageId, psid), key: `${pageId}:${psid}`, ...opts });
+}
+
+/** Enqueues (or coalesces) the Page's setup job: subscribe to the app, fetch details. */
+export async function enqueuePageSetup(db: Conn, pageId: string, opts: { now?: number } = {}): Promise<void> {
+  await enqueue(db, PAGE_SETUP_JOB, { pageId }, { serialKey: pageSerialKey(pageId), key: pageId, ...opts });
+}
+
+/** The string field `name` of a job payload, or null. */
+export function payloadString(payload: unknown, name: string): string | null {
+  const v = (payload as Record<string, unknown> | null)?.[name];
+  return typeof v === "string" && /^[0-9]{1,24}$/.test(v) ? v : null;
+}
+
+/** Reconciles one Page: setup (subscription, details), then the Conversations API poll (payload {pageId}). */
+export const RECONCILE_JOB = "facebook.reconcile";
+
+/** Enqueues (or coalesces) the Page's reconcile job on its Page key. */
+export async function enqueueReconcile(db: Conn, pageId: string, opts: { now?: number; runAt?: number } = {}): Promise<void> {
+  await enqueue(db, RECONCILE_JOB, { pageId }, { serialKey: pageSerialKey(pageId), key: pageId, ...opts });
+}
+
+/** A Page's stable slot within a cron period, so Pages do not all poll at once: [0, periodMs). */
+export function pageOffsetMs(pageId: string, periodMs: number): number {
+  if (periodMs <= 0) return 0;
+  return createHash("sha256").update(`facebook:${pageId}`).digest().readUIntBE(0, 6) % periodMs;
+}

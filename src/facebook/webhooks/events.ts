@@ -1,0 +1,141 @@
+// The Messenger event log (table facebook_events): every accepted event, keyed by its dedupe key,
+// until the apply worker marks it applied or failed. Events are inserted together with their
+// conversation's apply job, in the same transaction, so a recorded event always has a job; the key
+// as primary key makes Meta's retries and duplicates no-ops. EventBatcher group-commits events that
+// arrive together (one transaction per burst), on the SQLite writer thread when there is one.
+import type { Insertable, Kysely } from "kysely";
+import type { Database, FacebookEventsTable } from "../../storage/schema.js";
+import type { SqliteWriter } from "../../storage/sqlite-writer.js";
+import { compileApply, enqueueApply } from "../jobs.js";
+import type { RecordedEvent } from "./payloads.js";
+
+export interface RecordOptions {
+  /** Delay before the apply job runs (events arriving within it are applied together). */
+  applyDelayMs?: number;
+  writer?: SqliteWriter | null;
+}
+
+/** Records events in ONE transaction; returns, per input, whether it was new. */
+export async function recordEvents(db: Kysely<Database>, evs: readonly RecordedEvent[], receivedAt: number, opts: RecordOptions = {}): Promise<boolean[]> {
+  const out = new Array<boolean>(evs.length).fill(false);
+  if (!evs.length) return out;
+  const firstIndex = new Map<string, number>();
+  const rows: Insertable<FacebookEventsTable>[] = [];
+  evs.forEach((e, i) => {
+    if (firstIndex.has(e.key)) return;
+    firstIndex.set(e.key, i);
+    rows.push({ event_key: e.key, page_id: e.pageId, psid: e.psid, kind: e.kind, source: e.source, event_time: e.time, received_at: receivedAt, payload: e.payload, status: "pending" });
+  });
+  const convKey = (p: string, s: string) => `${p}:${s}`;
+  const delayMs = opts.applyDelayMs ?? 0;
+  for (let i = 0; i < rows.length; i += 500) {
+    const chunk = rows.slice(i, i + 500);
+    if (opts.writer) {
+      const insert = db
+        .insertInto("facebook_events")
+        .values(chunk)
+        .onConflict((oc) => oc.column("event_key").doNothing())
+        .returning(["event_key"])
+        .compile();
+      // Which rows are new is known only inside the transaction: every conversation of the chunk
+      // gets its apply job (coalesced into a pending one; a job finding nothing pending just ends).
+      const convs = new Map<string, [string, string]>();
+      for (const r of chunk) convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
+      const jobs = [...convs.values()].map(([p, s]) => compileApply(db, p, s, { now: receivedAt, delayMs }));
+      const [inserted] = await opts.writer.transaction([insert, ...jobs]);
+      for (const r of inserted as { event_key: string }[]) out[firstIndex.get(r.event_key)!] = true;
+    } else {
+      await db.transaction().execute(async (trx) => {
+        const inserted = await trx
+          .insertInto("facebook_events")
+          .values(chunk)
+          .onConflict((oc) => oc.column("event_key").doNothing())
+          .returning(["event_key", "page_id", "psid"])
+          .execute();
+        const convs = new Map<string, [string, string]>();
+        for (const r of inserted) {
+          out[firstIndex.get(r.event_key)!] = true;
+          convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
+        }
+        for (const [p, s] of convs.values()) await enqueueApply(trx, p, s, { now: receivedAt, delayMs });
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Group commit for the intake: the events of requests arriving while a write is in flight are
+ * written together in the next transaction. Each caller's promise settles after ITS transaction
+ * committed (durable before the 200) with the number of new events, or rejects.
+ */
+export class EventBatcher {
+  private queue: { evs: RecordedEvent[]; at: number; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
+  private running = false;
+  constructor(private readonly db: Kysely<Database>, private readonly opts: RecordOptions & { maxEvents?: number } = {}) {}
+
+  record(evs: RecordedEvent[], receivedAt: number): Promise<number> {
+    if (!evs.length) return Promise.resolve(0);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ evs, at: receivedAt, resolve, reject });
+      if (!this.running) {
+        this.running = true;
+        setImmediate(() => void this.flush());
+      }
+    });
+  }
+
+  private async flush(): Promise<void> {
+    try {
+      while (this.queue.length) {
+        const batch: typeof this.queue = [];
+        let n = 0;
+        while (this.queue.length && (n === 0 || n + this.queue[0]!.evs.length <= (this.opts.maxEvents ?? 1000))) {
+          const b = this.queue.shift()!;
+          n += b.evs.length;
+          batch.push(b);
+        }
+        try {
+          const all = batch.flatMap((b) => b.evs);
+          const fresh = await recordEvents(this.db, all, batch[0]!.at, this.opts);
+          let off = 0;
+          for (const b of batch) {
+            b.resolve(fresh.slice(off, off + b.evs.length).filter(Boolean).length);
+            off += b.evs.length;
+          }
+        } catch (err) {
+          for (const b of batch) b.reject(err);
+        }
+      }
+    } finally {
+      this.running = false;
+    }
+  }
+}
+
+/** Number of pending events (of one Page, or all). */
+export async function countPendingEvents(db: Kysely<Database>, pageId?: string): Promise<number> {
+  let q = db.selectFrom("facebook_events").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "pending");
+  if (pageId) q = q.where("page_id", "=", pageId);
+  return Number((await q.executeTakeFirstOrThrow()).n);
+}
+
+/**
+ * How long applied events are kept (7 days): well above Meta's retry window, so a late retry of a
+ * pruned event is still recognised as a duplicate.
+ */
+export const EVENT_RETENTION_MS = 7 * 86_400_000;
+
+/** Deletes applied events received before `olderThan` (epoch ms), `batch` per statement; returns how many. */
+export async function pruneEvents(db: Kysely<Database>, olderThan: number, batch = 5000): Promise<number> {
+  let total = 0;
+  for (;;) {
+    const r = await db
+      .deleteFrom("facebook_events")
+      .where("event_key", "in", (eb) => eb.selectFrom("facebook_events").select("event_key").where("status", "=", "applied").where("received_at", "<", olderThan).limit(batch))
+      .executeTakeFirst();
+    const n = Number(r.numDeletedRows);
+    total += n;
+    if (n < batch) return total;
+  }
+}
