@@ -18,7 +18,7 @@ import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, finishLogin, jobsIdle, login, startFacebookTest, startLogin, type FbTest } from "./helpers/facebook.js";
 import { schemaErrors, validatePageMetadata } from "./helpers/facebook-schema.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitUntil } from "./helpers/wait.js";
 
 /** The Page (or user) a token authenticates as, asked of the simulator. */
 async function whoIs(t: FbTest, token: string): Promise<string> {

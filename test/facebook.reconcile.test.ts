@@ -12,7 +12,7 @@ import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, jobsIdle, login, startFacebookTest, webhooksSettled, type FbTest } from "./helpers/facebook.js";
 import { schemaErrors, validateConversation } from "./helpers/facebook-schema.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitUntil } from "./helpers/wait.js";
 
 async function graphAsPage(t: FbTest, method: "POST" | "DELETE", path: string, pageId: string, params: Record<string, string>): Promise<void> {
   const token = (await pageAccessToken(t.ctx, pageId))!;

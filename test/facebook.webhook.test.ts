@@ -14,7 +14,7 @@ import { appSecretProof, type TruthConversation } from "../sim/facebook/index.js
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, FB_VERIFY_TOKEN, jobsIdle, login, OTHER_APP_ID, startFacebookTest, webhooksSettled, type FbTest } from "./helpers/facebook.js";
 import { schemaErrors, validateConversation } from "./helpers/facebook-schema.js";
-import { waitUntil } from "./helpers/until.js";
+import { waitUntil } from "./helpers/wait.js";
 
 const sign = (body: string, secret = FB_APP_SECRET) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 

@@ -105,9 +105,7 @@ class UserError extends Error {}
 
 /** `sync --page <id>`: one Facebook Page reconciliation, with a progress bar of conversations. */
 async function syncPage(pageId: string): Promise<void> {
-  const dotenv = await import("dotenv");
-  dotenv.config({ quiet: true });
-  const ctx = await createContext(loadConfig(process.env));
+  const ctx = await openCliContext();
   const bar = process.stderr.isTTY
     ? new cliProgress.SingleBar({ format: "conversations polled: {value}", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
     : null;

@@ -4,12 +4,10 @@
 // row fails to decrypt. Nothing here returns a token except pageAccessToken().
 import type { Db } from "../storage/db.js";
 import type { FacebookPagesTable, FacebookPageStatus } from "../storage/schema.js";
-import type { Secrets } from "../storage/secrets.js";
+import { pageTokenAad, userTokenAad, type Secrets } from "../storage/secrets.js";
 
-/** Associated data of a Page token. */
-export const pageTokenAad = (pageId: string) => `fbpage:${pageId}:access_token`;
-/** Associated data of a Facebook user's long-lived token. */
-export const userTokenAad = (fbUserId: string) => `fbuser:${fbUserId}:access_token`;
+export { pageTokenAad, userTokenAad };
+
 
 /** A Page row without its token. */
 export interface FacebookPage {

@@ -3,8 +3,7 @@
 import type { Kysely } from "kysely";
 import type { Db } from "./db.js";
 import type { Database } from "./schema.js";
-import { shopTokenAad, type Secrets } from "./secrets.js";
-import { pageTokenAad, userTokenAad } from "../facebook/pages.js";
+import { pageTokenAad, shopTokenAad, userTokenAad, type Secrets } from "./secrets.js";
 
 /** A column holding Secrets ciphertexts, and how its associated data is built from the row key. */
 export interface EncryptedColumn {

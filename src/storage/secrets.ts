@@ -167,3 +167,8 @@ export function loadSecrets(config: Config, log: Logger): Secrets {
   const stateSecret = config.stateSecret ?? local!.stateTokenSecret;
   return new Secrets(keys, stateSecret);
 }
+
+/** Associated data of a Page token. */
+export const pageTokenAad = (pageId: string) => `fbpage:${pageId}:access_token`;
+/** Associated data of a Facebook user's long-lived token. */
+export const userTokenAad = (fbUserId: string) => `fbuser:${fbUserId}:access_token`;

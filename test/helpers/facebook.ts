@@ -12,7 +12,7 @@ import { markPageNeedsReauth } from "../../src/facebook/pages.js";
 import { createFacebookSimulator, type FacebookSimulator, type FacebookSimulatorOptions } from "../../sim/facebook/index.js";
 import type { TestDatabase } from "./db.js";
 import { captureLogger, cookiesOf, tempDir, testConfig } from "./foundation.js";
-import { waitUntil } from "./until.js";
+import { waitUntil } from "./wait.js";
 
 export const FB_APP_ID = "1517776481860111";
 export const FB_APP_SECRET = "fb-app-secret-for-tests-0123456789";

@@ -43,3 +43,8 @@ export async function within<T>(p: Promise<T>, opts: Omit<WaitOptions, "interval
     ac.abort();
   }
 }
+
+/** waitFor with the description first: `waitUntil("what", cond, { timeoutMs })`. */
+export function waitUntil<T>(what: string, cond: () => T | Promise<T>, opts: Omit<WaitOptions, "what"> = {}): Promise<NonNullable<T>> {
+  return waitFor(cond, { ...opts, what });
+}
