@@ -165,7 +165,7 @@ describe("the CLI speaks to people", () => {
       const dataDir = join(tmp.dir, "data");
       const first = run(["status"], env(dataDir), tmp.dir); // generates local secrets (a warning)
       assert.equal(first.status, 0, first.stderr);
-      assert.equal(first.stdout, "no shops installed\n");
+      assert.equal(first.stdout, "no shops installed\n\nno Facebook Pages connected\n");
       assert.match(first.stderr, /^WARN: generated local ENCRYPTION_KEY \/ STATE_TOKEN_SECRET/m);
       const again = run(["status"], env(dataDir), tmp.dir);
       assert.equal(again.stdout, "no shops installed\n", "only the table on stdout");
