@@ -168,7 +168,7 @@ describe("the CLI speaks to people", () => {
       assert.equal(first.stdout, "no shops installed\n\nno Facebook Pages connected\n");
       assert.match(first.stderr, /^WARN: generated local ENCRYPTION_KEY \/ STATE_TOKEN_SECRET/m);
       const again = run(["status"], env(dataDir), tmp.dir);
-      assert.equal(again.stdout, "no shops installed\n", "only the table on stdout");
+      assert.equal(again.stdout, "no shops installed\n\nno Facebook Pages connected\n", "only the table on stdout");
       assert.match(again.stderr, /^WARN: using locally generated secrets \(set ENCRYPTION_KEY/m);
       for (const r of [first, again]) {
         noJson(r.stdout, "stdout");
