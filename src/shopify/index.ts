@@ -70,7 +70,7 @@ export interface ShopifyOptions {
   admin?: (shop: string) => AdminApi;
   /** Where exports go (default: files under DATA_DIR). */
   documents?: DocumentStore;
-  /** Deliveries arriving within this window are applied together (default 250 ms). */
+  /** Deliveries arriving within this window are applied together (default 150 ms). */
   applyDelayMs?: number;
   /** Called after the integration's own install hook (tests observe installs). */
   onInstalled?: ShopInstalledHook;

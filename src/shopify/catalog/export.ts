@@ -1,6 +1,6 @@
 // Exports for the bot. The database is the truth; after a change, the shop's two documents are
 // rewritten from it through the DocumentStore (atomic writes), debounced per shop: a trailing
-// delay (default 250 ms) after the last change, but never more than maxWait (default 1 s) after the
+// delay (default 150 ms) after the last change, but never more than maxWait (default 1 s) after the
 // first pending one, so a steady stream of changes still produces fresh files.
 //   users/<uuid>/shopify/<shop>/shop_metadata.json   (ShopMetadataExport; skipped until known)
 //   users/<uuid>/shopify/<shop>/shop_products.json   (ShopProductsExport)
@@ -54,10 +54,15 @@ export interface ExporterOptions {
   /** Where the documents are written. */
   documents: DocumentStore;
   log?: Logger;
-  /** Trailing delay after the last change, in ms (default 250). */
+  /** Trailing delay after the last change, in ms (default 150). */
   debounceMs?: number;
   /** Longest delay after the first pending change, in ms (default 1000). */
   maxWaitMs?: number;
+  /**
+   * Longest delay after the first pending urgent (webhook) change, in ms (default: debounceMs), so
+   * a stream of other writes (a full sync's pages) never pushes a webhook's export back.
+   */
+  urgentMaxWaitMs?: number;
   /**
    * Default true: every applied catalog write (store.ts onCatalogChange on `db`) schedules an
    * export of its shop, so writers need not remember to. False: only explicit calls export.
@@ -80,6 +85,8 @@ export async function deleteShopExports(documents: DocumentStore, userId: string
 
 interface Pending {
   firstAt: number;
+  /** When the first urgent change of this pending export came (null: none yet). */
+  firstUrgentAt: number | null;
   timer: NodeJS.Timeout;
   urgent: boolean;
 }
@@ -90,8 +97,9 @@ interface Pending {
  * would otherwise be lost).
  */
 export function createExporter(opts: ExporterOptions): Exporter {
-  const debounceMs = opts.debounceMs ?? 250;
+  const debounceMs = opts.debounceMs ?? 150;
   const maxWaitMs = opts.maxWaitMs ?? 1000;
+  const urgentMaxWaitMs = opts.urgentMaxWaitMs ?? debounceMs;
   const pending = new Map<string, Pending>();
   const running = new Map<string, Promise<unknown>>();
   /** Shops changed while their export ran, and whether one of those changes was urgent. */
@@ -170,14 +178,16 @@ export function createExporter(opts: ExporterOptions): Exporter {
     const prev = pending.get(shop);
     const firstAt = prev?.firstAt ?? now;
     const urgent = (o.urgent ?? false) || (prev?.urgent ?? false);
+    const firstUrgentAt = prev?.firstUrgentAt ?? (o.urgent ? now : null);
     if (prev) clearTimeout(prev.timer);
-    const delay = Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now));
+    const deadline = Math.min(firstAt + maxWaitMs, firstUrgentAt === null ? Infinity : firstUrgentAt + urgentMaxWaitMs);
+    const delay = Math.max(0, Math.min(debounceMs, deadline - now));
     const timer = setTimeout(() => {
       pending.delete(shop);
       void run(shop, urgent);
     }, delay);
     timer.unref?.();
-    pending.set(shop, { firstAt, timer, urgent });
+    pending.set(shop, { firstAt, firstUrgentAt, timer, urgent });
   }
 
   async function flushExports(): Promise<void> {

@@ -24,7 +24,7 @@ import { verifyWebhookHmac } from "./verify.js";
 /** The intake route's path; a subscription on this path (any host) is storelink's. */
 export const WEBHOOK_PATH = "/shopify/webhook";
 /** Deliveries arriving within this window are applied together (one refetch per product). */
-export const DEFAULT_APPLY_DELAY_MS = 250;
+export const DEFAULT_APPLY_DELAY_MS = 150;
 
 /** The answer to a delivery: 200 with what happened to it, or a refusal (nothing recorded). */
 export type IntakeResult =
@@ -139,7 +139,7 @@ export interface WebhookIntakeOptions {
   ctx: AppContext;
   /** Secrets accepted for the HMAC (default [config.shopify.apiSecret]). */
   secrets?: string[];
-  /** Default 250 ms: deliveries arriving within it are applied together (one refetch per product). */
+  /** Default 150 ms: deliveries arriving within it are applied together (one refetch per product). */
   applyDelayMs?: number;
   /** Called after each recorded delivery (the in-process worker wakes up on it). */
   onRecorded?: (shop: string) => void;
