@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { AppContext } from "../context.js";
 import { unavailable } from "../http/errors.js";
 import type { Integration, RuntimeHandle } from "../integration.js";
-import type { Handlers } from "../jobs/worker.js";
+import { wakeAfter, type Handlers } from "../jobs/worker.js";
 import { createFileDocumentStore, type DocumentStore } from "../storage/documents.js";
 import { applyPendingEvents } from "./conversations.js";
 import { createFacebookExporter, type FacebookExporter } from "./export.js";
@@ -171,18 +171,5 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
       await exporter?.close();
       exporter = null;
     },
-  };
-}
-
-/** Wake the worker once just after the apply delay (a burst schedules one wake). */
-function wakeAfter(delayMs: number, wake: () => void): () => void {
-  let timer: NodeJS.Timeout | null = null;
-  return () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      wake();
-    }, delayMs + 5);
-    timer.unref();
   };
 }

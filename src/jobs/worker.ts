@@ -168,3 +168,20 @@ export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerO
     },
   };
 }
+
+/**
+ * A debounced wake-up: after work enqueued with a delay (deliveries batched for `delayMs`), wake
+ * the worker once just after that delay instead of at its next poll; a burst of calls schedules
+ * one wake, not one per call.
+ */
+export function wakeAfter(delayMs: number, wake: () => void): () => void {
+  let timer: NodeJS.Timeout | null = null;
+  return () => {
+    if (timer) return;
+    timer = setTimeout(() => {
+      timer = null;
+      wake();
+    }, delayMs + 10);
+    timer.unref();
+  };
+}

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { AppContext } from "../context.js";
 import type { Integration, RuntimeHandle, Schedule } from "../integration.js";
-import type { Handlers } from "../jobs/worker.js";
+import { wakeAfter, type Handlers } from "../jobs/worker.js";
 import type { Job } from "../jobs/queue.js";
 import { createFileDocumentStore, type DocumentStore } from "../storage/documents.js";
 import { createAdminClient, type AdminClient } from "./admin/client.js";
@@ -188,22 +188,5 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
       await exporter?.close();
       exporter = null;
     },
-  };
-}
-
-/**
- * A recorded delivery's apply job becomes runnable after the apply delay (deliveries arriving
- * within it are applied together): wake the worker once just after that instead of waiting for its
- * next poll; a burst schedules one wake, not one per delivery.
- */
-function wakeAfter(delayMs: number, wake: () => void): () => void {
-  let timer: NodeJS.Timeout | null = null;
-  return () => {
-    if (timer) return;
-    timer = setTimeout(() => {
-      timer = null;
-      wake();
-    }, delayMs + 10);
-    timer.unref();
   };
 }
