@@ -16,10 +16,10 @@ async function settle(l: Linked, worker: { runUntilIdle(): Promise<number> }): P
   await worker.runUntilIdle();
 }
 
-async function mirrorEqualsTruth(l: Linked): Promise<void> {
+async function mirrorEqualsTruth(l: Linked, context?: string): Promise<void> {
   const mine = await readExport(l.ctx.db, l.shop);
   const truth = l.sim.control.truth(l.shop) as { products: unknown };
-  assert.deepEqual(mine.products, truth.products);
+  assert.deepEqual(mine.products, truth.products, context ? `mirror differs from truth; deliveries and jobs: ${context}` : undefined);
 }
 
 for (const d of testDialects()) {
@@ -176,14 +176,23 @@ for (const d of testDialects()) {
         l.sim.control.addVariant(l.shop, products[5]!.id, { title: "Extra", price: "1.00", selectedOptions: products[5]!.options.map((o) => ({ name: o.name, value: o.values[0]! })) } as never);
         await l.sim.control.idle();
         await worker.stop();
-        // Drain what is left, including apply jobs backing off after an Admin fault (a clock an
-        // hour ahead makes every retry due now, so a busy machine cannot leave one behind).
-        await createWorker(l.ctx, createShopifyIntegration(l.ctx, { admin: l.admin }).jobs!, { id: "w-drain", now: () => Date.now() + 3_600_000 }).runUntilIdle();
+        // Drain what is left, including apply jobs backing off after an Admin fault: a clock that
+        // moves a minute ahead at every look makes each retry due, so a busy machine cannot leave
+        // one behind. Bounded: fails naming what was still pending.
+        let shift = 3_600_000;
+        const drain = createWorker(l.ctx, createShopifyIntegration(l.ctx, { admin: l.admin }).jobs!, { id: "w-drain", now: () => Date.now() + (shift += 60_000) });
+        const pendingNow = async () => Number((await l.ctx.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).where("status", "=", "pending").executeTakeFirstOrThrow()).n);
+        for (let i = 0; i < 50 && ((await drain.runUntilIdle()) > 0 || (await pendingNow()) > 0); i++) await new Promise((r) => setTimeout(r, 50));
+        const outcomes = await l.ctx.db.selectFrom("webhook_deliveries").select(["status", "error"]).execute();
+        const jobs = await l.ctx.db.selectFrom("jobs").select(["kind", "serial_key", "locked_by", "last_error"]).execute();
+        const summary = JSON.stringify({ outcomes: outcomes.reduce<Record<string, number>>((m, o) => ((m[`${o.status}${o.error ? `: ${o.error.slice(0, 80)}` : ""}`] = (m[`${o.status}${o.error ? `: ${o.error.slice(0, 80)}` : ""}`] ?? 0) + 1), m), {}), jobs });
+        assert.equal(await pendingNow(), 0, `deliveries left pending after the drain: ${summary}`);
+
         const dupes = await l.ctx.db.selectFrom("webhook_deliveries").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
         const attempts = l.sim.control.deliveries().length;
         assert.ok(attempts > Number(dupes.n), `duplicates were sent (${attempts} attempts) and recorded once (${dupes.n} rows)`);
         l.sim.control.resetChaos();
-        await mirrorEqualsTruth(l);
+        await mirrorEqualsTruth(l, summary);
       } finally {
         await l.close();
         await t.cleanup();
