@@ -5,6 +5,7 @@
 // arrive together (one transaction per burst), on the SQLite writer thread when there is one.
 import type { Insertable, Kysely } from "kysely";
 import type { Database, FacebookEventsTable } from "../../storage/schema.js";
+import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
 import { compileApply, enqueueApply } from "../jobs.js";
 import type { RecordedEvent } from "./payloads.js";
@@ -70,46 +71,14 @@ export async function recordEvents(db: Kysely<Database>, evs: readonly RecordedE
  * committed (durable before the 200) with the number of new events, or rejects.
  */
 export class EventBatcher {
-  private queue: { evs: RecordedEvent[]; at: number; resolve: (n: number) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
-  constructor(private readonly db: Kysely<Database>, private readonly opts: RecordOptions & { maxEvents?: number } = {}) {}
-
-  record(evs: RecordedEvent[], receivedAt: number): Promise<number> {
-    if (!evs.length) return Promise.resolve(0);
-    return new Promise((resolve, reject) => {
-      this.queue.push({ evs, at: receivedAt, resolve, reject });
-      if (!this.running) {
-        this.running = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+  private readonly group: GroupCommit<{ ev: RecordedEvent; at: number }, boolean>;
+  constructor(db: Kysely<Database>, opts: RecordOptions & { maxEvents?: number } = {}) {
+    this.group = new GroupCommit((items) => recordEvents(db, items.map((i) => i.ev), items[0]!.at, opts), opts.maxEvents ?? 1000);
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        const batch: typeof this.queue = [];
-        let n = 0;
-        while (this.queue.length && (n === 0 || n + this.queue[0]!.evs.length <= (this.opts.maxEvents ?? 1000))) {
-          const b = this.queue.shift()!;
-          n += b.evs.length;
-          batch.push(b);
-        }
-        try {
-          const all = batch.flatMap((b) => b.evs);
-          const fresh = await recordEvents(this.db, all, batch[0]!.at, this.opts);
-          let off = 0;
-          for (const b of batch) {
-            b.resolve(fresh.slice(off, off + b.evs.length).filter(Boolean).length);
-            off += b.evs.length;
-          }
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  /** Records the events of one request in the next group transaction; resolves with how many were new. */
+  async record(evs: RecordedEvent[], receivedAt: number): Promise<number> {
+    return (await this.group.submit(evs.map((ev) => ({ ev, at: receivedAt })))).filter(Boolean).length;
   }
 }
 

@@ -4,6 +4,7 @@
 // delivery always has a job to run it; the webhook id as primary key makes Shopify's retries no-ops.
 import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
+import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
 import { compileApply, enqueueApply } from "../jobs.js";
 
@@ -116,40 +117,14 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
  * that transaction's error. `opts.maxBatch` (default 200) caps the deliveries in one transaction.
  */
 export class DeliveryBatcher {
-  private queue: { d: DeliveryInput; resolve: (fresh: boolean) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly opts: RecordOptions & { maxBatch?: number } = {},
-  ) {}
-
-  /** Records `d` in the next group transaction; resolves as recordDelivery would, after it committed. */
-  record(d: DeliveryInput): Promise<boolean> {
-    return new Promise((resolve, reject) => {
-      this.queue.push({ d, resolve, reject });
-      if (!this.running) {
-        // Start on the next turn of the event loop, after the current I/O phase: every request
-        // parsed in this phase joins the same transaction. (Idle cost: well under a millisecond.)
-        this.running = true;
-        setImmediate(() => void this.flush());
-      }
-    });
+  private readonly group: GroupCommit<DeliveryInput, boolean>;
+  constructor(db: Kysely<Database>, opts: RecordOptions & { maxBatch?: number } = {}) {
+    this.group = new GroupCommit((ds) => recordDeliveries(db, ds, opts), opts.maxBatch ?? 200);
   }
 
-  private async flush(): Promise<void> {
-    try {
-      while (this.queue.length) {
-        const batch = this.queue.splice(0, this.opts.maxBatch ?? 200);
-        try {
-          const fresh = await recordDeliveries(this.db, batch.map((b) => b.d), this.opts);
-          batch.forEach((b, i) => b.resolve(fresh[i]!));
-        } catch (err) {
-          for (const b of batch) b.reject(err);
-        }
-      }
-    } finally {
-      this.running = false;
-    }
+  /** Records `d` in the next group transaction; resolves as recordDelivery would, after it committed. */
+  async record(d: DeliveryInput): Promise<boolean> {
+    return (await this.group.submit([d]))[0]!;
   }
 }
 
