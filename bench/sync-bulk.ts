@@ -2,7 +2,8 @@
 // Three processes: the simulator (bench/lib/sim-server.ts; its memory does not count), storelink's
 // sync (this script with --child: SQLite under a temp DATA_DIR, Admin client, runBulkSync), and this
 // parent, which compares the result with the simulator's truth: the set of product ids (sha256 of
-// the sorted gids), the shop metadata, and a spot check of `--sample` products (deepEqual).
+// the sorted gids), the shop metadata, every collection (with its members) and discount (sha256 of
+// their export JSON), and a spot check of `--sample` products (deepEqual).
 // Peak RSS = VmHWM of the sync process (/proc/self/status), read right after the sync, before the
 // verification reads; process.resourceUsage().maxRSS is printed too.
 // Usage: node --import tsx bench/sync-bulk.ts [--runs 3] [--products 100000] [--variants 5]
@@ -38,12 +39,15 @@ interface SyncOut {
   actualCost: number;
   metadata: unknown;
   sample: { id: string }[];
+  /** Collections and discounts as exported: counts and sha256 of their JSON. */
+  lists: { collections: number; discounts: number; hash: string };
 }
 
 async function child(): Promise<void> {
   const { createAdminClient } = await import("../src/shopify/admin/client.js");
   const { runBulkSync } = await import("../src/shopify/catalog/bulk-sync.js");
   const { getProduct, getShopMetadata, listProductIds } = await import("../src/shopify/catalog/store.js");
+  const { collectionsAndDiscounts } = await import("../src/shopify/catalog/read.js");
   const { benchContext, installShop, peakRssMb } = await import("./lib/storelink.js");
   const s = JSON.parse(process.env.BENCH_SYNC ?? "{}") as { shopOrigin: string; apiVersion: string; token: string; scopes: string[] };
   const { ctx, dataDir } = await benchContext({ SHOPIFY_SHOP_ORIGIN: s.shopOrigin });
@@ -69,7 +73,10 @@ async function child(): Promise<void> {
     const stride = Math.max(1, Math.floor(sorted.length / SAMPLE));
     const picked = [];
     for (let i = 0; i < sorted.length && picked.length < SAMPLE; i += stride) picked.push(await getProduct(ctx.db, SHOP, sorted[i]!));
+    const cd = await collectionsAndDiscounts(ctx.db, SHOP);
+    const lists = { collections: cd.collections.length, discounts: cd.discounts.length, hash: createHash("sha256").update(JSON.stringify({ collections: cd.collections, discounts: cd.discounts })).digest("hex") };
     const out: SyncOut = {
+      lists,
       elapsedMs,
       peakRssMb: peak,
       maxRssMb,
@@ -118,8 +125,15 @@ async function oneRun() {
     const check = (await ask({ cmd: "check", products: out.sample })) as { checked: number; mismatches: string[] };
     const { metadata } = (await ask({ cmd: "metadata" })) as { metadata: unknown };
     const metadataOk = JSON.stringify(metadata) === JSON.stringify(out.metadata);
-    const verified = truthIds.count === out.products && truthIds.idsHash === out.idsHash && check.mismatches.length === 0 && check.checked > 0 && metadataOk;
-    if (!verified) console.error(`VERIFY FAILED: ids ${out.products}/${truthIds.count} hash ${truthIds.idsHash === out.idsHash}, sample mismatches ${check.mismatches.slice(0, 5).join(",")}, metadata ${metadataOk}`);
+    const truthLists = (await ask({ cmd: "lists" })) as { collections: number; discounts: number; hash: string };
+    const listsOk = truthLists.hash === out.lists.hash && truthLists.collections > 0 && truthLists.discounts > 0;
+    const verified = truthIds.count === out.products && truthIds.idsHash === out.idsHash && check.mismatches.length === 0 && check.checked > 0 && metadataOk && listsOk;
+    if (!verified) {
+      console.error(
+        `VERIFY FAILED: ids ${out.products}/${truthIds.count} hash ${truthIds.idsHash === out.idsHash}, sample mismatches ${check.mismatches.slice(0, 5).join(",")}, metadata ${metadataOk}, ` +
+          `collections ${out.lists.collections}/${truthLists.collections} discounts ${out.lists.discounts}/${truthLists.discounts} equal ${truthLists.hash === out.lists.hash}`,
+      );
+    }
     return { ...out, truthCount: truthIds.count, checked: check.checked, verified };
   } finally {
     sim.stdin!.write(`${JSON.stringify({ cmd: "stop" })}\n`);
@@ -139,7 +153,7 @@ if (flag("child")) {
     console.log(
       `run ${i + 1}: elapsed ${fmt(r.elapsedMs / 1000, 1)} s, sync process peak RSS ${fmt(r.peakRssMb)} MB (maxRSS ${fmt(r.maxRssMb)} MB); ` +
         `sampled max: rss ${r.sampled.rss}, heapUsed ${r.sampled.heapUsed}, heapTotal ${r.sampled.heapTotal}, external ${r.sampled.external}, arrayBuffers ${r.sampled.arrayBuffers} MB; ` +
-        `${fmt(r.products)} products (truth ${fmt(r.truthCount)}), id set equal, ${r.checked} sampled products deepEqual truth: ${r.verified}; ` +
+        `${fmt(r.products)} products (truth ${fmt(r.truthCount)}), id set, metadata, ${fmt(r.lists.collections)} collections and ${fmt(r.lists.discounts)} discounts equal and ${r.checked} sampled products deepEqual truth: ${r.verified}; ` +
         `requests ${r.requests}, actual cost ${fmt(r.actualCost)} points`,
     );
     if (!r.verified) process.exitCode = 1;

@@ -73,18 +73,28 @@ export function truthDiscount(d: Discount): ExportDiscount {
   };
 }
 
+/** The shop's collections in export order (by numeric id), with member product ids sorted. */
+export function truthCollections(s: ShopState): ShopProductsExport["collections"] {
+  return [...s.collections.values()].sort((a, b) => byNum(a.id, b.id)).map((c) => ({
+    id: gid("Collection", c.id),
+    title: c.title,
+    handle: c.handle,
+    updatedAt: iso(c.updatedAt),
+    productIds: [...c.productIds].sort(byNum).map((id) => gid("Product", id)),
+  }));
+}
+
+/** The shop's discounts in export order (by gid). */
+export function truthDiscounts(s: ShopState): ExportDiscount[] {
+  return [...s.discounts.values()].map(truthDiscount).sort((a, b) => byStr(a.id, b.id));
+}
+
 export function truthProducts(s: ShopState): ShopProductsExport {
   return {
     shop: s.domain,
     products: [...s.products.values()].sort((a, b) => byNum(a.id, b.id)).map(truthProduct),
-    collections: [...s.collections.values()].sort((a, b) => byNum(a.id, b.id)).map((c) => ({
-      id: gid("Collection", c.id),
-      title: c.title,
-      handle: c.handle,
-      updatedAt: iso(c.updatedAt),
-      productIds: [...c.productIds].sort(byNum).map((id) => gid("Product", id)),
-    })),
-    discounts: [...s.discounts.values()].map(truthDiscount).sort((a, b) => byStr(a.id, b.id)),
+    collections: truthCollections(s),
+    discounts: truthDiscounts(s),
   };
 }
 

@@ -4,12 +4,13 @@
 //   {"cmd":"ids"}                    -> {count, idsHash}   sha256 of the sorted product gids, one per line
 //   {"cmd":"check","products":[...]} -> {checked, mismatches: [id...]}  deepEqual with the truth
 //   {"cmd":"metadata"}               -> {metadata}
+//   {"cmd":"lists"}                  -> {collections, discounts, hash}  counts, and sha256 of their export JSON
 //   {"cmd":"stop"}                   -> closes and exits
 import { isDeepStrictEqual } from "node:util";
 import { createHash } from "node:crypto";
 import { createInterface } from "node:readline";
 import { createSimulator, type SimPlan } from "../../sim/index.js";
-import { truthMetadata, truthProduct } from "../../sim/truth.js";
+import { truthCollections, truthDiscounts, truthMetadata, truthProduct } from "../../sim/truth.js";
 import { BENCH_API_KEY, BENCH_API_SECRET, simAccessToken } from "./storelink.js";
 
 const o = JSON.parse(process.env.BENCH_SIM ?? "{}") as { shop: string; products: number; variants: number; locations: number; seed: number; plan: SimPlan };
@@ -39,6 +40,11 @@ for await (const line of createInterface({ input: process.stdin })) {
     console.log(JSON.stringify({ checked: m.products?.length ?? 0, mismatches }));
   } else if (m.cmd === "metadata") {
     console.log(JSON.stringify({ metadata: truthMetadata(state) }));
+  } else if (m.cmd === "lists") {
+    const collections = truthCollections(state);
+    const discounts = truthDiscounts(state);
+    const hash = createHash("sha256").update(JSON.stringify({ collections, discounts })).digest("hex");
+    console.log(JSON.stringify({ collections: collections.length, discounts: discounts.length, hash }));
   } else if (m.cmd === "stop") break;
 }
 await sim.close();
