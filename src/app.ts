@@ -93,7 +93,7 @@ export async function startRuntime(ctx: AppContext, integrations: readonly Integ
   const worker = createWorker(ctx, handlers, { leaseMs: ctx.config.jobLeaseMs, ...opts.worker });
   for (const i of integrations) await i.start?.({ wake: () => worker.wake() });
   worker.start();
-  const scheduler = opts.scheduler === false ? null : startScheduler(ctx.log, integrations.flatMap((i) => i.schedules ?? []));
+  const scheduler = opts.scheduler === false ? null : startScheduler(ctx.log, integrations.flatMap((i) => i.schedules ?? []), { db: ctx.db });
   let stopping: Promise<void> | undefined;
   return {
     worker,

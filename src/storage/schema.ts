@@ -242,3 +242,17 @@ export interface Database {
   facebook_conversations: FacebookConversationsTable;
   facebook_messages: FacebookMessagesTable;
 }
+
+// Scheduler (migration 0009_schedule_fires; written by src/jobs/scheduler.ts only).
+
+/** One fire of a cron schedule, claimed by the process that inserted it first. */
+export interface ScheduleFiresTable {
+  name: string;
+  fire_at: number;
+  owner: string;
+  claimed_at: number;
+}
+
+export interface Database {
+  schedule_fires: ScheduleFiresTable;
+}
