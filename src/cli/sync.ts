@@ -9,7 +9,7 @@ import type { Command } from "commander";
 import cliProgress from "cli-progress";
 import { openCliContext } from "./context.js";
 import { randomUUID } from "node:crypto";
-import { complete, extendLease, tryHoldSerialKey, type Job } from "../jobs/queue.js";
+import { holdSerialKey, type HeldSerialKey } from "../jobs/hold.js";
 import { createExporter } from "../shopify/catalog/export.js";
 import type { SyncProgress, SyncResult } from "../shopify/catalog/full-sync.js";
 import { adminFor, catalogReconcile, catalogSync } from "../shopify/index.js";
@@ -56,7 +56,7 @@ export function registerSync(program: Command): void {
         return;
       }
       const ctx = await openCliContext();
-      const exporter = createExporter({ db: ctx.db, documents: createFileDocumentStore(ctx.config.dataDir), log: ctx.log });
+      const exporter = createExporter({ db: ctx.db, dialect: ctx.dialect, documents: createFileDocumentStore(ctx.config.dataDir), log: ctx.log });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
@@ -123,27 +123,12 @@ async function syncPage(pageId: string): Promise<void> {
   }
 }
 
-const LOCK_LEASE_MS = 30_000;
-
 /** Holds the shop's sync serial key (waiting while the service runs a sync of it), renewed while held. */
-async function holdSyncKey(ctx: AppContext, shop: string): Promise<{ release(): Promise<void> }> {
+async function holdSyncKey(ctx: AppContext, shop: string): Promise<HeldSerialKey> {
   const owner = `cli-sync-${process.pid}-${randomUUID().slice(0, 8)}`;
-  let job: Job | null = null;
-  let told = false;
-  for (;;) {
-    job = await tryHoldSerialKey(ctx.db, ctx.dialect, syncSerialKey(shop), owner, LOCK_LEASE_MS);
-    if (job) break;
-    if (!told) console.error(`${shop}: a sync or reconciliation of this shop is running; waiting for it to end...`);
-    told = true;
-    await new Promise((r) => setTimeout(r, 1000));
-  }
-  const held = job;
-  const beat = setInterval(() => void extendLease(ctx.db, held, owner, LOCK_LEASE_MS).catch(() => {}), LOCK_LEASE_MS / 3);
-  beat.unref();
-  return {
-    async release() {
-      clearInterval(beat);
-      await complete(ctx.db, held, owner);
-    },
-  };
+  const held = await holdSerialKey(ctx.db, ctx.dialect, syncSerialKey(shop), {
+    owner,
+    onWait: () => console.error(`${shop}: a sync or reconciliation of this shop is running; waiting for it to end...`),
+  });
+  return held!; // no maxWaitMs: waits for as long as it takes
 }

@@ -180,7 +180,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
     },
     start(r) {
       runtime = r;
-      exporter ??= createExporter({ db: ctx.db, documents, log: ctx.log });
+      exporter ??= createExporter({ db: ctx.db, dialect: ctx.dialect, documents, log: ctx.log });
     },
     async stop() {
       runtime = null;

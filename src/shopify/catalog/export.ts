@@ -6,7 +6,8 @@
 //   users/<uuid>/shopify/<shop>/shop_products.json   (ShopProductsExport)
 // Contents come from the catalog tables only, which never hold a token.
 import type { Logger } from "../../log.js";
-import type { Db } from "../../storage/db.js";
+import { holdSerialKey } from "../../jobs/hold.js";
+import type { Db, Dialect } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
 import { countLiveProducts, getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
 import { getSyncState } from "./sync-state.js";
@@ -68,6 +69,21 @@ export interface ExporterOptions {
    * export of its shop, so writers need not remember to. False: only explicit calls export.
    */
   subscribe?: boolean;
+  /**
+   * The database's dialect. With it, each export holds the serial key `shopify.export:<shop>` in
+   * the database while it reads the catalog and writes the documents, so exporters in several
+   * processes (the service's, `storelink sync`'s, a fleet's) write one at a time and each reads
+   * after the previous one wrote: a slower process never leaves an older catalog over a newer one.
+   * Without it, exports are serialised only within this process.
+   */
+  dialect?: Dialect;
+  /** This process's name in the hold (default export-<pid>). */
+  owner?: string;
+}
+
+/** The serial key an export of the shop holds (see ExporterOptions.dialect). */
+export function exportSerialKey(shop: string): string {
+  return `shopify.export:${shop}`;
 }
 
 /** The document keys of a shop's two exports for its owner `userId`. */
@@ -106,9 +122,11 @@ export function createExporter(opts: ExporterOptions): Exporter {
   const dirtyWhileRunning = new Map<string, boolean>();
   let closed = false;
 
+  const owner = opts.owner ?? `export-${process.pid}`;
+
   async function write(shop: string, urgent: boolean): Promise<ExportWriteResult | null> {
-    const owner = await opts.db.selectFrom("shops").select("user_id").where("domain", "=", shop).executeTakeFirst();
-    if (!owner) {
+    const shopRow = await opts.db.selectFrom("shops").select("user_id").where("domain", "=", shop).executeTakeFirst();
+    if (!shopRow) {
       opts.log?.warn({ shop }, "export skipped: shop has no user");
       return null;
     }
@@ -119,12 +137,21 @@ export function createExporter(opts: ExporterOptions): Exporter {
       opts.log?.debug({ shop }, "export deferred: full sync running");
       return null;
     }
+    const hold = opts.dialect ? await holdSerialKey(opts.db, opts.dialect, exportSerialKey(shop), { owner, pollMs: 25, leaseMs: 60_000 }) : null;
+    try {
+      return await writeDocuments(shop, shopRow.user_id);
+    } finally {
+      await hold?.release();
+    }
+  }
+
+  async function writeDocuments(shop: string, userId: string): Promise<ExportWriteResult | null> {
     const metadata = await getShopMetadata(opts.db, shop);
     if (!metadata && (await countLiveProducts(opts.db, shop)) === 0) {
       // Nothing synced yet, or purged (shop/redact): writing an empty catalog would re-create files.
       return null;
     }
-    const keys = exportKeys(owner.user_id, shop);
+    const keys = exportKeys(userId, shop);
     const written: string[] = [];
     if (metadata) {
       await opts.documents.put(keys.metadata, `${JSON.stringify(metadata)}\n`);
