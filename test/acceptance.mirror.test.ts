@@ -21,7 +21,7 @@ import { enqueue } from "../src/jobs/queue.js";
 import { SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { schemaErrors, validateShopMetadata, validateShopProducts } from "./helpers/export-schema.js";
-import { firstDifference, freePort, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
+import { acceptanceEnv, firstDifference, printNotableOutput, freePort, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
 import { within } from "./helpers/wait.js";
 
 const SHOP = "acceptance.myshopify.com";
@@ -122,8 +122,6 @@ for (const d of testDialects()) {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const apiSecret = randomBytes(24).toString("hex");
-      const encryptionKey = randomBytes(32).toString("hex");
-      const stateSecret = randomBytes(24).toString("hex");
       const sim = await createSimulator({
         apps: [{ apiKey: API_KEY, apiSecret, expiringTokens: true, complianceUri: `${url}/shopify/webhook` }],
         shops: [{ domain: SHOP, seed: 404, products: 80, locations: 4, plan: "plus" }],
@@ -135,23 +133,12 @@ for (const d of testDialects()) {
         webhookRetry: { scheduleMs: [100, 200, 400, 800, 1600, 3200, 6400, 120_000], timeoutMs: 3000 },
         logLevel: false,
       });
-      const env: Record<string, string> = {
-        NODE_ENV: "production",
-        LOG_LEVEL: "info",
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        PUBLIC_URL: url,
-        DATA_DIR: dataDir,
-        DATABASE_URL: db.target.kind === "sqlite" ? `sqlite:${db.target.path}` : db.target.url,
+      const env = acceptanceEnv(port, dataDir, db.target, {
         SHOPIFY_API_KEY: API_KEY,
         SHOPIFY_API_SECRET: apiSecret,
         SHOPIFY_SHOP_ORIGIN: sim.shopOrigin,
-        ENCRYPTION_KEY: encryptionKey,
-        STATE_TOKEN_SECRET: stateSecret,
-        DEMO: "false",
-        RECONCILE_CRON: "0 3 1 1 *", // the one reconciliation is the test's
-        JOB_LEASE_SECONDS: "5", // the killed process's job is taken over 5 s after the kill, not 60
-      };
+      });
+      const { ENCRYPTION_KEY: encryptionKey, STATE_TOKEN_SECRET: stateSecret } = env as { ENCRYPTION_KEY: string; STATE_TOKEN_SECRET: string };
       const output: string[] = [];
       let svc: ServiceProcess | undefined;
       try {
@@ -269,8 +256,7 @@ for (const d of testDialects()) {
             `${attempts.filter((a) => a.outcome === "failed").length} failed attempts; drift repaired ${reconciled.drift_repaired_last}; ${phases.join(", ")}`,
         );
       } catch (err) {
-        const notable = output.join("").split("\n").filter((l) => !/^\{"level":(10|20|30),/.test(l));
-        process.stderr.write(`--- storelink output: warnings, errors and plain lines (last 40) ---\n${notable.slice(-40).join("\n")}\n`);
+        printNotableOutput(output);
         throw err;
       } finally {
         await svc?.stop();

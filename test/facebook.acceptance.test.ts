@@ -26,7 +26,7 @@ import { enqueueReconcile } from "../src/facebook/jobs.js";
 import { pageAccessToken } from "../src/facebook/pages.js";
 import { loadSecrets } from "../src/storage/secrets.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { firstDifference, freePort, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
+import { acceptanceEnv, firstDifference, printNotableOutput, freePort, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
 import { finishLogin, startLogin } from "./helpers/facebook.js";
 import { captureLogger } from "./helpers/foundation.js";
 import { within } from "./helpers/wait.js";
@@ -103,8 +103,15 @@ async function snapshot(db: TestDatabase): Promise<unknown> {
 for (const d of testDialects()) {
   describe(`Facebook acceptance [${d.name}]`, { skip: d.skip }, () => {
     it("chaos + kill -9 + one reconciliation: exports equal the truth; merchants isolated; hostile input refused; no token anywhere", { timeout: 600_000 }, async (t) => {
+      // Cleanups, run last first (t.after hooks run in the order they were registered).
+      const cleanups: (() => unknown)[] = [];
+      t.after(async () => {
+        for (const c of cleanups.reverse()) await c();
+      });
       const db: TestDatabase = await d.open();
+      cleanups.push(() => db.cleanup());
       const dataDir = mkdtempSync(join(tmpdir(), "storelink-fbacceptance-"));
+      cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const appSecret = randomBytes(24).toString("hex");
@@ -122,14 +129,8 @@ for (const d of testDialects()) {
         webhooks: { scheduleMs: [100, 200, 400, 800, 1600, 3200, 6400, 120_000], timeoutMs: 3000 },
         logLevel: false,
       });
-      const env: Record<string, string> = {
-        NODE_ENV: "production",
-        LOG_LEVEL: "info",
-        HOST: "127.0.0.1",
-        PORT: String(port),
-        PUBLIC_URL: url,
-        DATA_DIR: dataDir,
-        DATABASE_URL: db.target.kind === "sqlite" ? `sqlite:${db.target.path}` : db.target.url,
+      cleanups.push(() => sim.close());
+      const env = acceptanceEnv(port, dataDir, db.target, {
         SHOPIFY_API_KEY: "unused-shopify-app",
         SHOPIFY_API_SECRET: randomBytes(16).toString("hex"),
         FACEBOOK_APP_ID: APP_ID,
@@ -137,14 +138,10 @@ for (const d of testDialects()) {
         FACEBOOK_VERIFY_TOKEN: verifyToken,
         FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
         FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
-        ENCRYPTION_KEY: randomBytes(32).toString("hex"),
-        STATE_TOKEN_SECRET: randomBytes(24).toString("hex"),
-        DEMO: "false",
-        RECONCILE_CRON: "0 3 1 1 *", // the one reconciliation is the test's
-        JOB_LEASE_SECONDS: "5",
-      };
+      });
       const output: string[] = [];
       let svc: ServiceProcess | undefined;
+      cleanups.push(() => svc?.stop());
       try {
         svc = await startService(env, output, RESTART_TIMEOUT_MS);
         await sim.control.setWebhook(APP_ID, { callbackUrl: `${url}/facebook/webhook`, verifyToken });
@@ -307,14 +304,8 @@ for (const d of testDialects()) {
             `${attempts.filter((x) => x.outcome === "dropped").length} dropped, ${attempts.filter((x) => x.outcome === "failed").length} failed attempts`,
         );
       } catch (err) {
-        const notable = output.join("").split("\n").filter((l) => !/^\{"level":(10|20|30),/.test(l));
-        process.stderr.write(`--- storelink output: warnings, errors and plain lines (last 40) ---\n${notable.slice(-40).join("\n")}\n`);
+        printNotableOutput(output);
         throw err;
-      } finally {
-        await svc?.stop();
-        await sim.close();
-        await db.cleanup();
-        rmSync(dataDir, { recursive: true, force: true });
       }
     });
   });
