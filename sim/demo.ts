@@ -1,16 +1,20 @@
 // The demo that `npm start` runs when no Shopify credentials are configured: the bundled simulator
 // starts in-process with one demo shop, storelink is pointed at it, the shop is installed through
 // the real OAuth routes (over HTTP, as a browser would), the first full sync runs, and a few live
-// product changes flow through webhooks into the export files. Then it prints where to look.
+// product changes flow through webhooks into the export files. With no FACEBOOK_APP_ID either, the
+// Graph simulator runs too (sim/facebook/demo.ts): the same browser logs the merchant into Facebook,
+// a demo Page is connected and a simulated shopper writes to it. Then it prints where to look.
 //
 // Only `storelink serve` loads this module (dynamically, when config.demo is true); the service
 // itself never imports sim/.
 import { randomBytes } from "node:crypto";
-import { readFile, stat } from "node:fs/promises";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../src/config.js";
 import type { Db } from "../src/storage/db.js";
 import type { Logger } from "../src/log.js";
+import { createBrowser, demoWait as waitFor, readJson, type Browser, type Page } from "./demo-support.js";
+import { prepareFacebookDemo, type FacebookDemo, type FacebookDemoSession } from "./facebook/demo.js";
 import { createSimulator, type Simulator } from "./index.js";
 
 export const DEMO_SHOP = "demo.myshopify.com";
@@ -25,8 +29,13 @@ export interface Demo {
   /** storelink's configuration, pointed at the simulator. */
   config: Config;
   sim: Simulator;
-  /** Installs the demo shop, waits for the first sync, applies live changes, prints a summary. */
-  run(server: DemoServer): Promise<void>;
+  /** The Facebook half (null when FACEBOOK_APP_ID is configured: then the real app is used). */
+  facebook: FacebookDemo | null;
+  /**
+   * Installs the demo shop, waits for the first sync, applies live changes; logs the merchant into
+   * Facebook and plays a shopper (same browser); prints a summary.
+   */
+  run(server: DemoServer): Promise<{ facebook: FacebookDemoSession | null }>;
   close(): Promise<void>;
 }
 
@@ -51,66 +60,48 @@ export async function prepareDemo(config: Config, opts: DemoOptions = {}): Promi
     autoApprove: true,
     logLevel: false,
   });
+  let facebook: FacebookDemo | null = null;
+  try {
+    if (!config.facebook.appId) facebook = await prepareFacebookDemo(config);
+  } catch (err) {
+    await sim.close();
+    throw err;
+  }
   const demoConfig: Config = {
     ...config,
     demo: true,
     shopify: { ...config.shopify, apiKey: DEMO_API_KEY, apiSecret, shopOrigin: sim.shopOrigin },
+    facebook: facebook?.config ?? config.facebook,
   };
   const print = opts.print ?? ((l: string) => console.log(l));
   return {
     config: demoConfig,
     sim,
-    run: (server) => runDemo(server, sim, demoConfig, print),
-    close: () => sim.close(),
+    facebook,
+    run: (server) => runDemo(server, sim, facebook, demoConfig, print),
+    close: async () => {
+      await facebook?.close();
+      await sim.close();
+    },
   };
 }
 
-/** Follows redirects by hand, carrying cookies, as a browser would (fetch drops Set-Cookie on redirects). */
-export async function browse(startUrl: string, maxHops = 6): Promise<{ status: number; url: string; body: string }> {
-  const jar = new Map<string, string>();
-  let url = startUrl;
-  for (let hop = 0; hop < maxHops; hop++) {
-    const cookie = [...jar].map(([k, v]) => `${k}=${v}`).join("; ");
-    const res = await fetch(url, { redirect: "manual", headers: cookie ? { cookie } : {} });
-    for (const c of res.headers.getSetCookie()) {
-      const [pair] = c.split(";");
-      const i = pair!.indexOf("=");
-      jar.set(pair!.slice(0, i).trim(), pair!.slice(i + 1).trim());
-    }
-    const loc = res.headers.get("location");
-    if (res.status >= 300 && res.status < 400 && loc) {
-      url = new URL(loc, url).toString();
-      continue;
-    }
-    return { status: res.status, url, body: await res.text() };
-  }
-  throw new Error(`demo: too many redirects from ${startUrl}`);
+/** Loads `startUrl` in a fresh browser (redirects followed, cookies carried). */
+export function browse(startUrl: string, maxHops = 6): Promise<Page> {
+  return createBrowser(maxHops).get(startUrl);
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 120_000): Promise<T> {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > until) throw new Error(`demo: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+type ProductsDoc = { products: { id: string; title: string; variants: { price: string }[] }[] };
+const readProducts = (file: string) => readJson<ProductsDoc>(file);
 
-async function readProducts(file: string): Promise<{ products: { id: string; title: string; variants: { price: string }[] }[] } | null> {
-  try {
-    return JSON.parse(await readFile(file, "utf8"));
-  } catch {
-    return null;
-  }
-}
-
-async function runDemo(server: DemoServer, sim: Simulator, config: Config, print: (l: string) => void): Promise<void> {
+async function runDemo(server: DemoServer, sim: Simulator, facebook: FacebookDemo | null, config: Config, print: (l: string) => void) {
   const { db } = server.ctx;
+  // One browser for both flows: the Facebook login carries the session of the Shopify install.
+  const browser: Browser = createBrowser();
   print("");
   print(`demo: Shopify simulator at ${sim.url} serving ${DEMO_SHOP}`);
   print(`demo: installing ${DEMO_SHOP} through ${server.url}/shopify/install ...`);
-  const res = await browse(`${server.url}/shopify/install?shop=${DEMO_SHOP}`);
+  const res = await browser.get(`${server.url}/shopify/install?shop=${DEMO_SHOP}`);
   if (res.status >= 400) throw new Error(`demo: install failed with HTTP ${res.status}: ${res.body.slice(0, 300)}`);
   const shop = await waitFor("the shop row", () => db.selectFrom("shops").selectAll().where("domain", "=", DEMO_SHOP).executeTakeFirst());
   print(`demo: installed; merchant user ${shop.user_id}`);
@@ -156,12 +147,20 @@ async function runDemo(server: DemoServer, sim: Simulator, config: Config, print
   void created;
   const size = (await stat(productsFile)).size;
   print(`demo: live changes visible in the export after ${Date.now() - t0} ms`);
+  const fb = facebook ? await facebook.run(server, browser, print) : null;
+  if (fb && fb.userId !== shop.user_id) throw new Error(`demo: the Facebook login made another merchant user (${fb.userId}, not ${shop.user_id})`);
   print("");
   print("Where to look:");
   print(`  exports:     ${productsFile} (${(size / 1024).toFixed(0)} KiB)`);
   print(`               ${join(dir, "shop_metadata.json")}`);
+  if (fb) {
+    print(`  facebook:    ${fb.pageMetadataFile}`);
+    print(`               ${fb.conversationFile(fb.psid!)}`);
+  }
   print(`  health:      ${server.url}/healthz   ${server.url}/readyz`);
   print(`  simulator:   ${sim.url}/_sim/ (control routes; see sim/README.md)`);
+  if (facebook) print(`               ${facebook.sim.url}/_sim/ (Facebook: play the shopper; see sim/facebook/README.md)`);
   print(`  status:      DATA_DIR=${config.dataDir} npx storelink status`);
-  print("storelink keeps running: change the simulated store and watch the export follow. Ctrl-C stops.");
+  print("storelink keeps running: change the simulated store (or write as the shopper) and watch the exports follow. Ctrl-C stops.");
+  return { facebook: fb };
 }

@@ -13,11 +13,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mulberry32 } from "../sim/catalog/generate.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { freePort, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
+import { freePort, printNotableOutput, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
 import { APPLY_JOB } from "../src/shopify/jobs.js";
 import { startBalancer, type Balancer } from "./helpers/balancer.js";
 import {
-  acceptanceWorld, ADMIN_FAULTS, assertNoSecrets, CHAOS_SEED, change, installAndSync, printNotableOutput, reconcileOnceAndCompare,
+  acceptanceWorld, ADMIN_FAULTS, assertNoSecrets, CHAOS_SEED, change, installAndSync, reconcileOnceAndCompare,
   settleAndDrain, WEBHOOK_CHAOS, type AcceptanceWorld,
 } from "./helpers/acceptance-mirror.js";
 
@@ -48,7 +48,7 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
       // The first process migrates the database; the others start on it (all at once also works:
       // Kysely's migrator takes a lock, but one at a time keeps the start-up logs readable).
       // LOG_LEVEL debug: each worker logs the jobs it finished, so the test sees who did the work.
-      for (const [i, port] of ports.entries()) procs.push(await startService({ ...w.env, LOG_LEVEL: "debug", HOST: "127.0.0.1", PORT: String(port) }, outputs[i]!, START_TIMEOUT_MS));
+      for (const [i, port] of ports.entries()) procs.push(await startService({ ...w.envFor(port), LOG_LEVEL: "debug" }, outputs[i]!, START_TIMEOUT_MS));
 
       const exportDir = await installAndSync(w, db, lb.url, dataDir);
       phase("synced");

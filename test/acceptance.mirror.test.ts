@@ -12,9 +12,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mulberry32 } from "../sim/catalog/generate.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { freePort, startService, type ServiceProcess } from "./helpers/acceptance-service.js";
+import { freePort, printNotableOutput, startService, type ServiceProcess } from "./helpers/acceptance-service.js";
 import {
-  acceptanceWorld, ADMIN_FAULTS, assertNoSecrets, CHAOS_SEED, change, installAndSync, printNotableOutput, reconcileOnceAndCompare,
+  acceptanceWorld, ADMIN_FAULTS, assertNoSecrets, CHAOS_SEED, change, installAndSync, reconcileOnceAndCompare,
   settleAndDrain, WEBHOOK_CHAOS, type AcceptanceWorld,
 } from "./helpers/acceptance-mirror.js";
 
@@ -40,7 +40,7 @@ for (const d of testDialects()) {
       let svc: ServiceProcess | undefined;
       try {
         w = await acceptanceWorld(url, dataDir, db);
-        const env = { ...w.env, HOST: "127.0.0.1", PORT: String(port) };
+        const env = w.envFor(port);
         svc = await startService(env, output, RESTART_TIMEOUT_MS);
 
         // 1. Install over HTTP through the simulator's authorize route; the first full sync.

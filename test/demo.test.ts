@@ -1,11 +1,13 @@
 // The README's run command with no credentials: `storelink serve` starts the bundled simulator,
-// installs the demo shop over OAuth, syncs it, applies live changes through webhooks, and says
-// where the exports are. This runs it as a real process, as a user would.
+// installs the demo shop over OAuth, syncs it, applies live changes through webhooks, logs the same
+// merchant into the Graph simulator's Facebook, connects a Page, plays a shopper, and says where the
+// exports are. This runs it as a real process, as a user would.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { DEMO_SHOPPER_MESSAGES } from "../sim/facebook/demo.js";
 import { tempDir } from "./helpers/foundation.js";
 
 async function freePort(): Promise<number> {
@@ -17,7 +19,7 @@ async function freePort(): Promise<number> {
 }
 
 describe("demo (no credentials)", () => {
-  it("installs the demo shop, syncs it, follows live changes, and prints where the exports are", async () => {
+  it("installs the demo shop, syncs it, follows live changes, connects a Facebook Page, records a shopper's messages, and prints where the exports are", async () => {
     const dir = tempDir();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dir.dir, PORT: String(port) };
@@ -52,7 +54,29 @@ describe("demo (no credentials)", () => {
       assert.ok(doc.products.some((p) => p.title.endsWith("(renamed live)")), "the live rename is exported");
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       assert.equal(health.status, 200);
-      assert.doesNotMatch(out + readFileSync(file, "utf8"), /shpat_|shprt_|"access_token"|"refresh_token"/, "no token in output or export");
+
+      // Facebook: the same merchant user, the Page exported, the shopper's messages in the conversation export.
+      const user = /demo: installed; merchant user (\S+)/.exec(out)?.[1];
+      assert.match(out, new RegExp(`demo: logged in; Page \\d+ connected to merchant user ${user}`), "one merchant user across the shop and the Page");
+      const metaFile = /facebook:\s+(\S+page_metadata\.json)/.exec(out)?.[1];
+      const convFile = /\n\s+(\S+\/conversations\/\d+\.json)/.exec(out)?.[1];
+      assert.ok(metaFile && convFile, `Facebook export paths printed:\n${out}`);
+      assert.ok(metaFile.includes(`/users/${user}/facebook/`), "the Page belongs to the shop's merchant user");
+      const meta = JSON.parse(readFileSync(metaFile, "utf8")) as { pageId: string; name: string; subscribedFields: string[]; detailsFetchedAt: number | null };
+      assert.ok(metaFile.includes(`/facebook/${meta.pageId}/`));
+      assert.ok(meta.name.length > 0 && meta.detailsFetchedAt !== null, "Page details exported");
+      assert.ok(meta.subscribedFields.includes("messages"), "the Page is subscribed to the app");
+      const conv = JSON.parse(readFileSync(convFile, "utf8")) as { pageId: string; psid: string; messages: { from: string; text: string | null }[] };
+      assert.equal(conv.pageId, meta.pageId);
+      assert.ok(convFile.endsWith(`/conversations/${conv.psid}.json`));
+      assert.deepEqual(
+        conv.messages.filter((m) => m.from === "user").map((m) => m.text),
+        DEMO_SHOPPER_MESSAGES,
+        "the shopper's messages, in order",
+      );
+
+      const exports = [file, metaFile, convFile].map((f) => readFileSync(f, "utf8")).join("\n");
+      assert.doesNotMatch(out + exports, /shpat_|shprt_|"access_token"|"refresh_token"|EAA[A-Za-z0-9]{10}/, "no token in output or export");
     } finally {
       child.kill("SIGTERM");
       await new Promise((r) => (child.exitCode !== null ? r(null) : child.once("exit", r)));

@@ -222,6 +222,11 @@ export class Auth {
     return n;
   }
 
+  /** Every token ever issued (expired and revoked ones too), with its string: for tests that look for leaks. */
+  issuedTokens(): (TokenRecord & { token: string })[] {
+    return [...this.tokens].map(([token, r]) => ({ ...r, token }));
+  }
+
   /** Tokens (user and Page) alive now, without their strings (for truth()). */
   liveTokens(): Omit<TokenRecord, "invalid">[] {
     const now = this.clock.now();

@@ -125,6 +125,11 @@ export function createControl(e: Engine, login: LoginState) {
     now: () => e.clock.now(),
     /** Live tokens without their strings: kind, app, user, Page, scopes, expiry. */
     tokens: () => e.auth.liveTokens(),
+    /**
+     * Every token string ever issued (user and Page, expired and revoked too) with what it is, so
+     * tests can look for leaks and check whose token storelink holds. In-process only: no route.
+     */
+    issuedTokens: () => e.auth.issuedTokens(),
 
     // ---- shopper ----
     shopperSends(pageId: string, input: { psid?: string; name?: string; text?: string; attachments?: { type: string; url: string }[]; quickReplyPayload?: string; replyToMid?: string }) {

@@ -84,7 +84,7 @@ export function registerServe(program: Command): void {
       }
       if (demo) {
         const d = demo;
-        server.ctx.log.warn("DEMO mode: no SHOPIFY_API_KEY configured, so storelink is connected to the bundled Shopify simulator");
+        server.ctx.log.warn("DEMO mode: no SHOPIFY_API_KEY configured, so storelink is connected to the bundled simulators (Shopify, and Facebook without FACEBOOK_APP_ID)");
         d.run(server).catch((err: Error) => server.ctx.log.error({ err: err.message }, "demo failed"));
       }
       const shutdown = (signal: string) => {

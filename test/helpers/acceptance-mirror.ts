@@ -14,7 +14,7 @@ import { enqueueShopJob, RECONCILE_JOB, SUBSCRIPTIONS_JOB, SYNC_JOB } from "../.
 import { SUBSCRIBED_TOPICS } from "../../src/shopify/webhooks/topics.js";
 import type { TestDatabase } from "./db.js";
 import { schemaErrors, validateShopMetadata, validateShopProducts } from "./export-schema.js";
-import { firstDifference, waitFor } from "./acceptance-service.js";
+import { acceptanceEnv, firstDifference, waitFor } from "./acceptance-service.js";
 import { within } from "./wait.js";
 
 export const SHOP = "acceptance.myshopify.com";
@@ -105,8 +105,8 @@ export interface AcceptanceWorld {
   apiSecret: string;
   encryptionKey: string;
   stateSecret: string;
-  /** What `storelink serve` is started with (add PORT/HOST per process). */
-  env: Record<string, string>;
+  /** What `storelink serve` on 127.0.0.1:`port` is started with (acceptanceEnv plus the world's app and keys). */
+  envFor(port: number): Record<string, string>;
 }
 
 /**
@@ -126,22 +126,16 @@ export async function acceptanceWorld(publicUrl: string, dataDir: string, db: Te
     webhookRetry: { scheduleMs: [100, 200, 400, 800, 1600, 3200, 6400, 120_000], timeoutMs: 3000 },
     logLevel: false,
   });
-  const env: Record<string, string> = {
-    NODE_ENV: "production",
-    LOG_LEVEL: "info",
-    PUBLIC_URL: publicUrl,
-    DATA_DIR: dataDir,
-    DATABASE_URL: db.target.kind === "sqlite" ? `sqlite:${db.target.path}` : db.target.url,
-    SHOPIFY_API_KEY: API_KEY,
-    SHOPIFY_API_SECRET: apiSecret,
-    SHOPIFY_SHOP_ORIGIN: sim.shopOrigin,
-    ENCRYPTION_KEY: encryptionKey,
-    STATE_TOKEN_SECRET: stateSecret,
-    DEMO: "false",
-    RECONCILE_CRON: "0 3 1 1 *", // the one reconciliation is the test's
-    JOB_LEASE_SECONDS: "5", // a killed process's job is taken over 5 s after the kill, not 60
-  };
-  return { sim, apiSecret, encryptionKey, stateSecret, env };
+  const envFor = (port: number) =>
+    acceptanceEnv(port, dataDir, db.target, {
+      PUBLIC_URL: publicUrl,
+      SHOPIFY_API_KEY: API_KEY,
+      SHOPIFY_API_SECRET: apiSecret,
+      SHOPIFY_SHOP_ORIGIN: sim.shopOrigin,
+      ENCRYPTION_KEY: encryptionKey,
+      STATE_TOKEN_SECRET: stateSecret,
+    });
+  return { sim, apiSecret, encryptionKey, stateSecret, envFor };
 }
 
 const syncStateOf = (db: TestDatabase) => db.db.selectFrom("catalog_sync_state").selectAll().where("shop", "=", SHOP).executeTakeFirst();
@@ -166,7 +160,7 @@ export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: 
     timeoutMs: 60_000,
     detail: async () => `subscriptions ${subscriptions().map((x) => x.topic)}; jobs ${JSON.stringify(await setupJobs())}`,
   });
-  for (const sub of subscriptions()) assert.equal(sub.uri, `${w.env.PUBLIC_URL}/shopify/webhook`);
+  for (const sub of subscriptions()) assert.equal(sub.uri, `${w.envFor(0).PUBLIC_URL}/shopify/webhook`);
   await waitFor("the first export to equal the truth", async () => isDeepStrictEqual(await readExports(exportDir), truthOf(w.sim)), {
     timeoutMs: 60_000,
     detail: async () => `first difference: ${firstDifference(await readExports(exportDir), truthOf(w.sim))}`,
@@ -258,10 +252,4 @@ export async function assertNoSecrets(w: AcceptanceWorld, exportDir: string, out
   const logs = output.join("");
   assert.ok(logs.includes("storelink listening"), "the service's output was captured");
   assert.deepEqual(secretsIn(logs, secrets), [], "secrets in the service's stdout/stderr");
-}
-
-/** Prints the services' warnings, errors and plain lines (the last 40) after a failure. */
-export function printNotableOutput(output: string[]): void {
-  const notable = output.join("").split("\n").filter((l) => !/^\{"level":(10|20|30),/.test(l));
-  process.stderr.write(`--- storelink output: warnings, errors and plain lines (last 40) ---\n${notable.slice(-40).join("\n")}\n`);
 }

@@ -3,7 +3,9 @@
 // short description of where two export documents first differ.
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
+import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
+import type { DatabaseTarget } from "../../src/storage/db.js";
 
 const REPO = new URL("../../", import.meta.url);
 
@@ -18,6 +20,37 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * The environment of a production-like `storelink serve` on 127.0.0.1:`port` for an acceptance
+ * test: the test's database, fresh ENCRYPTION_KEY / STATE_TOKEN_SECRET, info logs, no demo, the
+ * reconciliation schedule out of the way (the test runs its one reconciliation) and a 5 s job
+ * lease (a killed process's job is taken over 5 s after the kill, not 60). `extra` adds or overrides.
+ */
+export function acceptanceEnv(port: number, dataDir: string, db: DatabaseTarget, extra: Record<string, string>): Record<string, string> {
+  const url = `http://127.0.0.1:${port}`;
+  return {
+    NODE_ENV: "production",
+    LOG_LEVEL: "info",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    PUBLIC_URL: url,
+    DATA_DIR: dataDir,
+    DATABASE_URL: db.kind === "sqlite" ? `sqlite:${db.path}` : db.url,
+    ENCRYPTION_KEY: randomBytes(32).toString("hex"),
+    STATE_TOKEN_SECRET: randomBytes(24).toString("hex"),
+    DEMO: "false",
+    RECONCILE_CRON: "0 3 1 1 *",
+    JOB_LEASE_SECONDS: "5",
+    ...extra,
+  };
+}
+
+/** For a failing test: the service's warnings, errors and plain lines (the last 40) to stderr. */
+export function printNotableOutput(output: string[]): void {
+  const notable = output.join("").split("\n").filter((l) => !/^\{"level":(10|20|30),/.test(l));
+  process.stderr.write(`--- storelink output: warnings, errors and plain lines (last 40) ---\n${notable.slice(-40).join("\n")}\n`);
 }
 
 export interface ServiceProcess {

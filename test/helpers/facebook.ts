@@ -112,7 +112,7 @@ export interface LoginAttempt {
 }
 
 /** /facebook/login, then the simulator's dialog (auto-approve): the redirect back, not yet followed. */
-export async function startLogin(t: FbTest, session?: string): Promise<LoginAttempt> {
+export async function startLogin(t: Pick<FbTest, "url" | "sim">, session?: string): Promise<LoginAttempt> {
   const start = await fetch(`${t.url}/facebook/login`, { redirect: "manual", headers: session ? { cookie: session } : {} });
   assert.equal(start.status, 302, await start.text());
   const stateCookie = `storelink_facebook_state=${cookiesOf(start).values.storelink_facebook_state}`;
@@ -132,7 +132,7 @@ export interface LoginResponse {
   session: string | null;
 }
 
-export async function finishLogin(t: FbTest, a: LoginAttempt, session?: string): Promise<LoginResponse> {
+export async function finishLogin(t: Pick<FbTest, "url">, a: LoginAttempt, session?: string): Promise<LoginResponse> {
   const cookie = session ? `${a.stateCookie}; ${session}` : a.stateCookie;
   const res = await fetch(`${t.url}/facebook/callback${a.callbackQuery}`, { headers: { cookie } });
   const text = await res.text();
@@ -141,7 +141,7 @@ export async function finishLogin(t: FbTest, a: LoginAttempt, session?: string):
 }
 
 /** A whole login; asserts 200. */
-export async function login(t: FbTest, session?: string): Promise<LoginResponse & { body: NonNullable<LoginResponse["body"]> }> {
+export async function login(t: Pick<FbTest, "url" | "sim">, session?: string): Promise<LoginResponse & { body: NonNullable<LoginResponse["body"]> }> {
   const r = await finishLogin(t, await startLogin(t, session), session);
   assert.equal(r.status, 200, r.text);
   return r as LoginResponse & { body: NonNullable<LoginResponse["body"]> };

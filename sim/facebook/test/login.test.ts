@@ -273,3 +273,21 @@ test("paging links both ways, limit clamped to 100, /me with a Page token, permi
   assertError(noRedirect, 100);
   assert.equal((await exchangeCode(sim, code)).status, 200); // the code was not burned
 });
+
+test("issuedTokens() lists every token string issued, revoked ones included, with whose and which Page's it is", async (t) => {
+  const sim = await startSim({ merchants: [{ seed: 5, pages: 2, conversationsPerPage: 0 }] });
+  t.after(() => sim.close());
+  const user = await login(sim, { long: true });
+  const pages = await allAccounts(sim, user);
+  sim.control.revokeToken(pages[0]!.access_token);
+  const issued = new Map(sim.control.issuedTokens().map((r) => [r.token, r]));
+  const [u] = sim.control.users();
+  assert.equal(issued.get(user)?.kind, "user");
+  assert.equal(issued.get(user)?.userId, u!.id);
+  for (const p of pages) {
+    assert.equal(issued.get(p.access_token)?.kind, "page");
+    assert.equal(issued.get(p.access_token)?.pageId, p.id);
+  }
+  assert.equal(issued.get(pages[0]!.access_token)?.invalid, 460, "a revoked token is still listed");
+  assert.equal(issued.size, 1 + 1 + pages.length, "the short-lived token, the long-lived one, the Page tokens");
+});
