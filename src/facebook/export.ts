@@ -5,7 +5,8 @@
 //   users/<uuid>/facebook/<page_id>/conversations/<sender_id>.json  (ConversationExport)
 // Contents come from facebook_pages (details, never access_token_enc) and the conversation tables.
 import type { Logger } from "../log.js";
-import type { Db } from "../storage/db.js";
+import { holdSerialKey } from "../jobs/hold.js";
+import type { Db, Dialect } from "../storage/db.js";
 import type { DocumentStore } from "../storage/documents.js";
 import { readConversationExport } from "./conversations.js";
 
@@ -77,7 +78,25 @@ export interface FacebookExporter {
   close(): Promise<void>;
 }
 
-export function createFacebookExporter(opts: { db: Db; documents: DocumentStore; log?: Logger; debounceMs?: number; maxWaitMs?: number }): FacebookExporter {
+/** Options of createFacebookExporter. */
+export interface FacebookExporterOptions {
+  db: Db;
+  documents: DocumentStore;
+  log?: Logger;
+  debounceMs?: number;
+  maxWaitMs?: number;
+  /**
+   * The database's dialect. With it, each export holds the serial key `facebook.export:<document>`
+   * in the database while it reads and writes, so exporters in several processes write a document
+   * one at a time and each reads after the previous one wrote: never an older document over a newer
+   * one. Without it, exports are serialised only within this process.
+   */
+  dialect?: Dialect;
+  /** This process's name in the hold (default fb-export-<pid>). */
+  owner?: string;
+}
+
+export function createFacebookExporter(opts: FacebookExporterOptions): FacebookExporter {
   const debounceMs = opts.debounceMs ?? 150;
   const maxWaitMs = opts.maxWaitMs ?? 500;
   type Target = { kind: "page"; pageId: string } | { kind: "conv"; pageId: string; psid: string };
@@ -86,7 +105,18 @@ export function createFacebookExporter(opts: { db: Db; documents: DocumentStore;
   const dirty = new Set<string>();
   let closed = false;
 
-  async function write(t: Target): Promise<void> {
+  const owner = opts.owner ?? `fb-export-${process.pid}`;
+
+  async function write(id: string, t: Target): Promise<void> {
+    const hold = opts.dialect ? await holdSerialKey(opts.db, opts.dialect, `facebook.export:${id}`, { owner, pollMs: 25, leaseMs: 60_000 }) : null;
+    try {
+      await writeDocument(t);
+    } finally {
+      await hold?.release();
+    }
+  }
+
+  async function writeDocument(t: Target): Promise<void> {
     const page = await readPageMetadataExport(opts.db, t.pageId);
     if (!page) return;
     const keys = facebookExportKeys(page.userId, t.pageId);
@@ -104,7 +134,7 @@ export function createFacebookExporter(opts: { db: Db; documents: DocumentStore;
       dirty.add(id);
       return;
     }
-    const p = write(t)
+    const p = write(id, t)
       .catch((err: unknown) => opts.log?.error({ pageId: t.pageId, err: (err as Error).message }, "Facebook export failed"))
       .finally(() => {
         running.delete(id);

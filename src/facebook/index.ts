@@ -164,7 +164,7 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     },
     start(r) {
       runtime = r;
-      exporter ??= createFacebookExporter({ db: ctx.db, documents, log: ctx.log, debounceMs: opts.exportDebounceMs });
+      exporter ??= createFacebookExporter({ db: ctx.db, dialect: ctx.dialect, documents, log: ctx.log, debounceMs: opts.exportDebounceMs });
     },
     async stop() {
       runtime = null;

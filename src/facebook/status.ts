@@ -1,7 +1,7 @@
 // Page rows of `storelink status`, and the body of `storelink sync --page <id>`.
 import { randomUUID } from "node:crypto";
 import type { AppContext } from "../context.js";
-import { complete, extendLease, tryHoldSerialKey } from "../jobs/queue.js";
+import { holdSerialKey } from "../jobs/hold.js";
 import type { Db } from "../storage/db.js";
 import { createFacebookIntegration } from "./index.js";
 import { pageSerialKey } from "./jobs.js";
@@ -65,23 +65,14 @@ export async function syncPageByHand(ctx: AppContext, pageId: string, onProgress
   const fb = createFacebookIntegration(ctx, { schedules: false });
   if (!fb.graph()) throw new PageSyncUserError("FACEBOOK_APP_ID and FACEBOOK_APP_SECRET are not configured");
   const owner = `cli-sync-${process.pid}-${randomUUID().slice(0, 8)}`;
-  let held = await tryHoldSerialKey(ctx.db, ctx.dialect, pageSerialKey(pageId), owner, 30_000);
-  while (!held) {
-    onWait?.();
-    await new Promise((r) => setTimeout(r, 1000));
-    held = await tryHoldSerialKey(ctx.db, ctx.dialect, pageSerialKey(pageId), owner, 30_000);
-  }
-  const lock = held;
-  const beat = setInterval(() => void extendLease(ctx.db, lock, owner, 30_000).catch(() => {}), 10_000);
-  beat.unref();
+  const lock = (await holdSerialKey(ctx.db, ctx.dialect, pageSerialKey(pageId), { owner, onWait }))!; // no maxWaitMs: waits as long as it takes
   fb.start?.({ wake: () => {} });
   try {
     const r = await fb.reconcile(pageId, onProgress);
     if (!r) throw new PageSyncUserError(`Page ${pageId} is not active`);
     return r;
   } finally {
-    clearInterval(beat);
-    await complete(ctx.db, lock, owner);
+    await lock.release();
     await fb.stop?.();
   }
 }
