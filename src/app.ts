@@ -8,10 +8,11 @@ import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./
 import { createFacebookIntegration } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
+import { createBackupIntegration } from "./storage/backup-schedule.js";
 
 /** Every integration storelink ships, as serve runs them. */
 export function defaultIntegrations(ctx: AppContext): Integration[] {
-  return [createShopifyIntegration(ctx), createFacebookIntegration(ctx)];
+  return [createShopifyIntegration(ctx), createFacebookIntegration(ctx), createBackupIntegration(ctx)];
 }
 
 export interface BuildAppOptions {

@@ -7,6 +7,8 @@ import { registerSim } from "./cli/sim.js";
 import { registerSync } from "./cli/sync.js";
 import { registerStatus } from "./cli/status.js";
 import { registerJobs } from "./cli/jobs.js";
+import { registerBackup } from "./cli/backup.js";
+import { registerRestore } from "./cli/restore.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -17,6 +19,8 @@ registerSim(program);
 registerSync(program);
 registerStatus(program);
 registerJobs(program);
+registerBackup(program);
+registerRestore(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,5 +1,6 @@
 // Environment -> typed, validated configuration. Fails fast with one line naming the bad variable.
 import { createHash } from "node:crypto";
+import { Cron } from "croner";
 import { z } from "zod";
 
 export class ConfigError extends Error {
@@ -100,6 +101,18 @@ const schema = z.object({
   SPACES_BUCKET: optionalString,
   SPACES_ENDPOINT: url.optional(),
 
+  /** Where backups go when no bucket is configured (default $DATA_DIR/backups). */
+  BACKUP_DIR: z.string().trim().min(1).optional(),
+  /** When `serve` backs up the database (cron, UTC), or "off". Default daily at 02:30 UTC. */
+  BACKUP_CRON: z
+    .string()
+    .trim()
+    .min(1)
+    .refine((v) => v === "off" || isCron(v), "must be a cron expression such as '30 2 * * *', or off")
+    .default("30 2 * * *"),
+  /** How many backups are kept (older ones are deleted after each backup). */
+  BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+
   /** Run the bundled Shopify simulator in-process and connect a demo shop to it. Default: on when
    *  no SHOPIFY_API_KEY is set, except with NODE_ENV=production, where only DEMO=true runs it. */
   DEMO: z
@@ -109,6 +122,15 @@ const schema = z.object({
 });
 
 export type Env = z.infer<typeof schema>;
+
+function isCron(expr: string): boolean {
+  try {
+    new Cron(expr, { paused: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 function isTimeZone(zone: string): boolean {
   try {
@@ -170,6 +192,8 @@ export interface Config {
     scopes: string[];
   };
   spaces: { key: string; secret: string; region: string; bucket: string; endpoint: string } | null;
+  /** Backups (BACKUP_*): the directory used when `spaces` is null, the schedule (null: off), how many are kept. */
+  backup: { dir: string; cron: string | null; keep: number };
 }
 
 /** Parses a 32-byte key given as base64 or hex, optionally prefixed "id:". */
@@ -242,11 +266,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError("STATE_TOKEN_SECRET", "must differ from ENCRYPTION_KEY");
   }
 
-  const spacesVars = [e.SPACES_KEY, e.SPACES_SECRET, e.SPACES_REGION, e.SPACES_BUCKET];
+  const spacesVars = [e.SPACES_KEY, e.SPACES_SECRET, e.SPACES_REGION, e.SPACES_BUCKET, e.SPACES_ENDPOINT];
   let spaces: Config["spaces"] = null;
   if (spacesVars.some(Boolean)) {
-    for (const v of ["SPACES_KEY", "SPACES_SECRET", "SPACES_REGION", "SPACES_BUCKET"] as const) {
-      if (!e[v]) throw new ConfigError(v, "is required when any SPACES_* variable is set");
+    // All or nothing: a half-configured bucket must not silently fall back to local files.
+    const missing = (["SPACES_KEY", "SPACES_SECRET", "SPACES_REGION", "SPACES_BUCKET"] as const).filter((v) => !e[v]);
+    if (missing.length) {
+      throw new ConfigError(missing.join(", "), `${missing.length === 1 ? "is" : "are"} required when any SPACES_* variable is set`);
     }
     spaces = {
       key: e.SPACES_KEY!,
@@ -302,5 +328,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       scopes: e.FACEBOOK_SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
     },
     spaces,
+    backup: { dir: e.BACKUP_DIR ?? `${dataDir}/backups`, cron: e.BACKUP_CRON === "off" ? null : e.BACKUP_CRON, keep: e.BACKUP_KEEP },
   };
 }

@@ -8,8 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createFileDocumentStore, InvalidDocumentKeyError } from "../src/storage/documents.js";
 import { within } from "./helpers/wait.js";
+import { documentStoreContract } from "./helpers/document-store-contract.js";
 
 describe("file document store", () => {
+  documentStoreContract(async () => {
+    const root = mkdtempSync(join(tmpdir(), "storelink-docs-"));
+    return { store: createFileDocumentStore(root), cleanup: async () => rmSync(root, { recursive: true, force: true }) };
+  });
+
   it("puts, gets, lists by prefix, overwrites and deletes", async () => {
     const root = mkdtempSync(join(tmpdir(), "storelink-docs-"));
     try {

@@ -5,6 +5,8 @@ import type { Config } from "../config.js";
 import { createContext, type AppContext } from "../context.js";
 import type { Integration } from "../integration.js";
 import { loadCliConfig } from "./context.js";
+import { checkDocumentStore } from "../storage/document-store.js";
+import { S3StoreError } from "../storage/documents-s3.js";
 
 export interface ServeOptions {
   /** The integrations to run (default: defaultIntegrations(ctx)). */
@@ -25,6 +27,9 @@ export interface RunningServer {
 
 /** Creates the context, starts the background runtime, builds the app and listens on HOST:PORT. */
 export async function startServer(config: Config, opts: ServeOptions = {}): Promise<RunningServer> {
+  // A wrong key pair or a missing bucket stops start-up here (S3StoreError, one line), rather than
+  // as export failures later.
+  await checkDocumentStore(config);
   const ctx = await createContext(config);
   let app: FastifyInstance | undefined;
   let runtime: Runtime | null = null;
@@ -74,6 +79,10 @@ export function registerServe(program: Command): void {
         server = await startServer(config);
       } catch (err) {
         await demo?.close();
+        if (err instanceof S3StoreError) {
+          console.error(`storelink: ${err.message}`);
+          process.exit(1);
+        }
         const e = err as NodeJS.ErrnoException;
         // Only the listen call's own errors are about HOST/PORT (a file EACCES is not).
         if (e.syscall === "listen" && (e.code === "EADDRINUSE" || e.code === "EACCES" || e.code === "EADDRNOTAVAIL")) {

@@ -3,7 +3,8 @@ import type { AppContext } from "../context.js";
 import { unavailable } from "../http/errors.js";
 import type { Integration, RuntimeHandle } from "../integration.js";
 import { wakeAfter, type Handlers } from "../jobs/worker.js";
-import { createFileDocumentStore, type DocumentStore } from "../storage/documents.js";
+import type { DocumentStore } from "../storage/documents.js";
+import { openDocumentStore } from "../storage/document-store.js";
 import { applyPendingEvents } from "./conversations.js";
 import { createFacebookExporter, type FacebookExporter } from "./export.js";
 import { createGraphClient, type GraphClient } from "./graph/client.js";
@@ -54,7 +55,7 @@ export interface FacebookIntegration extends Integration {
  */
 export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions = {}): FacebookIntegration {
   const fb = ctx.config.facebook;
-  const documents = opts.documents ?? createFileDocumentStore(ctx.config.dataDir);
+  const documents = opts.documents ?? openDocumentStore(ctx.config);
   const fields = opts.subscribedFields ?? DEFAULT_SUBSCRIBED_FIELDS;
   let exporter: FacebookExporter | null = null;
   let runtime: RuntimeHandle | null = null;

@@ -3,7 +3,8 @@ import type { AppContext } from "../context.js";
 import type { Integration, RuntimeHandle, Schedule } from "../integration.js";
 import { wakeAfter, type Handlers } from "../jobs/worker.js";
 import type { Job } from "../jobs/queue.js";
-import { createFileDocumentStore, type DocumentStore } from "../storage/documents.js";
+import type { DocumentStore } from "../storage/documents.js";
+import { openDocumentStore } from "../storage/document-store.js";
 import { createAdminClient, type AdminClient } from "./admin/client.js";
 import { applyJobHandler } from "./apply/index.js";
 import { bulkOperationFinished } from "./catalog/bulk-sync.js";
@@ -95,7 +96,7 @@ export interface ShopifyIntegration extends Integration {
  */
 export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions = {}): ShopifyIntegration {
   const admin = opts.admin ?? ((shop: string) => adminFor(ctx, shop));
-  const documents = opts.documents ?? createFileDocumentStore(ctx.config.dataDir);
+  const documents = opts.documents ?? openDocumentStore(ctx.config);
   const sync = opts.sync ?? catalogSync;
   const reconcile = opts.reconcile ?? catalogReconcile;
   let exporter: Exporter | null = null;
