@@ -1,5 +1,5 @@
 // Scale-out acceptance (issue 10): three `storelink serve` processes on one PostgreSQL database and
-// one document store, behind a round-robin balancer (test/helpers/balancer.ts) that is the app's
+// one bucket (a real S3-compatible server, s3rver, as Spaces would be), each with its own DATA_DIR, behind a round-robin balancer (test/helpers/balancer.ts) that is the app's
 // public URL: OAuth, webhooks and everything else reach whichever process the balancer picks. Under
 // the same chaos as the single-process acceptance test (every delivery three times, reordered,
 // delayed, 10% dropped; 20% Admin API faults), a stream of store changes runs and one process is
@@ -16,6 +16,8 @@ import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { freePort, printNotableOutput, startService, waitFor, type ServiceProcess } from "./helpers/acceptance-service.js";
 import { APPLY_JOB } from "../src/shopify/jobs.js";
 import { startBalancer, type Balancer } from "./helpers/balancer.js";
+import { startS3Server } from "./helpers/s3-server.js";
+import { createS3DocumentStore } from "../src/storage/documents-s3.js";
 import {
   acceptanceWorld, ADMIN_FAULTS, assertNoSecrets, CHAOS_SEED, change, installAndSync, reconcileOnceAndCompare,
   settleAndDrain, WEBHOOK_CHAOS, type AcceptanceWorld,
@@ -36,6 +38,8 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
     const phase = (name: string) => phases.push(`${name} ${((Date.now() - started) / 1000).toFixed(1)}s`);
     const db: TestDatabase = await postgres.open();
     const dataDir = mkdtempSync(join(tmpdir(), "storelink-fleet-"));
+    const s3 = await startS3Server(join(dataDir, "s3"));
+    const bucket = createS3DocumentStore(s3.location);
     const ports = await Promise.all(Array.from({ length: PROCESSES }, () => freePort()));
     const outputs: string[][] = Array.from({ length: PROCESSES }, () => []);
     const output: string[] = []; // all of them, for the secrets check and failures
@@ -48,9 +52,13 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
       // The first process migrates the database; the others start on it (all at once also works:
       // Kysely's migrator takes a lock, but one at a time keeps the start-up logs readable).
       // LOG_LEVEL debug: each worker logs the jobs it finished, so the test sees who did the work.
-      for (const [i, port] of ports.entries()) procs.push(await startService({ ...w.envFor(port), LOG_LEVEL: "debug" }, outputs[i]!, START_TIMEOUT_MS));
+      const spaces = { SPACES_KEY: s3.location.key, SPACES_SECRET: s3.location.secret, SPACES_REGION: s3.location.region, SPACES_BUCKET: s3.location.bucket, SPACES_ENDPOINT: s3.location.endpoint };
+      for (const [i, port] of ports.entries()) {
+        const own = join(dataDir, `process-${i}`); // nothing shared on disk: the database and the bucket are the only common state
+        procs.push(await startService({ ...w.envFor(port), ...spaces, DATA_DIR: own, LOG_LEVEL: "debug" }, outputs[i]!, START_TIMEOUT_MS));
+      }
 
-      const exportDir = await installAndSync(w, db, lb.url, dataDir);
+      const exportDir = await installAndSync(w, db, lb.url, bucket);
       phase("synced");
 
       w.sim.control.setChaos({ seed: CHAOS_SEED, webhooks: WEBHOOK_CHAOS, admin: ADMIN_FAULTS });
@@ -82,10 +90,10 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
       assert.ok(lb.failovers > 0, "requests reached the killed process and went on to the others");
       for (let i = 0; i < PROCESSES; i++) assert.ok(servedBeforeKill[i]! > 0, `process ${i} answered requests before the kill (${servedBeforeKill})`);
 
-      const drift = await reconcileOnceAndCompare(w, db, exportDir);
+      const drift = await reconcileOnceAndCompare(w, db, bucket, exportDir);
       phase("reconciled");
       output.push(...outputs.flat());
-      await assertNoSecrets(w, exportDir, output);
+      await assertNoSecrets(w, bucket, exportDir, output);
 
       // The killed process's apply work was taken over: another process finished apply jobs.
       const applied = outputs.map((o) => o.join("").split("\n").filter((l) => l.includes('"msg":"job done"') && l.includes(`"kind":"${APPLY_JOB}"`)).length);
@@ -105,6 +113,7 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
       for (const p of procs) await p.stop();
       await lb?.close();
       await w?.sim.close();
+      await s3.stop();
       await db.cleanup();
       rmSync(dataDir, { recursive: true, force: true });
     }

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mulberry32 } from "../sim/catalog/generate.js";
+import { createFileDocumentStore } from "../src/storage/documents.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { freePort, printNotableOutput, startService, type ServiceProcess } from "./helpers/acceptance-service.js";
 import {
@@ -44,7 +45,8 @@ for (const d of testDialects()) {
         svc = await startService(env, output, RESTART_TIMEOUT_MS);
 
         // 1. Install over HTTP through the simulator's authorize route; the first full sync.
-        const exportDir = await installAndSync(w, db, url, dataDir);
+        const docs = createFileDocumentStore(dataDir);
+        const exportDir = await installAndSync(w, db, url, docs);
         phase("synced");
 
         // 2. Chaos on; a steady stream of mixed changes; 3. kill -9 midway, restart later.
@@ -70,9 +72,9 @@ for (const d of testDialects()) {
         phase("drained");
 
         // 5. ONE reconciliation; the export files equal the truth; no secrets anywhere.
-        const drift = await reconcileOnceAndCompare(w, db, exportDir);
+        const drift = await reconcileOnceAndCompare(w, db, docs, exportDir);
         phase("reconciled");
-        await assertNoSecrets(w, exportDir, output);
+        await assertNoSecrets(w, docs, exportDir, output);
         phase("checked");
         t.diagnostic(
           `${CHANGES} changes; ${settled.acked.size} deliveries acknowledged, ${settled.dropped.size} dropped, ` +

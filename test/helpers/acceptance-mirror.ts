@@ -5,13 +5,12 @@
 // no secrets), each bounded and failing with what it saw.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { readFile } from "node:fs/promises";
-import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { createSimulator, type ChaosOptions, type Simulator } from "../../sim/index.js";
 import { browse } from "../../sim/demo.js";
 import { enqueueShopJob, RECONCILE_JOB, SUBSCRIPTIONS_JOB, SYNC_JOB } from "../../src/shopify/jobs.js";
 import { SUBSCRIBED_TOPICS } from "../../src/shopify/webhooks/topics.js";
+import type { DocumentStore } from "../../src/storage/documents.js";
 import type { TestDatabase } from "./db.js";
 import { schemaErrors, validateShopMetadata, validateShopProducts } from "./export-schema.js";
 import { acceptanceEnv, firstDifference, waitFor } from "./acceptance-service.js";
@@ -41,16 +40,13 @@ export interface Exports {
   products: unknown;
 }
 
-/** The shop's two export documents in `dir`, or null until both exist (writes are atomic: never half a file). */
-export async function readExports(dir: string): Promise<Exports | null> {
-  try {
-    return {
-      metadata: JSON.parse(await readFile(join(dir, "shop_metadata.json"), "utf8")),
-      products: JSON.parse(await readFile(join(dir, "shop_products.json"), "utf8")),
-    };
-  } catch {
-    return null;
-  }
+/**
+ * The shop's two export documents under `prefix` in the store the service writes to (files under
+ * DATA_DIR, or the bucket), or null until both exist (writes are atomic: never half a document).
+ */
+export async function readExports(docs: DocumentStore, prefix: string): Promise<Exports | null> {
+  const [metadata, products] = await Promise.all([docs.get(`${prefix}/shop_metadata.json`), docs.get(`${prefix}/shop_products.json`)]);
+  return metadata && products ? { metadata: JSON.parse(metadata.toString("utf8")), products: JSON.parse(products.toString("utf8")) } : null;
 }
 
 export function truthOf(sim: Simulator): Exports {
@@ -143,13 +139,13 @@ const syncStateOf = (db: TestDatabase) => db.db.selectFrom("catalog_sync_state")
 /**
  * Installs the shop over HTTP at `url` (the simulator's authorize page approves), waits for the first
  * full sync, every webhook subscription (addressed to `webhookUrl`) and a first export equal to the
- * truth. Returns the export directory under dataDir.
+ * truth in `docs`. Returns the shop's key prefix there (users/<uuid>/shopify/<shop>).
  */
-export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: string, dataDir: string): Promise<string> {
+export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: string, docs: DocumentStore): Promise<string> {
   const res = await browse(`${url}/shopify/install?shop=${SHOP}`);
   assert.ok(res.status < 400, `install answered ${res.status}: ${res.body.slice(0, 300)}`);
   const shopRow = await waitFor("the installed shop row", () => db.db.selectFrom("shops").selectAll().where("domain", "=", SHOP).executeTakeFirst());
-  const exportDir = join(dataDir, "users", shopRow.user_id, "shopify", SHOP);
+  const prefix = `users/${shopRow.user_id}/shopify/${SHOP}`;
   await waitFor("the first full sync", async () => (await syncStateOf(db))?.last_full_sync_at, {
     timeoutMs: 120_000,
     detail: async () => `sync state: ${JSON.stringify(await syncStateOf(db))}`,
@@ -161,11 +157,11 @@ export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: 
     detail: async () => `subscriptions ${subscriptions().map((x) => x.topic)}; jobs ${JSON.stringify(await setupJobs())}`,
   });
   for (const sub of subscriptions()) assert.equal(sub.uri, `${w.envFor(0).PUBLIC_URL}/shopify/webhook`);
-  await waitFor("the first export to equal the truth", async () => isDeepStrictEqual(await readExports(exportDir), truthOf(w.sim)), {
+  await waitFor("the first export to equal the truth", async () => isDeepStrictEqual(await readExports(docs, prefix), truthOf(w.sim)), {
     timeoutMs: 60_000,
-    detail: async () => `first difference: ${firstDifference(await readExports(exportDir), truthOf(w.sim))}`,
+    detail: async () => `first difference: ${firstDifference(await readExports(docs, prefix), truthOf(w.sim))}`,
   });
-  return exportDir;
+  return prefix;
 }
 
 /** What settleAndDrain saw of the chaos. */
@@ -218,7 +214,7 @@ export async function settleAndDrain(w: AcceptanceWorld, db: TestDatabase, opts:
  * the export files equal the truth exactly and validate against their schemas. Returns the drift
  * the reconciliation repaired.
  */
-export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDatabase, exportDir: string): Promise<number> {
+export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDatabase, docs: DocumentStore, prefix: string): Promise<number> {
   w.sim.control.setChaos({ seed: CHAOS_SEED, admin: ADMIN_FAULTS });
   const before = await syncStateOf(db);
   const enqueuedAt = Date.now();
@@ -232,11 +228,11 @@ export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDataba
   assert.ok(reconciled.drift_repaired_total > (before?.drift_repaired_total ?? 0), "the reconciliation repaired the drift that dropped webhooks (and unsubscribed discount changes) left");
 
   const truth = truthOf(w.sim);
-  await waitFor("the export files to equal the simulator's truth", async () => isDeepStrictEqual(await readExports(exportDir), truth), {
+  await waitFor("the export files to equal the simulator's truth", async () => isDeepStrictEqual(await readExports(docs, prefix), truth), {
     timeoutMs: 60_000,
-    detail: async () => `first difference: ${firstDifference(await readExports(exportDir), truth)}`,
+    detail: async () => `first difference: ${firstDifference(await readExports(docs, prefix), truth)}`,
   });
-  const exported = (await readExports(exportDir))!;
+  const exported = (await readExports(docs, prefix))!;
   assert.deepEqual(exported.products, truth.products);
   assert.deepEqual(exported.metadata, truth.metadata);
   assert.ok(validateShopProducts(exported.products), schemaErrors(validateShopProducts));
@@ -245,9 +241,9 @@ export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDataba
 }
 
 /** No token or secret of the world in the export files or in the services' output. */
-export async function assertNoSecrets(w: AcceptanceWorld, exportDir: string, output: string[]): Promise<void> {
+export async function assertNoSecrets(w: AcceptanceWorld, docs: DocumentStore, prefix: string, output: string[]): Promise<void> {
   const secrets = [w.apiSecret, w.encryptionKey, w.stateSecret];
-  const files = (await readFile(join(exportDir, "shop_products.json"), "utf8")) + (await readFile(join(exportDir, "shop_metadata.json"), "utf8"));
+  const files = (await docs.get(`${prefix}/shop_products.json`))!.toString("utf8") + (await docs.get(`${prefix}/shop_metadata.json`))!.toString("utf8");
   assert.deepEqual(secretsIn(files, secrets), [], "secrets in the export files");
   const logs = output.join("");
   assert.ok(logs.includes("storelink listening"), "the service's output was captured");
