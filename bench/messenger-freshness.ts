@@ -21,15 +21,11 @@ import { join } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { createBrowser, demoWait } from "../sim/demo-support.js";
 import { createFacebookSimulator } from "../sim/facebook/index.js";
-import { commandLine, fmt, median, numArg, percentile } from "./lib/stats.js";
+import { commandLine, fmt, median, numArgs, percentile } from "./lib/stats.js";
 
-const RUNS = numArg("runs", 3);
-const RATE = numArg("rate", 50);
-const SECONDS = numArg("seconds", 30);
-const CONVERSATIONS = numArg("conversations", 500);
-const PAGES = numArg("pages", 2);
-const SEED = numArg("seed", 8);
-const DRAIN_MS = numArg("drain", 30_000);
+const { runs: RUNS, rate: RATE, seconds: SECONDS, conversations: CONVERSATIONS, pages: PAGES, seed: SEED, drain: DRAIN_MS } = numArgs({
+  runs: 3, rate: 50, seconds: 30, conversations: 500, pages: 2, seed: 8, drain: 30_000,
+});
 const APP_ID = "1517776481860111";
 const APP_SECRET = "bench-facebook-secret-0123456789";
 const VERIFY_TOKEN = "bench-verify-token";

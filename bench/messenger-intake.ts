@@ -7,23 +7,17 @@
 //      measured from each request's due time;
 // and the same two runs against a bare Fastify route that only answers 200, for the ratios.
 // Usage: node --import tsx bench/messenger-intake.ts [--runs 3] [--seconds 10] [--connections 32]
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { once } from "node:events";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { createInterface } from "node:readline";
+import { intakePhase } from "./lib/intake-phase.js";
 import { pct } from "./lib/open-loop.js";
+import { commandLine, median, numArgs } from "./lib/stats.js";
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const RUNS = arg("runs", 3);
-const SECONDS = arg("seconds", 10);
-const CONNECTIONS = arg("connections", 32);
+const { runs: RUNS, seconds: SECONDS, connections: CONNECTIONS } = numArgs({ runs: 3, seconds: 10, connections: 32 });
 const SECRET = "bench-facebook-secret-0123456789";
 const PAGE = "104857600000001";
+const SERVER = "bench/messenger-intake-server.ts";
 
 let seq = 0;
 /** A signed body with one message event; the mid and the sender vary. */
@@ -35,22 +29,6 @@ function nextRequest(): { body: string; headers: Record<string, string> } {
     entry: [{ id: PAGE, time: ts, messaging: [{ sender: { id: String(2457000000000000 + (i % 500)) }, recipient: { id: PAGE }, timestamp: ts, message: { mid: `m_bench_${process.pid}_${i}`, text: "Hi! Is the blue one still in stock in size M?" } }] }],
   });
   return { body, headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}` } };
-}
-
-async function startServer(mode: "storelink" | "bare"): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/messenger-intake-server.ts", mode], { stdio: ["ignore", "pipe", "inherit"] });
-  const it = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = JSON.parse((await it.next()).value as string) as { url: string };
-  return {
-    url: first.url,
-    child,
-    async stop() {
-      child.kill("SIGTERM");
-      const last = JSON.parse((await it.next()).value as string) as { recorded: number | null };
-      await once(child, "exit");
-      return last.recorded;
-    },
-  };
 }
 
 interface LoadResult { sent: number; ok: number; errors: number; latenciesMs: number[] }
@@ -116,41 +94,33 @@ function load(url: string, seconds: number, rate: number | null): Promise<LoadRe
   });
 }
 
-async function phase(mode: "storelink" | "bare", run: (url: string) => Promise<LoadResult>): Promise<{ r: LoadResult; recorded: number | null }> {
-  const s = await startServer(mode);
-  try {
-    const r = await run(s.url);
-    return { r, recorded: await s.stop() };
-  } catch (e) {
-    s.child.kill("SIGKILL");
-    throw e;
-  }
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const rows: { mode: string; rps: number; p99At1000: number; p50At1000: number }[] = [];
+console.log(`$ ${commandLine()}`);
+const rows: { mode: string; rps: number; p99At1000: number; p50At1000: number; failed: boolean }[] = [];
 for (let i = 0; i < RUNS; i++) {
   for (const mode of ["storelink", "bare"] as const) {
-    const sat = await phase(mode, (url) => load(url, SECONDS, null));
-    const fixed = await phase(mode, async (url) => {
+    const sat = await intakePhase(SERVER, mode, (url) => load(url, SECONDS, null));
+    const fixed = await intakePhase(SERVER, mode, async (url) => {
       await load(url, 1, 1000); // warm-up, not measured
       return load(url, SECONDS, 1000);
     });
-    const rps = sat.r.ok / SECONDS;
-    const row = { mode, rps, p50At1000: pct(fixed.r.latenciesMs, 50), p99At1000: pct(fixed.r.latenciesMs, 99) };
+    const rps = sat.result.ok / SECONDS;
+    const row = { mode, rps, p50At1000: pct(fixed.result.latenciesMs, 50), p99At1000: pct(fixed.result.latenciesMs, 99), failed: false };
     rows.push(row);
     console.log(
       `${mode.padEnd(9)} run ${i + 1}: ${rps.toFixed(0)} events/s saturated, at 1000/s p50 ${row.p50At1000.toFixed(1)} ms p99 ${row.p99At1000.toFixed(1)} ms, ` +
-        `errors ${sat.r.errors + fixed.r.errors}` + (sat.recorded === null ? "" : `, recorded ${sat.recorded} for ${sat.r.ok} answered 200 (${sat.r.sent} sent)`),
+        `errors ${sat.result.errors + fixed.result.errors}` + (sat.recorded === null ? "" : `, recorded ${sat.recorded} for ${sat.result.ok} answered 200 (${sat.result.sent} sent)`),
     );
-    if (sat.recorded !== null && (sat.recorded < sat.r.ok || sat.recorded > sat.r.sent)) {
-      console.error(`MISMATCH: ${sat.r.ok} answered 200, ${sat.r.sent} sent, but ${sat.recorded} events recorded`);
+    if (sat.recorded !== null && (sat.recorded < sat.result.ok || sat.recorded > sat.result.sent)) {
+      console.error(`MISMATCH: ${sat.result.ok} answered 200, ${sat.result.sent} sent, but ${sat.recorded} events recorded: run excluded from the medians`);
+      row.failed = true;
       process.exitCode = 1;
     }
   }
 }
-const pick = (mode: string, k: "rps" | "p99At1000") => median(rows.filter((r) => r.mode === mode).map((r) => r[k]));
-console.log(`\nmedian of ${RUNS} runs:`);
+// Only runs that passed their check (every 200 is a recorded event) are in the medians.
+const pick = (mode: string, k: "rps" | "p99At1000") => median(rows.filter((r) => r.mode === mode && !r.failed).map((r) => r[k]));
+const excluded = rows.filter((r) => r.failed).length;
+console.log(`\nmedian of ${RUNS} runs${excluded ? ` (${excluded} failed their check and are excluded)` : ""}:`);
 console.log(`storelink Messenger intake: ${pick("storelink", "rps").toFixed(0)} events/s; p99 at 1000/s ${pick("storelink", "p99At1000").toFixed(1)} ms`);
 console.log(`bare route:                 ${pick("bare", "rps").toFixed(0)} requests/s; p99 at 1000/s ${pick("bare", "p99At1000").toFixed(1)} ms`);
 console.log(`throughput ratio ${(pick("storelink", "rps") / pick("bare", "rps")).toFixed(2)} (goal >= 0.5); p99 ratio ${(pick("storelink", "p99At1000") / pick("bare", "p99At1000")).toFixed(2)} (goal <= 1.2)`);

@@ -5,21 +5,15 @@
 //   2. fixed rate 1,000/s (another fresh server): latency percentiles of the acknowledgement;
 // and the same two runs against a bare Fastify route that only answers 200, for the ratio.
 // Usage: node --import tsx bench/webhook-intake.ts [--runs 3] [--seconds 10] [--connections 32]
-import { spawn, type ChildProcess } from "node:child_process";
 import { createHmac, randomUUID } from "node:crypto";
-import { once } from "node:events";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
+import { intakePhase, type IntakeMode } from "./lib/intake-phase.js";
 import { openLoop, pct, type OpenLoopResult } from "./lib/open-loop.js";
-import { commandLine, median } from "./lib/stats.js";
+import { commandLine, median, numArg } from "./lib/stats.js";
 
-const arg = (name: string, def: number) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 ? Number(process.argv[i + 1]) : def;
-};
-const RUNS = arg("runs", 3);
-const SECONDS = arg("seconds", 10);
-const CONNECTIONS = arg("connections", 32);
+const RUNS = numArg("runs", 3);
+const SECONDS = numArg("seconds", 10);
+const CONNECTIONS = numArg("connections", 32);
 const SECRET = "bench-shopify-secret-0123456789";
 const SHOP = "bench-shop.myshopify.com";
 
@@ -35,23 +29,6 @@ const body = JSON.stringify({
   variants: [{ id: 808950810, product_id: 632910392, title: "Pink", price: "199.00", sku: "IPOD2008PINK", position: 1, inventory_item_id: 808950810, inventory_quantity: 10 }],
 });
 const hmac = createHmac("sha256", SECRET).update(body).digest("base64");
-
-async function startServer(mode: "storelink" | "bare"): Promise<{ url: string; child: ChildProcess; stop(): Promise<number | null> }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "bench/intake-server.ts", mode], { stdio: ["ignore", "pipe", "inherit"] });
-  const lines = createInterface({ input: child.stdout! });
-  const it = lines[Symbol.asyncIterator]();
-  const first = JSON.parse((await it.next()).value as string) as { url: string };
-  return {
-    url: first.url,
-    child,
-    async stop() {
-      child.kill("SIGTERM");
-      const last = JSON.parse((await it.next()).value as string) as { recorded: number | null };
-      await once(child, "exit");
-      return last.recorded;
-    },
-  };
-}
 
 /** The same signed delivery every time; only the ids differ (uniqueIds, per request). */
 const signedHeaders = {
@@ -99,20 +76,9 @@ async function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
 
 interface Row { mode: string; failed: boolean; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number }
 
-// Each phase gets a fresh server (and database): the 1,000/s latency is a steady-state figure and
-// should not include the checkpointing of the saturation run's tens of thousands of rows.
-async function phase<T>(mode: "storelink" | "bare", load: (url: string) => Promise<T>) {
-  const s = await startServer(mode);
-  try {
-    const result = await load(s.url);
-    return { result, recorded: await s.stop() };
-  } catch (e) {
-    s.child.kill("SIGKILL");
-    throw e;
-  }
-}
+const phase = <T>(mode: IntakeMode, load: (url: string) => Promise<T>) => intakePhase("bench/intake-server.ts", mode, load);
 
-async function one(mode: "storelink" | "bare"): Promise<Row> {
+async function one(mode: IntakeMode): Promise<Row> {
   const a = await phase(mode, (url) => run(url, { duration: SECONDS, connections: CONNECTIONS }));
   const b = await phase(mode, (url) => fixedRate(url, 1000));
   const sat = a.result;

@@ -22,6 +22,11 @@ export function numArg(name: string, def: number): number {
   return v;
 }
 
+/** Several numeric options at once: numArgs({ runs: 3, rate: 50 }) reads --runs and --rate. */
+export function numArgs<T extends Record<string, number>>(defaults: T): T {
+  return Object.fromEntries(Object.entries(defaults).map(([k, v]) => [k, numArg(k, v)])) as T;
+}
+
 export function strArg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i < 0 ? def : String(process.argv[i + 1]);
