@@ -5,8 +5,7 @@
 //   2. fixed rate 1,000/s (another fresh server): latency percentiles of the acknowledgement;
 // and the same two runs against a bare Fastify route that only answers 200, for the ratio.
 // Usage: node --import tsx bench/webhook-intake.ts [--runs 3] [--seconds 10] [--connections 32]
-import { createHmac, randomUUID } from "node:crypto";
-import autocannon from "autocannon";
+import { body, saturate, signedHeaders, uniqueIds } from "./lib/shopify-delivery.js";
 import { intakePhase, type IntakeMode } from "./lib/intake-phase.js";
 import { openLoop, pct, type OpenLoopResult } from "./lib/open-loop.js";
 import { commandLine, median, numArg } from "./lib/stats.js";
@@ -14,52 +13,6 @@ import { commandLine, median, numArg } from "./lib/stats.js";
 const RUNS = numArg("runs", 3);
 const SECONDS = numArg("seconds", 10);
 const CONNECTIONS = numArg("connections", 32);
-const SECRET = "bench-shopify-secret-0123456789";
-const SHOP = "bench-shop.myshopify.com";
-
-const body = JSON.stringify({
-  id: 632910392,
-  title: "IPod Nano - 8GB",
-  body_html: "<p>It's the small iPod with one very big idea: Video.</p>",
-  vendor: "Apple",
-  product_type: "Cult Products",
-  updated_at: "2026-11-28T12:00:00-05:00",
-  status: "active",
-  tags: "Emotive, Flash Memory, MP3, Music",
-  variants: [{ id: 808950810, product_id: 632910392, title: "Pink", price: "199.00", sku: "IPOD2008PINK", position: 1, inventory_item_id: 808950810, inventory_quantity: 10 }],
-});
-const hmac = createHmac("sha256", SECRET).update(body).digest("base64");
-
-/** The same signed delivery every time; only the ids differ (uniqueIds, per request). */
-const signedHeaders = {
-  "content-type": "application/json",
-  "x-shopify-topic": "products/update",
-  "x-shopify-shop-domain": SHOP,
-  "x-shopify-hmac-sha256": hmac,
-  "x-shopify-api-version": "2026-10",
-  "x-shopify-triggered-at": new Date().toISOString(),
-};
-const uniqueIds = () => ({ "x-shopify-webhook-id": randomUUID(), "x-shopify-event-id": randomUUID() });
-
-function run(url: string, opts: { duration: number; connections: number }) {
-  return autocannon({
-    url: `${url}/shopify/webhook`,
-    method: "POST",
-    duration: opts.duration,
-    connections: opts.connections,
-    headers: signedHeaders,
-    body,
-    requests: [
-      {
-        setupRequest(req) {
-          req.headers = { ...req.headers, ...uniqueIds() };
-          return req;
-        },
-      },
-    ],
-  });
-}
-
 /**
  * Open-loop 1,000/s (see lib/open-loop.ts), with the same signed body and unique ids. The first
  * second warms the server up (JIT, caches, first pages of the database) and is not measured; its
@@ -79,7 +32,7 @@ interface Row { mode: string; failed: boolean; rps: number; ok: number; sent: nu
 const phase = <T>(mode: IntakeMode, load: (url: string) => Promise<T>) => intakePhase("bench/intake-server.ts", mode, load);
 
 async function one(mode: IntakeMode): Promise<Row> {
-  const a = await phase(mode, (url) => run(url, { duration: SECONDS, connections: CONNECTIONS }));
+  const a = await phase(mode, (url) => saturate(url, { duration: SECONDS, connections: CONNECTIONS }));
   const b = await phase(mode, (url) => fixedRate(url, 1000));
   const sat = a.result;
   const fixed: OpenLoopResult = b.result;

@@ -58,6 +58,8 @@ export async function serveIntake(mode: string, o: IntakeServerOptions): Promise
     ENCRYPTION_KEY: Buffer.alloc(32, 7).toString("base64"),
     STATE_TOKEN_SECRET: "bench-state-secret-0123456789",
     DEMO: "false",
+    // bench/fleet-intake.ts: several intake servers on one PostgreSQL database.
+    ...(process.env.BENCH_DATABASE_URL ? { DATABASE_URL: process.env.BENCH_DATABASE_URL } : {}),
     ...o.env,
   });
   const ctx = await createContext(config, { log: createLogger("info", pino.destination({ dest: "/dev/null", sync: true })) });
