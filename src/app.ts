@@ -4,6 +4,8 @@ import type { AppContext } from "./context.js";
 import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
 import type { Integration } from "./integration.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
+import { queueStats } from "./web/metrics.js";
+import { metricsRoutes } from "./web/metrics-route.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
 import { createFacebookIntegration } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
@@ -52,13 +54,16 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   app.get("/readyz", async (req, reply) => {
     try {
       await ping(ctx.db);
-      return { status: "ready", database: ctx.dialect };
+      // The queue's age: how long the longest-waiting due job has been due (0: nothing waiting).
+      const oldest = Math.max(0, ...(await queueStats(ctx.db)).map((q) => q.oldestDueMs));
+      return { status: "ready", database: ctx.dialect, queue: { oldestDueSeconds: Math.round(oldest / 100) / 10 } };
     } catch (err) {
       req.log.error({ err: (err as Error).message }, "readiness check: database unreachable");
       return reply.status(503).send({ error: "not_ready", message: "database unreachable" });
     }
   });
 
+  await app.register(metricsRoutes(ctx));
   for (const integration of opts.integrations ?? defaultIntegrations(ctx)) {
     if (integration.routes) await app.register(integration.routes);
   }

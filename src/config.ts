@@ -80,6 +80,7 @@ const schema = z.object({
   /** A claimed job's lease: a job whose process died (kill -9, crash) is taken over by another
    *  worker after this long. Live workers renew it every third of it, so long jobs keep it. */
   JOB_LEASE_SECONDS: z.coerce.number().int().min(3).max(3600).default(60),
+  METRICS_TOKEN: optionalString,
 
   FACEBOOK_APP_ID: optionalString,
   FACEBOOK_APP_SECRET: optionalString,
@@ -164,6 +165,8 @@ export interface Config {
   http: { requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number };
   /** Job lease in ms (JOB_LEASE_SECONDS): how long a dead process's job stays blocked. */
   jobLeaseMs: number;
+  /** Bearer token GET /metrics requires (METRICS_TOKEN); null: open (bind HOST to a private address). */
+  metricsToken: string | null;
   demo: boolean;
   shopify: {
     apiKey: string | null;
@@ -301,6 +304,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       idleTimeoutMs: e.HTTP_IDLE_TIMEOUT_SECONDS * 1000,
     },
     jobLeaseMs: e.JOB_LEASE_SECONDS * 1000,
+    metricsToken: e.METRICS_TOKEN ?? null,
     demo,
     shopify: {
       apiKey: e.SHOPIFY_API_KEY ?? null,

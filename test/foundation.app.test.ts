@@ -37,7 +37,7 @@ for (const d of testDialects()) {
       assert.deepEqual(await h.json(), { status: "ok" });
       const r = await fetch(`${t.url}/readyz`);
       assert.equal(r.status, 200);
-      assert.deepEqual(await r.json(), { status: "ready", database: d.name });
+      assert.deepEqual(await r.json(), { status: "ready", database: d.name, queue: { oldestDueSeconds: 0 } }, "nothing waits in an empty queue");
     });
 
     it("unknown routes and methods get a JSON 404", async () => {

@@ -6,6 +6,7 @@
 // Contents come from facebook_pages (details, never access_token_enc) and the conversation tables.
 import type { Logger } from "../log.js";
 import { holdSerialKey } from "../jobs/hold.js";
+import { exportLagSeconds, exportWrites } from "../web/metrics.js";
 import type { Db, Dialect } from "../storage/db.js";
 import type { DocumentStore } from "../storage/documents.js";
 import { readConversationExport } from "./conversations.js";
@@ -129,13 +130,20 @@ export function createFacebookExporter(opts: FacebookExporterOptions): FacebookE
     await opts.documents.put(keys.conversation(t.psid), `${JSON.stringify(doc)}\n`);
   }
 
-  function run(id: string, t: Target): void {
+  function run(id: string, t: Target, firstAt?: number): void {
     if (running.has(id)) {
       dirty.add(id);
       return;
     }
     const p = write(id, t)
-      .catch((err: unknown) => opts.log?.error({ pageId: t.pageId, err: (err as Error).message }, "Facebook export failed"))
+      .then(() => {
+        exportWrites.inc({ source: "facebook", outcome: "ok" });
+        if (firstAt !== undefined) exportLagSeconds.observe({ source: "facebook" }, Math.max(0, Date.now() - firstAt) / 1000);
+      })
+      .catch((err: unknown) => {
+        exportWrites.inc({ source: "facebook", outcome: "error" });
+        opts.log?.error({ pageId: t.pageId, err: (err as Error).message }, "Facebook export failed");
+      })
       .finally(() => {
         running.delete(id);
         if (dirty.delete(id)) schedule(id, t);
@@ -151,7 +159,7 @@ export function createFacebookExporter(opts: FacebookExporterOptions): FacebookE
     if (prev) clearTimeout(prev.timer);
     const timer = setTimeout(() => {
       pending.delete(id);
-      run(id, target);
+      run(id, target, firstAt);
     }, Math.max(0, Math.min(debounceMs, firstAt + maxWaitMs - now)));
     timer.unref?.();
     pending.set(id, { firstAt, timer, target });
@@ -162,7 +170,7 @@ export function createFacebookExporter(opts: FacebookExporterOptions): FacebookE
       for (const [id, p] of pending) {
         clearTimeout(p.timer);
         pending.delete(id);
-        run(id, p.target);
+        run(id, p.target, p.firstAt);
       }
       await Promise.all([...running.values()]);
     }

@@ -13,6 +13,7 @@
 import { createHmac } from "node:crypto";
 import { parse as parseLossless, isSafeNumber } from "lossless-json";
 import type { Logger } from "../../log.js";
+import { graphCalls } from "../../web/metrics.js";
 
 /** Meta's error shape `{error:{message,type,code,error_subcode,fbtrace_id}}`, as an exception. */
 export class GraphApiError extends Error {
@@ -35,6 +36,8 @@ export class GraphApiError extends Error {
 
 /** Codes worth retrying: unknown (1), service (2), app/user/Page rate limits (4, 17, 32), per-second (613). */
 export const RETRY_CODES = new Set([1, 2, 4, 17, 32, 613]);
+/** Meta error codes counted by name in metrics (any other code is "other"). */
+const METRIC_CODES: ReadonlySet<number> = new Set([...RETRY_CODES, 10, 100, 190, 200, 230, 368, 551, 80006]);
 const RATE_CODES = new Set([4, 17, 32, 613]);
 
 export interface GraphClientOptions {
@@ -194,14 +197,17 @@ export function createGraphClient(o: GraphClientOptions): GraphClient {
       } catch (e) {
         // Network error, reset socket, timeout: retryable. The message names no URL (tokens).
         err = new Error(`Graph ${path}: network error (${(e as Error).name})`);
+        graphCalls.inc({ outcome: "network", code: "none" });
       }
       if (r) {
         if (r.status >= 200 && r.status < 300 && !(r.body as { error?: unknown } | null)?.error) {
+          graphCalls.inc({ outcome: "ok", code: "none" });
           // Close to a limit (usage in percent): slow down a little before the next call.
           if (usagePercent(r.headers) >= 90) await sleep(Math.min(maxDelay, base * 4));
           return r.body as T;
         }
         const ge = toError(r.status, r.body, path);
+        graphCalls.inc({ outcome: "error", code: ge.code === null ? `http_${Math.floor(r.status / 100)}xx` : METRIC_CODES.has(ge.code) ? String(ge.code) : "other" });
         if (ge.invalidToken) {
           o.log?.warn({ path, pageId: c.pageId, code: ge.code, subcode: ge.subcode }, "Graph: access token invalid");
           await o.onInvalidToken?.({ pageId: c.pageId ?? null, code: ge.code!, subcode: ge.subcode });

@@ -19,6 +19,7 @@ import type { Db } from "../../storage/db.js";
 import { isPageConnected } from "../pages.js";
 import { EventBatcher } from "./events.js";
 import { messengerEvents, MessengerPayloadError, parseMessengerJson, type RecordedEvent } from "./payloads.js";
+import { intakeSeconds, webhookDeliveries } from "../../web/metrics.js";
 
 export const WEBHOOK_PATH = "/facebook/webhook";
 /** Events arriving within this window are applied together (default 50 ms). */
@@ -147,9 +148,16 @@ export const messengerIntake: FastifyPluginAsync<MessengerIntakeOptions> = async
 
   app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req, reply) => {
     if (!configured) return reply.code(503).send(notConfigured);
+    const started = performance.now();
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const sig = req.headers["x-hub-signature-256"];
     const r = await handleMessengerWebhook(deps, raw, typeof sig === "string" ? sig : undefined);
+    if (r.status === 200) {
+      if (r.recorded) webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: "recorded" }, r.recorded);
+      if (r.duplicates) webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: "duplicate" }, r.duplicates);
+      if (r.dropped + r.ignored) webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: "ignored" }, r.dropped + r.ignored);
+    } else webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: `refused_${r.error}` });
+    intakeSeconds.observe({ source: "facebook" }, (performance.now() - started) / 1000);
     if (r.status !== 200) return reply.code(r.status).send({ error: r.error, message: r.message });
     if (r.recorded) opts.onRecorded?.();
     return reply.code(200).send("EVENT_RECEIVED");

@@ -16,6 +16,7 @@ import {
   type GraphqlErrorEntry,
 } from "./errors.js";
 import { realSleep, throttleForShop, type CostThrottle, type Reservation, type ThrottleStatus } from "./throttle.js";
+import { adminCost, adminRequests, adminThrottleWait } from "../../web/metrics.js";
 
 /** `extensions.cost` of a Shopify response. */
 export interface CostExtension {
@@ -181,6 +182,7 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
         // The server knows costs the estimate cannot (manual field costs): reserve that from now on.
         if (ext.requestedQueryCost > p.cost) p.cost = Math.min(ext.requestedQueryCost, MAX_QUERY_COST);
         stats.actualCost += ext.actualQueryCost ?? 0;
+        adminCost.inc({ kind: "actual" }, ext.actualQueryCost ?? 0);
       }
       return classify(p, res, body, text, ext, token);
     } catch (err) {
@@ -199,6 +201,7 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
       const reservation = await throttle.acquire(p.cost);
       waited += reservation.waitedMs;
       stats.throttleWaitMs += reservation.waitedMs;
+      if (reservation.waitedMs > 0) adminThrottleWait.inc(reservation.waitedMs / 1000);
       let outcome: Outcome;
       try {
         outcome = await attempt(p, reservation);
@@ -206,8 +209,12 @@ export function createAdminClient(opts: AdminClientOptions): AdminClient {
         if (err instanceof AdminApiError) log.debug({ shop, op: p.operation, retries: n, error: err.name }, "shopify admin request failed");
         throw err;
       }
+      adminRequests.inc({ outcome: outcome.ok ? "ok" : outcome.throttled ? "throttled" : "error" });
       if (outcome.ok) {
-        if (outcome.ext) stats.requestedCost += outcome.ext.requestedQueryCost;
+        if (outcome.ext) {
+          stats.requestedCost += outcome.ext.requestedQueryCost;
+          adminCost.inc({ kind: "requested" }, outcome.ext.requestedQueryCost);
+        }
         log.debug(
           { shop, op: p.operation, requestedCost: outcome.ext?.requestedQueryCost ?? p.cost, actualCost: outcome.ext?.actualQueryCost ?? null, retries: n, throttleWaitMs: waited, ms: now() - started },
           "shopify admin request",

@@ -4,6 +4,7 @@ import { handleComplianceDelivery } from "../compliance.js";
 import { jobShop } from "../jobs.js";
 import { getShop } from "../shops.js";
 import { markDeliveries, pendingDeliveries, type DeliveryRow } from "../webhooks/deliveries.js";
+import { applyLagSeconds, bounded, webhookDeliveries } from "../../web/metrics.js";
 import { validatePayload, type BulkFinishPayload, type PayloadTopic } from "../webhooks/payloads.js";
 import { applyCollectionGroup } from "./collections.js";
 import { applyInventory } from "./inventory.js";
@@ -127,6 +128,21 @@ async function applyBatch(deps: ApplyDeps, shop: string, batch: DeliveryRow[]): 
   return out;
 }
 
+const KNOWN_TOPICS: ReadonlySet<string> = new Set(Object.keys(HANDLERS));
+
+/** Metrics of one applied batch: outcomes by topic, and receipt-to-apply lag of the applied ones. */
+function countApplied(batch: DeliveryRow[], applied: readonly string[], skipped: readonly string[], at: number): void {
+  const byId = new Map(batch.map((d) => [d.webhook_id, d]));
+  for (const [ids, outcome] of [[applied, "applied"], [skipped, "skipped"]] as const) {
+    for (const id of ids) {
+      const d = byId.get(id);
+      if (!d) continue;
+      webhookDeliveries.inc({ source: "shopify", topic: bounded(d.topic, KNOWN_TOPICS), outcome });
+      if (outcome === "applied") applyLagSeconds.observe({ source: "shopify" }, Math.max(0, at - Number(d.received_at)) / 1000);
+    }
+  }
+}
+
 /**
  * Drains the shop's pending deliveries (oldest event first) in batches, in order, without stale
  * overwrites. Throws (so the job retries with backoff) when some could not be applied yet, leaving
@@ -153,13 +169,17 @@ export async function applyPendingDeliveries(deps: ApplyDeps, shop: string, opts
       for (const s of out.skipped) byReason.set(s.reason, [...(byReason.get(s.reason) ?? []), s.id]);
       for (const [reason, ids] of byReason) await markDeliveries(deps.db, ids, "skipped", reason, now());
       stats.skipped += out.skipped.length;
+      countApplied(batch, out.applied, out.skipped.map((x) => x.id), now());
       if (out.errors.length) {
         const giveUp = (opts.attempts ?? 1) >= maxAttempts;
         for (const e of out.errors) {
           if (giveUp) await markDeliveries(deps.db, e.ids, "failed", e.error, now());
           deps.log.warn({ shop, deliveries: e.ids.length, err: e.error, gaveUp: giveUp }, "webhook deliveries not applied");
         }
-        if (giveUp) stats.failed += out.errors.reduce((n, e) => n + e.ids.length, 0);
+        if (giveUp) {
+          stats.failed += out.errors.reduce((n, e) => n + e.ids.length, 0);
+          webhookDeliveries.inc({ source: "shopify", topic: "other", outcome: "failed" }, out.errors.reduce((n, e) => n + e.ids.length, 0));
+        }
         else throw new Error(`${out.errors.length} webhook group(s) not applied yet: ${out.errors[0]!.error}`);
       }
       if (out.stop || batch.length < batchSize) break;

@@ -7,6 +7,7 @@
 // Contents come from the catalog tables only, which never hold a token.
 import type { Logger } from "../../log.js";
 import { holdSerialKey } from "../../jobs/hold.js";
+import { exportLagSeconds, exportWrites } from "../../web/metrics.js";
 import type { Db, Dialect } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
 import { countLiveProducts, getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
@@ -177,14 +178,20 @@ export function createExporter(opts: ExporterOptions): Exporter {
   }
 
   /** One export at a time per shop; a change during an export triggers one more afterwards. */
-  function run(shop: string, urgent: boolean): Promise<unknown> {
+  function run(shop: string, urgent: boolean, firstAt?: number): Promise<unknown> {
     const current = running.get(shop);
     if (current) {
       dirtyWhileRunning.set(shop, urgent || (dirtyWhileRunning.get(shop) ?? false));
       return current;
     }
     const p = write(shop, urgent)
+      .then((r) => {
+        if (!r) return;
+        exportWrites.inc({ source: "shopify", outcome: "ok" }, r.keys.length);
+        if (firstAt !== undefined) exportLagSeconds.observe({ source: "shopify" }, Math.max(0, Date.now() - firstAt) / 1000);
+      })
       .catch((err: unknown) => {
+        exportWrites.inc({ source: "shopify", outcome: "error" });
         opts.log?.error({ shop, err: (err as Error).message }, "export failed");
       })
       .finally(() => {
@@ -211,7 +218,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
     const delay = Math.max(0, Math.min(debounceMs, deadline - now));
     const timer = setTimeout(() => {
       pending.delete(shop);
-      void run(shop, urgent);
+      void run(shop, urgent, firstAt);
     }, delay);
     timer.unref?.();
     pending.set(shop, { firstAt, firstUrgentAt, timer, urgent });
@@ -223,7 +230,7 @@ export function createExporter(opts: ExporterOptions): Exporter {
       for (const [shop, p] of pending) {
         clearTimeout(p.timer);
         pending.delete(shop);
-        void run(shop, p.urgent);
+        void run(shop, p.urgent, p.firstAt);
       }
       await Promise.all([...running.values()]);
     }

@@ -4,6 +4,7 @@
 import type { Db } from "../../storage/db.js";
 import type { CatalogSyncStateTable } from "../../storage/schema.js";
 import { notifyCatalogChange } from "./store.js";
+import { driftRepaired, syncSeconds } from "../../web/metrics.js";
 
 /** The kind of sync a state row records. */
 export type SyncMode = "full" | "bulk" | "reconcile";
@@ -83,6 +84,8 @@ export async function markSyncFinished(
     })
     .where("shop", "=", shop)
     .execute();
+  syncSeconds.observe({ mode: r.mode, outcome: "ok" }, Math.max(0, Date.now() - r.startedAt) / 1000);
+  if (drift) driftRepaired.inc({ source: "shopify" }, drift);
   notifyCatalogChange(db, shop); // exports were deferred while a full sync ran
 }
 
@@ -90,6 +93,8 @@ export async function markSyncFinished(
 export async function markSyncFailed(db: Db, shop: string, mode: SyncMode, error: unknown): Promise<void> {
   await ensureRow(db, shop);
   const msg = error instanceof Error ? error.message : String(error);
+  const started = (await getSyncState(db, shop))?.started_at;
+  if (started) syncSeconds.observe({ mode, outcome: "failed" }, Math.max(0, Date.now() - Number(started)) / 1000);
   await db
     .updateTable("catalog_sync_state")
     .set({ status: "failed", mode, last_error: msg.slice(0, 500), updated_at: Date.now() })

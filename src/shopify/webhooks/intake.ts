@@ -20,6 +20,10 @@ import type { Db } from "../../storage/db.js";
 import { isShopDomain } from "../oauth/shop-domain.js";
 import { DeliveryBatcher } from "./deliveries.js";
 import { verifyWebhookHmac } from "./verify.js";
+import { COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS } from "./topics.js";
+import { bounded, intakeSeconds, webhookDeliveries } from "../../web/metrics.js";
+
+const KNOWN_TOPICS: ReadonlySet<string> = new Set([...SUBSCRIBED_TOPICS, ...COMPLIANCE_TOPICS]);
 
 /** The intake route's path; a subscription on this path (any host) is storelink's. */
 export const WEBHOOK_PATH = "/shopify/webhook";
@@ -172,8 +176,12 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
   // here they would be thousands of lines a second under a webhook burst. Refusals still log a warn
   // line each (handleWebhook), and the recorded delivery itself is the audit trail.
   app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req: FastifyRequest, reply: FastifyReply) => {
+    const started = performance.now();
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const r = await handleWebhook(deps, raw, req.headers);
+    const topic = bounded(req.headers["x-shopify-topic"], KNOWN_TOPICS);
+    webhookDeliveries.inc({ source: "shopify", topic, outcome: r.status === 200 ? r.outcome : `refused_${r.error}` });
+    intakeSeconds.observe({ source: "shopify" }, (performance.now() - started) / 1000);
     if (r.status !== 200) return reply.code(r.status).send({ error: r.error, message: r.message });
     if (r.outcome === "recorded") opts.onRecorded?.(req.headers["x-shopify-shop-domain"] as string);
     return reply.code(200).send();
