@@ -46,7 +46,7 @@ interface RunResult {
 }
 
 type Lag = { p50: number; p95: number };
-type Ipc = { ready?: true; url?: string; export?: { at: number; mids: string[] }; stopped?: true; peakRssMb?: number; lagMs?: { recorded: Lag; applied: Lag } };
+type Ipc = { ready?: true; url?: string; export?: { at: number; mids: string[] }; stopped?: true; peakRssMb?: number; lagMs?: { recorded: Lag; applied: Lag; exported: Lag; put: Lag } };
 
 async function oneRun(): Promise<RunResult> {
   const sim = await createFacebookSimulator({
@@ -156,7 +156,7 @@ for (let i = 0; i < RUNS; i++) {
     `run ${i + 1}: ${r.seen}/${r.messages} messages seen in their export (${r.achievedRate.toFixed(1)}/s sent, ${r.conversations} conversations); ` +
       `freshness p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, max ${r.max} ms; ${fmt(r.exportWrites)} conversation exports written; ` +
       `exports == simulator after: ${r.verified}; service peak RSS ${fmt(r.serviceRssMb)} MB; ` +
-      `where the time goes (ms): sent -> recorded, recorded -> applied ${r.lag}`,
+      `where the time goes (ms): sent -> recorded, recorded -> applied, applied -> exported, the put alone: ${r.lag}`,
   );
   if (!r.verified) {
     console.error(`run ${i + 1} FAILED its check: excluded from the medians`);
