@@ -5,7 +5,7 @@
 // Input: env BENCH_FB = JSON {dataDir, graphOrigin, dialogOrigin, appId, appSecret, verifyToken}.
 // The document store is the real file store, wrapped to report each conversation export once it
 // is in place (after the atomic rename): IPC {export: {at, mids}} with the mids new in that file.
-// IPC out: {ready, url} first; in: "stop" -> closes, answers {stopped, peakRssMb, lagMs}, exits;
+// IPC out: {ready, url} first; in: "stop" -> closes, answers {stopped, peakRssMb, cpuMs, lagMs}, exits;
 // lagMs: where the time went, per message event: sent (event time) -> recorded, recorded -> applied,
 // applied -> export in place (the debounce, the export's reads, the atomic put), and the put alone.
 import { buildApp, startRuntime } from "../../src/app.js";
@@ -74,7 +74,8 @@ process.on("message", async (m) => {
     put: q(putMs),
   };
   await ctx.close();
-  send({ stopped: true, peakRssMb: await peakRssMb(), lagMs });
+  const cpu = process.cpuUsage();
+  send({ stopped: true, peakRssMb: await peakRssMb(), lagMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
   process.disconnect();
   process.exit(0);
 });
