@@ -42,11 +42,13 @@ interface RunResult {
   exportWrites: number;
   verified: boolean;
   serviceRssMb: number;
+  /** The service's CPU time (user + system, whole process life: login and setup included). */
+  serviceCpuMs: number;
   lag: string;
 }
 
 type Lag = { p50: number; p95: number };
-type Ipc = { ready?: true; url?: string; export?: { at: number; mids: string[] }; stopped?: true; peakRssMb?: number; lagMs?: { recorded: Lag; applied: Lag } };
+type Ipc = { ready?: true; url?: string; export?: { at: number; mids: string[] }; stopped?: true; peakRssMb?: number; cpuMs?: number; lagMs?: { recorded: Lag; applied: Lag; exported: Lag; put: Lag } };
 
 async function oneRun(): Promise<RunResult> {
   const sim = await createFacebookSimulator({
@@ -57,7 +59,7 @@ async function oneRun(): Promise<RunResult> {
   });
   const dataDir = mkdtempSync(join(tmpdir(), "storelink-bench-fbfresh-"));
   const child: ChildProcess = fork("bench/lib/facebook-service.ts", {
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...(process.env.BENCH_CPU_PROF ? ["--cpu-prof", "--cpu-prof-dir", process.env.BENCH_CPU_PROF] : [])],
     stdio: ["ignore", "inherit", "inherit", "ipc"],
     env: { ...process.env, BENCH_FB: JSON.stringify({ dataDir, graphOrigin: sim.graphOrigin, dialogOrigin: sim.wwwOrigin, appId: APP_ID, appSecret: APP_SECRET, verifyToken: VERIFY_TOKEN }) },
   });
@@ -134,12 +136,16 @@ async function oneRun(): Promise<RunResult> {
       exportWrites,
       verified: verified && truth.length === CONVERSATIONS,
       serviceRssMb: (stopped as Ipc | null)?.peakRssMb ?? NaN,
+      serviceCpuMs: (stopped as Ipc | null)?.cpuMs ?? NaN,
       lag: JSON.stringify((stopped as Ipc | null)?.lagMs ?? null),
     };
   } finally {
     if (child.exitCode === null && child.signalCode === null) {
-      child.kill("SIGKILL");
-      await once(child, "exit");
+      // After "stop" the service exits by itself (writing its --cpu-prof); SIGKILL if it does not.
+      const exited = once(child, "exit");
+      const timer = setTimeout(() => child.kill("SIGKILL"), stopped ? 10_000 : 0);
+      await exited;
+      clearTimeout(timer);
     }
     await sim.close();
     rmSync(dataDir, { recursive: true, force: true });
@@ -155,8 +161,8 @@ for (let i = 0; i < RUNS; i++) {
   console.log(
     `run ${i + 1}: ${r.seen}/${r.messages} messages seen in their export (${r.achievedRate.toFixed(1)}/s sent, ${r.conversations} conversations); ` +
       `freshness p50 ${r.p50} ms, p95 ${r.p95} ms, p99 ${r.p99} ms, max ${r.max} ms; ${fmt(r.exportWrites)} conversation exports written; ` +
-      `exports == simulator after: ${r.verified}; service peak RSS ${fmt(r.serviceRssMb)} MB; ` +
-      `where the time goes (ms): sent -> recorded, recorded -> applied ${r.lag}`,
+      `exports == simulator after: ${r.verified}; service peak RSS ${fmt(r.serviceRssMb)} MB, CPU ${fmt(r.serviceCpuMs)} ms (${(r.serviceCpuMs / r.messages).toFixed(1)} ms per message); ` +
+      `where the time goes (ms): sent -> recorded, recorded -> applied, applied -> exported, the put alone: ${r.lag}`,
   );
   if (!r.verified) {
     console.error(`run ${i + 1} FAILED its check: excluded from the medians`);

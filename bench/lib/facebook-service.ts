@@ -5,8 +5,9 @@
 // Input: env BENCH_FB = JSON {dataDir, graphOrigin, dialogOrigin, appId, appSecret, verifyToken}.
 // The document store is the real file store, wrapped to report each conversation export once it
 // is in place (after the atomic rename): IPC {export: {at, mids}} with the mids new in that file.
-// IPC out: {ready, url} first; in: "stop" -> closes, answers {stopped, peakRssMb, lagMs}, exits;
-// lagMs: where the time went, per message event: sent (event time) -> recorded, recorded -> applied.
+// IPC out: {ready, url} first; in: "stop" -> closes, answers {stopped, peakRssMb, cpuMs, lagMs}, exits;
+// lagMs: where the time went, per message event: sent (event time) -> recorded, recorded -> applied,
+// applied -> export in place (the debounce, the export's reads, the atomic put), and the put alone.
 import { buildApp, startRuntime } from "../../src/app.js";
 import { createFacebookIntegration } from "../../src/facebook/index.js";
 import { createFileDocumentStore, type DocumentStore } from "../../src/storage/documents.js";
@@ -26,12 +27,16 @@ const { ctx } = await benchContext({
 
 const files = createFileDocumentStore(input.dataDir);
 const seen = new Map<string, Set<string>>();
+const exportedAt = new Map<string, number>(); // mid -> when its conversation export was in place
+const putMs: number[] = [];
 const documents: DocumentStore = {
   ...files,
   async put(key, body) {
+    const t0 = Date.now();
     await files.put(key, body);
     if (!key.includes("/conversations/")) return;
     const at = Date.now();
+    putMs.push(at - t0);
     const known = seen.get(key) ?? new Set<string>();
     seen.set(key, known);
     const mids: string[] = [];
@@ -39,6 +44,7 @@ const documents: DocumentStore = {
       if (!known.has(m.mid)) {
         known.add(m.mid);
         mids.push(m.mid);
+        exportedAt.set(m.mid, at);
       }
     }
     if (mids.length) send({ export: { at, mids } });
@@ -56,14 +62,20 @@ process.on("message", async (m) => {
   if (m !== "stop") return;
   await app.close();
   await runtime.stop();
-  const rows = await ctx.db.selectFrom("facebook_events").select(["event_time", "received_at", "applied_at"]).where("kind", "=", "message").execute();
+  const rows = await ctx.db.selectFrom("facebook_events").select(["event_key", "event_time", "received_at", "applied_at"]).where("kind", "=", "message").execute();
   const q = (xs: number[]) => ({ p50: percentile(xs, 50), p95: percentile(xs, 95) });
   const lagMs = {
     recorded: q(rows.map((r) => Number(r.received_at) - Number(r.event_time))),
     applied: q(rows.filter((r) => r.applied_at !== null).map((r) => Number(r.applied_at) - Number(r.received_at))),
+    exported: q(rows.flatMap((r) => {
+      const at = exportedAt.get(r.event_key.slice(r.event_key.lastIndexOf(":") + 1));
+      return at === undefined || r.applied_at === null ? [] : [at - Number(r.applied_at)];
+    })),
+    put: q(putMs),
   };
   await ctx.close();
-  send({ stopped: true, peakRssMb: await peakRssMb(), lagMs });
+  const cpu = process.cpuUsage();
+  send({ stopped: true, peakRssMb: await peakRssMb(), lagMs, cpuMs: Math.round((cpu.user + cpu.system) / 1000) });
   process.disconnect();
   process.exit(0);
 });

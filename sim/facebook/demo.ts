@@ -91,11 +91,11 @@ async function runFacebookDemo(server: DemoServer, browser: Browser, sim: Facebo
   const keys = facebookExportKeys(login.user, pageId!);
   const pageMetadataFile = join(config.dataDir, keys.metadata);
   const conversationFile = (psid: string) => join(config.dataDir, keys.conversation(psid));
-  await demoWait("the Page's subscription and details", async () => {
+  const meta = await demoWait("the Page's subscription and details", async () => {
     const doc = await readJson<PageMetadataExport>(pageMetadataFile);
-    return doc && doc.detailsFetchedAt !== null && doc.subscribedFields.includes("messages");
+    return doc && doc.detailsFetchedAt !== null && doc.subscribedFields.includes("messages") ? doc : null;
   }, 60_000);
-  print(`demo: Page subscribed to the app (messages, echoes, deliveries, reads, postbacks, referrals); details exported`);
+  print(`demo: Page subscribed to the app (${meta.subscribedFields.join(", ")}); details exported`);
 
   const session: FacebookDemoSession = {
     userId: login.user,
