@@ -6,6 +6,7 @@ import type { Integration } from "./integration.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
 import { queueStats } from "./web/metrics.js";
 import { metricsRoutes } from "./web/metrics-route.js";
+import { dashboardRoutes } from "./web/dashboard.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
 import { createFacebookIntegration } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
@@ -64,6 +65,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
 
   await app.register(metricsRoutes(ctx));
+  await app.register(dashboardRoutes(ctx));
   for (const integration of opts.integrations ?? defaultIntegrations(ctx)) {
     if (integration.routes) await app.register(integration.routes);
   }

@@ -2,50 +2,10 @@
 // count, pending webhook deliveries, drift repaired (last run / total). --json for machines.
 import type { Command } from "commander";
 import { openCliContext } from "./context.js";
-import type { Db } from "../storage/db.js";
 import { listDeadJobs } from "../jobs/queue.js";
 import { formatDeadJobs } from "./jobs.js";
-import { listSyncStates } from "../shopify/catalog/sync-state.js";
-import { countPendingDeliveries } from "../shopify/webhooks/deliveries.js";
+import { collectStatus, type ShopStatusRow } from "../shopify/status.js";
 import { collectPageStatus, formatPageStatusTable } from "../facebook/status.js";
-
-export interface ShopStatusRow {
-  shop: string;
-  install: string;
-  sync: string;
-  lastSync: string | null;
-  products: number;
-  pendingDeliveries: number;
-  driftRepairedLast: number;
-  driftRepairedTotal: number;
-  lastError: string | null;
-}
-
-/** "running" with no progress for 10 minutes is a sync whose process died: it resumes on the next run. */
-function syncLabel(status: string, updatedAt: number, now = Date.now()): string {
-  return status === "running" && now - updatedAt > 10 * 60_000 ? "interrupted" : status;
-}
-
-export async function collectStatus(db: Db): Promise<ShopStatusRow[]> {
-  const shops = await db.selectFrom("shops").select(["domain", "status"]).orderBy("domain").execute();
-  const states = new Map((await listSyncStates(db)).map((s) => [s.shop, s]));
-  const rows: ShopStatusRow[] = [];
-  for (const s of shops) {
-    const st = states.get(s.domain);
-    rows.push({
-      shop: s.domain,
-      install: s.status,
-      sync: st ? `${syncLabel(st.status, st.updated_at)}${st.mode ? ` (${st.mode})` : ""}` : "never",
-      lastSync: st?.last_good_sync_at ? new Date(st.last_good_sync_at).toISOString() : null,
-      products: st?.product_count ?? 0,
-      pendingDeliveries: await countPendingDeliveries(db, s.domain),
-      driftRepairedLast: st?.drift_repaired_last ?? 0,
-      driftRepairedTotal: st?.drift_repaired_total ?? 0,
-      lastError: st?.last_error ?? null,
-    });
-  }
-  return rows;
-}
 
 export function formatStatusTable(rows: ShopStatusRow[]): string {
   const head = ["SHOP", "INSTALL", "SYNC", "LAST GOOD SYNC", "PRODUCTS", "PENDING", "DRIFT (LAST/TOTAL)"];

@@ -20,9 +20,11 @@ export interface PageStatusRow {
   pendingEvents: number;
 }
 
-/** Every Page with its connection status, subscription, last good poll and counts. */
-export async function collectPageStatus(db: Db): Promise<PageStatusRow[]> {
-  const pages = await db.selectFrom("facebook_pages").select(["page_id", "name", "status", "subscribed_at", "last_good_poll_at"]).orderBy("page_id").execute();
+/** Every Page (or only those `userId` owns) with its connection status, subscription, last good poll and counts. */
+export async function collectPageStatus(db: Db, userId?: string): Promise<PageStatusRow[]> {
+  let q = db.selectFrom("facebook_pages").select(["page_id", "name", "status", "subscribed_at", "last_good_poll_at"]).orderBy("page_id");
+  if (userId !== undefined) q = q.where("user_id", "=", userId);
+  const pages = await q.execute();
   const count = async (table: "facebook_conversations" | "facebook_messages", pageId: string) =>
     Number((await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as("n")).where("page_id", "=", pageId).executeTakeFirstOrThrow()).n);
   const rows: PageStatusRow[] = [];
