@@ -39,7 +39,7 @@ describe("acceptance: three processes on one PostgreSQL under chaos, one killed"
     const db: TestDatabase = await postgres.open();
     const dataDir = mkdtempSync(join(tmpdir(), "storelink-fleet-"));
     const s3 = await startS3Server(join(dataDir, "s3"));
-    const bucket = createS3DocumentStore(s3.location);
+    const bucket = { docs: createS3DocumentStore(s3.location), tornReads: true }; // s3rver: see readExports
     const ports = await Promise.all(Array.from({ length: PROCESSES }, () => freePort()));
     const outputs: string[][] = Array.from({ length: PROCESSES }, () => []);
     const output: string[] = []; // all of them, for the secrets check and failures

@@ -45,7 +45,7 @@ for (const d of testDialects()) {
         svc = await startService(env, output, RESTART_TIMEOUT_MS);
 
         // 1. Install over HTTP through the simulator's authorize route; the first full sync.
-        const docs = createFileDocumentStore(dataDir);
+        const docs = { docs: createFileDocumentStore(dataDir) };
         const exportDir = await installAndSync(w, db, url, docs);
         phase("synced");
 

@@ -42,11 +42,27 @@ export interface Exports {
 
 /**
  * The shop's two export documents under `prefix` in the store the service writes to (files under
- * DATA_DIR, or the bucket), or null until both exist (writes are atomic: never half a document).
+ * DATA_DIR, or the bucket), or null until both exist. Writes are atomic (a temp file renamed; an S3
+ * PUT), so a document is never half there, with one exception: s3rver, the tests' S3 server, writes
+ * an object in place while its PUT streams in, so a GET during a PUT can see a torn document (real
+ * S3 and Spaces never do). Pass `tornReads: true` for it: a document that does not parse is then
+ * "not there yet" and the caller's poll reads again.
  */
-export async function readExports(docs: DocumentStore, prefix: string): Promise<Exports | null> {
+export async function readExports(docs: DocumentStore, prefix: string, opts: { tornReads?: boolean } = {}): Promise<Exports | null> {
   const [metadata, products] = await Promise.all([docs.get(`${prefix}/shop_metadata.json`), docs.get(`${prefix}/shop_products.json`)]);
-  return metadata && products ? { metadata: JSON.parse(metadata.toString("utf8")), products: JSON.parse(products.toString("utf8")) } : null;
+  if (!metadata || !products) return null;
+  try {
+    return { metadata: JSON.parse(metadata.toString("utf8")), products: JSON.parse(products.toString("utf8")) };
+  } catch (err) {
+    if (opts.tornReads && err instanceof SyntaxError) return null;
+    throw err;
+  }
+}
+
+/** A document store and how to read the shop's exports from it (see readExports). */
+export interface ExportSource {
+  docs: DocumentStore;
+  tornReads?: boolean;
 }
 
 export function truthOf(sim: Simulator): Exports {
@@ -141,7 +157,7 @@ const syncStateOf = (db: TestDatabase) => db.db.selectFrom("catalog_sync_state")
  * full sync, every webhook subscription (addressed to `webhookUrl`) and a first export equal to the
  * truth in `docs`. Returns the shop's key prefix there (users/<uuid>/shopify/<shop>).
  */
-export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: string, docs: DocumentStore): Promise<string> {
+export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: string, src: ExportSource): Promise<string> {
   const res = await browse(`${url}/shopify/install?shop=${SHOP}`);
   assert.ok(res.status < 400, `install answered ${res.status}: ${res.body.slice(0, 300)}`);
   const shopRow = await waitFor("the installed shop row", () => db.db.selectFrom("shops").selectAll().where("domain", "=", SHOP).executeTakeFirst());
@@ -157,9 +173,9 @@ export async function installAndSync(w: AcceptanceWorld, db: TestDatabase, url: 
     detail: async () => `subscriptions ${subscriptions().map((x) => x.topic)}; jobs ${JSON.stringify(await setupJobs())}`,
   });
   for (const sub of subscriptions()) assert.equal(sub.uri, `${w.envFor(0).PUBLIC_URL}/shopify/webhook`);
-  await waitFor("the first export to equal the truth", async () => isDeepStrictEqual(await readExports(docs, prefix), truthOf(w.sim)), {
+  await waitFor("the first export to equal the truth", async () => isDeepStrictEqual(await readExports(src.docs, prefix, src), truthOf(w.sim)), {
     timeoutMs: 60_000,
-    detail: async () => `first difference: ${firstDifference(await readExports(docs, prefix), truthOf(w.sim))}`,
+    detail: async () => `first difference: ${firstDifference(await readExports(src.docs, prefix, src), truthOf(w.sim))}`,
   });
   return prefix;
 }
@@ -214,7 +230,7 @@ export async function settleAndDrain(w: AcceptanceWorld, db: TestDatabase, opts:
  * the export files equal the truth exactly and validate against their schemas. Returns the drift
  * the reconciliation repaired.
  */
-export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDatabase, docs: DocumentStore, prefix: string): Promise<number> {
+export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDatabase, src: ExportSource, prefix: string): Promise<number> {
   w.sim.control.setChaos({ seed: CHAOS_SEED, admin: ADMIN_FAULTS });
   const before = await syncStateOf(db);
   const enqueuedAt = Date.now();
@@ -228,11 +244,11 @@ export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDataba
   assert.ok(reconciled.drift_repaired_total > (before?.drift_repaired_total ?? 0), "the reconciliation repaired the drift that dropped webhooks (and unsubscribed discount changes) left");
 
   const truth = truthOf(w.sim);
-  await waitFor("the export files to equal the simulator's truth", async () => isDeepStrictEqual(await readExports(docs, prefix), truth), {
+  await waitFor("the export files to equal the simulator's truth", async () => isDeepStrictEqual(await readExports(src.docs, prefix, src), truth), {
     timeoutMs: 60_000,
-    detail: async () => `first difference: ${firstDifference(await readExports(docs, prefix), truth)}`,
+    detail: async () => `first difference: ${firstDifference(await readExports(src.docs, prefix, src), truth)}`,
   });
-  const exported = (await readExports(docs, prefix))!;
+  const exported = (await readExports(src.docs, prefix, src))!;
   assert.deepEqual(exported.products, truth.products);
   assert.deepEqual(exported.metadata, truth.metadata);
   assert.ok(validateShopProducts(exported.products), schemaErrors(validateShopProducts));
@@ -241,9 +257,9 @@ export async function reconcileOnceAndCompare(w: AcceptanceWorld, db: TestDataba
 }
 
 /** No token or secret of the world in the export files or in the services' output. */
-export async function assertNoSecrets(w: AcceptanceWorld, docs: DocumentStore, prefix: string, output: string[]): Promise<void> {
+export async function assertNoSecrets(w: AcceptanceWorld, src: ExportSource, prefix: string, output: string[]): Promise<void> {
   const secrets = [w.apiSecret, w.encryptionKey, w.stateSecret];
-  const files = (await docs.get(`${prefix}/shop_products.json`))!.toString("utf8") + (await docs.get(`${prefix}/shop_metadata.json`))!.toString("utf8");
+  const files = (await src.docs.get(`${prefix}/shop_products.json`))!.toString("utf8") + (await src.docs.get(`${prefix}/shop_metadata.json`))!.toString("utf8");
   assert.deepEqual(secretsIn(files, secrets), [], "secrets in the export files");
   const logs = output.join("");
   assert.ok(logs.includes("storelink listening"), "the service's output was captured");
