@@ -14,7 +14,7 @@ import { saveInstalledShop } from "../src/shopify/shops.js";
 import { createSession, getSessionUserId } from "../src/storage/sessions.js";
 import { shopTokenAad } from "../src/storage/secrets.js";
 import { createUser } from "../src/storage/users.js";
-import { openDatabase, type DatabaseTarget } from "../src/storage/db.js";
+import { migrate, openDatabase, type DatabaseTarget } from "../src/storage/db.js";
 import { BackupError, backupLocation, latestSchemaVersion, listBackups, restoreBackup, takeBackup, type BackupLocation } from "../src/storage/backup.js";
 import { createS3DocumentStore } from "../src/storage/documents-s3.js";
 import { testDialects, type TestDatabase, type TestDialect } from "./helpers/db.js";
@@ -185,6 +185,65 @@ describe("backup retention and locations", () => {
     } finally {
       await t.cleanup();
       await srv.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("scheduled backups and the CLI", () => {
+  it("the schedule's job stores one backup per fire time, however many processes run it; BACKUP_CRON=off has no schedule", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "storelink-backup-"));
+    const [d] = testDialects();
+    const t = await d!.open();
+    try {
+      const { createBackupIntegration, BACKUP_JOB } = await import("../src/storage/backup-schedule.js");
+      const ctxA = await createContext(loadConfig(env(dir, { BACKUP_DIR: join(dir, "backups"), DATABASE_URL: `sqlite:${(t.target as { path: string }).path}` })), { database: t, migrate: false });
+      const a = createBackupIntegration(ctxA);
+      const b = createBackupIntegration(ctxA);
+      assert.deepEqual(a.schedules!.map((s) => [s.name, s.cron]), [["backup", "30 2 * * *"]]);
+      const at = Date.UTC(2026, 5, 1, 2, 30);
+      const job = { id: 1, kind: BACKUP_JOB, serialKey: "backup", key: `backup:${at}`, payload: { at }, attempts: 1, runAt: at, lockedUntil: 0, createdAt: at };
+      await a.jobs![BACKUP_JOB]!(job);
+      await b.jobs![BACKUP_JOB]!({ ...job, id: 2 });
+      assert.deepEqual(await listBackups(dirLocation(dir)), ["storelink-20260601T023000000Z-sqlite"]);
+      await a.schedules![0]!.tick(at);
+      await a.schedules![0]!.tick(at);
+      const jobs = await ctxA.db.selectFrom("jobs").select(["kind", "key"]).execute();
+      assert.deepEqual(jobs, [{ kind: BACKUP_JOB, key: `backup:${at}` }], "one pending job per fire time");
+      await ctxA.close();
+      const off = await createContext(loadConfig(env(dir, { BACKUP_CRON: "off" })), { database: t, migrate: false });
+      assert.deepEqual(createBackupIntegration(off).schedules, []);
+      await off.close();
+      assert.throws(() => loadConfig({ BACKUP_CRON: "every day" }), /BACKUP_CRON must be a cron expression/);
+    } finally {
+      await t.cleanup();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("storelink backup and restore on the command line: one summary, one-line refusals, exit 1", async () => {
+    const { spawnSync } = await import("node:child_process");
+    const dir = mkdtempSync(join(tmpdir(), "storelink-backup-cli-"));
+    try {
+      const e = { ...process.env, ...env(join(dir, "data")), LOG_LEVEL: "" };
+      const cli = (args: string[], extra: Record<string, string> = {}) =>
+        spawnSync(process.execPath, ["bin/storelink.js", ...args], { env: { ...e, ...extra }, encoding: "utf8", timeout: 120_000 });
+      const missing = cli(["backup"]);
+      assert.equal(missing.status, 1);
+      assert.match(missing.stderr.trim(), /^storelink backup: no SQLite database at .*storelink\.db: nothing to back up/);
+      const h = openDatabase({ kind: "sqlite", path: join(dir, "data", "storelink.db") });
+      await migrate(h.db);
+      await h.close();
+      const b = cli(["backup"]);
+      assert.equal(b.status, 0, b.stderr);
+      assert.match(b.stdout, /^backup storelink-\d{8}T\d{9}Z-sqlite: \d+ bytes gzip, schema \d{4}_\w+, sha256 [0-9a-f]{64}/);
+      const again = cli(["restore", "latest"]);
+      assert.equal(again.status, 1);
+      assert.match(again.stderr.trim(), /^storelink restore: refusing to restore into .*storelink\.db: it already holds a database \(stop storelink and pass --force to replace it\)$/);
+      const fresh = cli(["restore", "latest"], { DATABASE_URL: `sqlite:${join(dir, "fresh.db")}` });
+      assert.equal(fresh.status, 0, fresh.stderr);
+      assert.match(fresh.stdout, /^restored storelink-.*-sqlite \(schema /);
+    } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });

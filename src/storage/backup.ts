@@ -222,6 +222,7 @@ export async function takeBackup(database: DatabaseTarget, loc: BackupLocation, 
   let snap: Snapshot;
 
   if (database.kind === "sqlite") {
+    if (!existsSync(database.path) || statSync(database.path).size === 0) throw new BackupError(`no SQLite database at ${database.path}: nothing to back up (check DATA_DIR / DATABASE_URL)`);
     const tmp = mkdtempSync(join(tmpdir(), "storelink-backup-"));
     try {
       const copy = join(tmp, "copy.db");
