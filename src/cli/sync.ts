@@ -16,7 +16,7 @@ import { adminFor, catalogReconcile, catalogSync } from "../shopify/index.js";
 import { syncSerialKey } from "../shopify/jobs.js";
 import { normalizeShopDomain } from "../shopify/oauth/shop-domain.js";
 import { getShop } from "../shopify/shops.js";
-import { openDocumentStore } from "../storage/document-store.js";
+import { exportLock, openDocumentStore } from "../storage/document-store.js";
 import type { AppContext } from "../context.js";
 import { PageSyncUserError, syncPageByHand } from "../facebook/status.js";
 
@@ -56,7 +56,7 @@ export function registerSync(program: Command): void {
         return;
       }
       const ctx = await openCliContext();
-      const exporter = createExporter({ db: ctx.db, documents: openDocumentStore(ctx.config), log: ctx.log });
+      const exporter = createExporter({ db: ctx.db, documents: openDocumentStore(ctx.config), log: ctx.log, lock: exportLock(ctx) });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;

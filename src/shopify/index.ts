@@ -4,7 +4,7 @@ import type { Integration, RuntimeHandle, Schedule } from "../integration.js";
 import { wakeAfter, type Handlers } from "../jobs/worker.js";
 import type { Job } from "../jobs/queue.js";
 import type { DocumentStore } from "../storage/documents.js";
-import { openDocumentStore } from "../storage/document-store.js";
+import { exportLock, openDocumentStore } from "../storage/document-store.js";
 import { createAdminClient, type AdminClient } from "./admin/client.js";
 import { applyJobHandler } from "./apply/index.js";
 import { bulkOperationFinished } from "./catalog/bulk-sync.js";
@@ -181,7 +181,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
     },
     start(r) {
       runtime = r;
-      exporter ??= createExporter({ db: ctx.db, documents, log: ctx.log });
+      exporter ??= createExporter({ db: ctx.db, documents, log: ctx.log, lock: exportLock(ctx) });
     },
     async stop() {
       runtime = null;

@@ -1,6 +1,8 @@
 import type { Config } from "../config.js";
 import { createFileDocumentStore, type DocumentStore } from "./documents.js";
 import { createS3DocumentStore, type S3Location } from "./documents-s3.js";
+import { documentLock, type DocumentLock } from "./document-lock.js";
+import type { Db, Dialect } from "./db.js";
 
 /** The bucket of config.spaces as an S3 location, or null when no bucket is configured. */
 export function spacesLocation(config: Pick<Config, "spaces">): S3Location | null {
@@ -29,4 +31,13 @@ export async function checkDocumentStore(config: Pick<Config, "spaces">): Promis
   } finally {
     store.close();
   }
+}
+
+/**
+ * The cross-process export lock where several processes share the database (PostgreSQL), else
+ * undefined: a SQLite deployment is one `serve` process, and taking a write lock on the main
+ * connection for every export would stall its event loop behind the writer thread's commits.
+ */
+export function exportLock(ctx: { db: Db; dialect: Dialect }): DocumentLock | undefined {
+  return ctx.dialect === "postgres" ? documentLock(ctx) : undefined;
 }

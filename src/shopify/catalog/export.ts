@@ -8,6 +8,7 @@
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
 import type { DocumentStore } from "../../storage/documents.js";
+import type { DocumentLock } from "../../storage/document-lock.js";
 import { countLiveProducts, getShopMetadata, onCatalogChange, streamProductsExport } from "./store.js";
 import { getSyncState } from "./sync-state.js";
 
@@ -68,6 +69,12 @@ export interface ExporterOptions {
    * export of its shop, so writers need not remember to. False: only explicit calls export.
    */
   subscribe?: boolean;
+  /**
+   * Holds the shop's export key across processes while an export reads the catalog and writes its
+   * documents (storage/document-lock.ts), so two processes never race a stale export over a newer
+   * one. Default: none (one process).
+   */
+  lock?: DocumentLock;
 }
 
 /** The document keys of a shop's two exports for its owner `userId`. */
@@ -119,12 +126,16 @@ export function createExporter(opts: ExporterOptions): Exporter {
       opts.log?.debug({ shop }, "export deferred: full sync running");
       return null;
     }
+    return opts.lock ? opts.lock(`shopify:${shop}`, () => writeDocuments(shop, owner.user_id)) : writeDocuments(shop, owner.user_id);
+  }
+
+  async function writeDocuments(shop: string, userId: string): Promise<ExportWriteResult | null> {
     const metadata = await getShopMetadata(opts.db, shop);
     if (!metadata && (await countLiveProducts(opts.db, shop)) === 0) {
       // Nothing synced yet, or purged (shop/redact): writing an empty catalog would re-create files.
       return null;
     }
-    const keys = exportKeys(owner.user_id, shop);
+    const keys = exportKeys(userId, shop);
     const written: string[] = [];
     if (metadata) {
       await opts.documents.put(keys.metadata, `${JSON.stringify(metadata)}\n`);
