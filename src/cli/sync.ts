@@ -56,7 +56,7 @@ export function registerSync(program: Command): void {
         return;
       }
       const ctx = await openCliContext();
-      const exporter = createExporter({ db: ctx.db, documents: openDocumentStore(ctx.config), log: ctx.log, lock: exportLock(ctx) });
+      const exporter = createExporter({ db: ctx.db, documents: openDocumentStore(ctx.config, ctx.log), log: ctx.log, lock: exportLock(ctx) });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;
