@@ -11,7 +11,7 @@ import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./
 import { createFacebookIntegration } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
-import { createBackupIntegration } from "./storage/backup-schedule.js";
+import { createBackupIntegration } from "./backup-schedule.js";
 
 /** Every integration storelink ships, as serve runs them. */
 export function defaultIntegrations(ctx: AppContext): Integration[] {

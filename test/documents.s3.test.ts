@@ -14,6 +14,11 @@ import { documentStoreContract } from "./helpers/document-store-contract.js";
 import { startS3Server, type TestS3Server } from "./helpers/s3-server.js";
 import { openSqliteTestDb } from "./helpers/db.js";
 import { waitFor, within } from "./helpers/wait.js";
+import { createExporter, exportKeys } from "../src/shopify/catalog/export.js";
+import { upsertProduct } from "../src/shopify/catalog/store.js";
+import { purgeShop } from "../src/shopify/compliance.js";
+import { createLogger } from "../src/log.js";
+import type { ExportProduct } from "../src/shopify/catalog/export-types.js";
 
 async function withServer<T>(fn: (srv: TestS3Server, dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), "storelink-s3-"));
@@ -182,6 +187,50 @@ describe("S3 document store (against s3rver)", () => {
       } finally {
         await t.cleanup();
         rmSync(dataDir, { recursive: true, force: true });
+      }
+    }));
+
+  it("a shop's exports go to the bucket through an outage (the export waits, the newest data lands), and shop/redact deletes them there", () =>
+    withServer(async (srv) => {
+      const t = await openSqliteTestDb();
+      let retries = 0;
+      const s = createS3DocumentStore({ ...srv.location, maxAttempts: 200, retryBaseMs: 100, retryCapMs: 2000, onRetry: () => void retries++ });
+      try {
+        for (const shop of ["a.myshopify.com", "b.myshopify.com"]) {
+          await t.db.insertInto("users").values({ id: `u-${shop}`, created_at: 1 }).execute();
+          await t.db.insertInto("shops").values({ domain: shop, user_id: `u-${shop}`, scopes: "read_products", access_token_enc: "x", access_token_expires_at: null,
+            refresh_token_enc: null, refresh_token_expires_at: null, status: "active", installed_at: 1, uninstalled_at: null, updated_at: 1 }).execute();
+        }
+        const product = (title: string, updatedAt: string): ExportProduct => ({
+          id: "gid://shopify/Product/1", title, handle: "p", descriptionHtml: "", vendor: "V", productType: "", status: "ACTIVE", tags: [],
+          createdAt: "2026-01-01T00:00:00Z", updatedAt, options: [], variants: [], metafields: [],
+        });
+        await upsertProduct(t.db, "a.myshopify.com", product("first", "2026-01-01T00:00:00Z"));
+        await upsertProduct(t.db, "b.myshopify.com", product("other shop", "2026-01-01T00:00:00Z"));
+        const exporter = createExporter({ db: t.db, documents: s, subscribe: false });
+        await exporter.exportNow("a.myshopify.com");
+        await exporter.exportNow("b.myshopify.com");
+        const keyA = exportKeys("u-a.myshopify.com", "a.myshopify.com").products;
+        const titles = async () => JSON.parse((await s.get(keyA))!.toString()).products.map((p: { title: string }) => p.title);
+        assert.deepEqual(await titles(), ["first"]);
+
+        await srv.stop();
+        await upsertProduct(t.db, "a.myshopify.com", product("during the outage", "2026-02-01T00:00:00Z"));
+        let landed = false;
+        const pending = exporter.exportNow("a.myshopify.com").then((r) => ((landed = true), r));
+        await waitFor(() => retries >= 3, { what: "the export to be retried while the bucket is down", timeoutMs: 60_000 });
+        assert.equal(landed, false);
+        await srv.start();
+        await within(pending, { what: "the export to land", timeoutMs: 120_000 });
+        assert.deepEqual(await titles(), ["during the outage"], "the newest data, nothing lost");
+
+        const report = await purgeShop({ db: t.db, log: createLogger("silent"), documents: s }, "a.myshopify.com");
+        assert.equal(report.exportsDeleted, true);
+        assert.deepEqual(await s.list("users/u-a.myshopify.com/"), [], "shop/redact deleted the shop's objects in the bucket");
+        assert.deepEqual(await s.list("users/u-b.myshopify.com/"), [exportKeys("u-b.myshopify.com", "b.myshopify.com").products], "another shop's are kept");
+      } finally {
+        s.close();
+        await t.cleanup();
       }
     }));
 });

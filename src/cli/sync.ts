@@ -56,7 +56,7 @@ export function registerSync(program: Command): void {
         return;
       }
       const ctx = await openCliContext();
-      const exporter = createExporter({ db: ctx.db, dialect: ctx.dialect, documents: openDocumentStore(ctx.config), log: ctx.log });
+      const exporter = createExporter({ db: ctx.db, dialect: ctx.dialect === "postgres" ? ctx.dialect : undefined, documents: openDocumentStore(ctx.config, ctx.log), log: ctx.log });
       const bar = process.stderr.isTTY
         ? new cliProgress.SingleBar({ format: "{phase} [{bar}] {value}/{total} products", stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic)
         : null;

@@ -90,7 +90,8 @@ export interface FacebookExporterOptions {
    * The database's dialect. With it, each export holds the serial key `facebook.export:<document>`
    * in the database while it reads and writes, so exporters in several processes write a document
    * one at a time and each reads after the previous one wrote: never an older document over a newer
-   * one. Without it, exports are serialised only within this process.
+   * one. Without it, exports are serialised only within this process. Passed on PostgreSQL only
+   * (see the Shopify ExporterOptions.dialect for why not on SQLite).
    */
   dialect?: Dialect;
   /** This process's name in the hold (default fb-export-<pid>). */

@@ -55,7 +55,7 @@ export interface FacebookIntegration extends Integration {
  */
 export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions = {}): FacebookIntegration {
   const fb = ctx.config.facebook;
-  const documents = opts.documents ?? openDocumentStore(ctx.config);
+  const documents = opts.documents ?? openDocumentStore(ctx.config, ctx.log);
   const fields = opts.subscribedFields ?? DEFAULT_SUBSCRIBED_FIELDS;
   let exporter: FacebookExporter | null = null;
   let runtime: RuntimeHandle | null = null;
@@ -165,7 +165,7 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     },
     start(r) {
       runtime = r;
-      exporter ??= createFacebookExporter({ db: ctx.db, dialect: ctx.dialect, documents, log: ctx.log, debounceMs: opts.exportDebounceMs });
+      exporter ??= createFacebookExporter({ db: ctx.db, dialect: ctx.dialect === "postgres" ? ctx.dialect : undefined, documents, log: ctx.log, debounceMs: opts.exportDebounceMs });
     },
     async stop() {
       runtime = null;

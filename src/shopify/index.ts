@@ -96,7 +96,7 @@ export interface ShopifyIntegration extends Integration {
  */
 export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions = {}): ShopifyIntegration {
   const admin = opts.admin ?? ((shop: string) => adminFor(ctx, shop));
-  const documents = opts.documents ?? openDocumentStore(ctx.config);
+  const documents = opts.documents ?? openDocumentStore(ctx.config, ctx.log);
   const sync = opts.sync ?? catalogSync;
   const reconcile = opts.reconcile ?? catalogReconcile;
   let exporter: Exporter | null = null;
@@ -181,7 +181,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
     },
     start(r) {
       runtime = r;
-      exporter ??= createExporter({ db: ctx.db, dialect: ctx.dialect, documents, log: ctx.log });
+      exporter ??= createExporter({ db: ctx.db, dialect: ctx.dialect === "postgres" ? ctx.dialect : undefined, documents, log: ctx.log }); // see ExporterOptions.dialect
     },
     async stop() {
       runtime = null;

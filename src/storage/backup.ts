@@ -1,8 +1,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdtempSync, rmSync, renameSync, statSync, unlinkSync } from "node:fs";
+import { createReadStream, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, renameSync, statSync, unlinkSync } from "node:fs";
 import { readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { once } from "node:events";
 import { pipeline } from "node:stream/promises";
@@ -137,6 +136,9 @@ async function sqliteSnapshot(path: string, dest: string): Promise<Snapshot> {
       once(worker, "error").then(([e]) => {
         throw e;
       }),
+      once(worker, "exit").then(([code]) => {
+        throw new BackupError(`SQLite backup thread exited (${code}) before finishing`);
+      }),
     ])) as [{ ok: boolean; error?: string } & Snapshot];
     if (!msg.ok) throw new BackupError(`SQLite online backup of ${path} failed: ${msg.error}`);
     return { rowCounts: msg.rowCounts, schemaVersion: msg.schemaVersion };
@@ -222,7 +224,9 @@ export async function takeBackup(database: DatabaseTarget, loc: BackupLocation, 
   let snap: Snapshot;
 
   if (database.kind === "sqlite") {
-    const tmp = mkdtempSync(join(tmpdir(), "storelink-backup-"));
+    if (!existsSync(database.path) || statSync(database.path).size === 0) throw new BackupError(`no SQLite database at ${database.path}: nothing to back up (check DATA_DIR / DATABASE_URL)`);
+    // The copy is as large as the database: next to it (same disk), not in a possibly small /tmp.
+    const tmp = mkdtempSync(join(dirname(database.path), ".storelink-backup-"));
     try {
       const copy = join(tmp, "copy.db");
       snap = await sqliteSnapshot(database.path, copy);
@@ -376,6 +380,7 @@ export async function restoreBackup(database: DatabaseTarget, loc: BackupLocatio
 
   if (database.kind === "sqlite") {
     const dir = dirname(database.path);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
     const tmp = join(dir, `.restore-${process.pid}-${Date.now()}.db`);
     try {
       await pipeline(async function* () {

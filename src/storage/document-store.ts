@@ -1,4 +1,5 @@
 import type { Config } from "../config.js";
+import type { Logger } from "../log.js";
 import { createFileDocumentStore, type DocumentStore } from "./documents.js";
 import { createS3DocumentStore, type S3Location } from "./documents-s3.js";
 
@@ -11,9 +12,12 @@ export function spacesLocation(config: Pick<Config, "spaces">): S3Location | nul
  * The document store this configuration asks for: the Spaces (S3) bucket when SPACES_* is set,
  * else files under DATA_DIR. The one place that chooses; every integration and command calls it.
  */
-export function openDocumentStore(config: Pick<Config, "spaces" | "dataDir">): DocumentStore {
+export function openDocumentStore(config: Pick<Config, "spaces" | "dataDir">, log?: Logger): DocumentStore {
   const loc = spacesLocation(config);
-  return loc ? createS3DocumentStore(loc) : createFileDocumentStore(config.dataDir);
+  if (!loc) return createFileDocumentStore(config.dataDir);
+  // Retries are logged (a store outage shows in the logs while exports wait it out).
+  const onRetry = log ? (i: { attempt: number; delayMs: number; errorType: string }) => log.warn({ component: "documents", ...i }, "document store request failed; retrying") : undefined;
+  return createS3DocumentStore({ ...loc, onRetry });
 }
 
 /**

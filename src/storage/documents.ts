@@ -1,8 +1,8 @@
 // Document store: where exports for the bot go (users/<uuid>/shopify/<shop>/shop_products.json ...).
 // Keys are relative, "/"-separated paths. The files implementation lives under DATA_DIR and writes
 // atomically (temp file in the same directory, fsync, rename, fsync of the directory), so a reader
-// sees the old document or the new one, never a torn one, even across a crash. An S3 (Spaces)
-// implementation of the same interface comes later.
+// sees the old document or the new one, never a torn one, even across a crash. The S3 (Spaces)
+// implementation of the same interface is documents-s3.ts; document-store.ts chooses one.
 import { randomBytes } from "node:crypto";
 import { mkdir, open, readFile, readdir, rename, rm, unlink, type FileHandle } from "node:fs/promises";
 import { dirname, join } from "node:path";

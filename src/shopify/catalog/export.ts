@@ -75,7 +75,10 @@ export interface ExporterOptions {
    * the database while it reads the catalog and writes the documents, so exporters in several
    * processes (the service's, `storelink sync`'s, a fleet's) write one at a time and each reads
    * after the previous one wrote: a slower process never leaves an older catalog over a newer one.
-   * Without it, exports are serialised only within this process.
+   * Without it, exports are serialised only within this process. storelink passes it on PostgreSQL,
+   * where several processes share the database; on SQLite (one `serve` process) a hold would take
+   * the write lock on the main connection for every export, stalling the event loop behind the
+   * intake writer's commits.
    */
   dialect?: Dialect;
   /** This process's name in the hold (default export-<pid>). */

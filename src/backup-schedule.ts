@@ -1,7 +1,7 @@
-import type { AppContext } from "../context.js";
-import type { Integration } from "../integration.js";
-import { enqueue } from "../jobs/queue.js";
-import { backupLocation, backupName, readManifest, takeBackup } from "./backup.js";
+import type { AppContext } from "./context.js";
+import type { Integration } from "./integration.js";
+import { enqueue } from "./jobs/queue.js";
+import { backupLocation, backupName, readManifest, takeBackup } from "./storage/backup.js";
 
 /** The job kind of a scheduled backup. */
 export const BACKUP_JOB = "backup.run";
