@@ -132,6 +132,13 @@ export interface CatalogSearchTable {
   search_text: string;
 }
 
+/** The vocabulary misspelt query words are corrected against (SQLite: `id` is the rowid of catalog_search_words_fts). */
+export interface CatalogSearchWordsTable {
+  id: Generated<number>;
+  shop: string;
+  word: string;
+}
+
 /** Variants of indexed products, for price and stock filters. */
 export interface CatalogSearchVariantsTable {
   shop: string;
@@ -191,6 +198,7 @@ export interface Database {
   catalog_sync_state: CatalogSyncStateTable;
   catalog_search: CatalogSearchTable;
   catalog_search_variants: CatalogSearchVariantsTable;
+  catalog_search_words: CatalogSearchWordsTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

@@ -94,27 +94,33 @@ function prepare(c: Candidate): Prepared {
  * Relevance of a candidate to the query words, higher is better: the weighted share of query
  * words found (each at its best field and match quality), plus bonuses for the exact title and an
  * exact SKU or barcode, minus a little per title word the query did not ask for (shorter, closer
- * titles first).
+ * titles first). `complete`: every query word was found exactly (or as its plural) somewhere.
  */
-export function score(terms: string[], c: Candidate): number {
-  if (!terms.length) return 0;
+export function scoreCandidate(terms: string[], c: Candidate): { score: number; complete: boolean } {
+  if (!terms.length) return { score: 0, complete: true };
   const p = prepare(c);
   let sum = 0;
   let titleHits = 0;
   let codeHit = false;
+  let complete = true;
   for (const q of terms) {
     let best = 0;
+    let bestRaw = 0;
     for (const f of FIELDS) {
       const list = p[f.key];
       let m = 0;
       for (const d of list) {
-        const s = f.key === "codes" ? (q === d ? 1 : 0) : wordMatch(q, d);
+        // Codes match whole only; the description only exactly or as a plural (cheap, and a
+        // description's near-misses are noise).
+        const s = f.key === "codes" ? (q === d ? 1 : 0) : f.key === "description" ? (q === d ? 1 : d.length > 2 && (q === `${d}s` || d === `${q}s`) ? 0.95 : 0) : wordMatch(q, d);
         if (s > m) m = s;
         if (m === 1) break;
       }
       if (f.key === "title" && m > 0) titleHits++;
       best = Math.max(best, m * f.weight);
+      bestRaw = Math.max(bestRaw, m);
     }
+    if (bestRaw < 0.95) complete = false;
     if (p.codeSet.has(q)) codeHit = true;
     sum += best;
   }
@@ -124,5 +130,10 @@ export function score(terms: string[], c: Candidate): number {
   else if (p.titleText.includes(query)) s += 0.3;
   if (codeHit) s += 1;
   s -= 0.02 * Math.max(0, p.title.length - titleHits);
-  return s;
+  return { score: s, complete };
+}
+
+/** scoreCandidate's score alone. */
+export function score(terms: string[], c: Candidate): number {
+  return scoreCandidate(terms, c).score;
 }
