@@ -145,6 +145,13 @@ export interface CatalogSearchVariantsTable {
   product_id: string;
   variant_id: string;
   inventory_item_id: string;
+  title: string;
+  position: number;
+  sku: string | null;
+  /** The price string exactly as stored in the product. */
+  price: string;
+  /** selectedOptions JSON ([{name, value}]). */
+  options: string;
   /** Price in 1/10,000 of the currency unit, parsed exactly from the decimal string. */
   price_units: number;
   /** 1: inventoryPolicy CONTINUE (sellable when out of stock). */

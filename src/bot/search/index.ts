@@ -402,31 +402,72 @@ export function variantSummary(v: ExportVariant): VariantSummary {
   return { id: v.id, title: v.title, price: v.price, sku: v.sku, available: variantStock(v), sellable: variantSellable(v) };
 }
 
+/**
+ * Result details for the ranked ids, from the index tables and the inventory levels (never the
+ * product JSON: a product with 300 variants costs rows, not a parse). Ids not ACTIVE are absent.
+ */
 async function describe(db: Db, shop: string, ids: string[], opts: { now?: number; terms: string[] }): Promise<Map<string, Omit<SearchResult, "score">>> {
   const out = new Map<string, Omit<SearchResult, "score">>();
   if (!ids.length) return out;
-  const [products, meta, discounts] = await Promise.all([loadProducts(db, shop, ids), getShopMetadata(db, shop), activeDiscounts(db, shop, { now: opts.now })]);
+  const [rows, variantRows, meta, discounts] = await Promise.all([
+    db.selectFrom("catalog_search").select(["product_id", "title", "handle", "vendor", "product_type"]).where("shop", "=", shop).where("sellable", "=", 1).where("product_id", "in", ids).execute(),
+    db
+      .selectFrom("catalog_search_variants as v")
+      .leftJoin("catalog_inventory_levels as l", (j) => j.onRef("l.shop", "=", "v.shop").onRef("l.inventory_item_id", "=", "v.inventory_item_id"))
+      .select(["v.product_id", "v.variant_id", "v.title", "v.position", "v.sku", "v.price", "v.price_units", "v.options", "v.continue_selling", "l.location_id", "l.available"])
+      .where("v.shop", "=", shop)
+      .where("v.product_id", "in", ids)
+      .execute(),
+    getShopMetadata(db, shop),
+    activeDiscounts(db, shop, { now: opts.now }),
+  ]);
+  interface V { id: string; title: string; position: number; sku: string | null; price: string; units: number; options: string; cont: boolean; levels: Map<string, number> }
+  const byProduct = new Map<string, Map<string, V>>();
+  for (const r of variantRows) {
+    let vs = byProduct.get(r.product_id);
+    if (!vs) byProduct.set(r.product_id, (vs = new Map()));
+    let v = vs.get(r.variant_id);
+    if (!v) vs.set(r.variant_id, (v = { id: r.variant_id, title: r.title, position: r.position, sku: r.sku, price: r.price, units: Number(r.price_units), options: r.options, cont: r.continue_selling === 1, levels: new Map() }));
+    if (r.location_id !== null && r.available !== null) v.levels.set(r.location_id, Number(r.available));
+  }
+  const names = new Map((meta?.locations ?? []).map((l) => [l.id, l.name]));
+  const order = new Map((meta?.locations ?? []).map((l, i) => [l.id, i]));
   const terms = new Set(opts.terms);
-  for (const [id, p] of products) {
-    if (p.status !== "ACTIVE") continue;
-    const matching = p.variants
-      .map((v) => ({ v, n: v.selectedOptions.filter((o) => terms.has(foldText(o.value))).length }))
-      .filter((x) => x.n > 0)
-      .sort((a, b) => b.n - a.n || a.v.position - b.v.position)
-      .slice(0, 5)
-      .map((x) => variantSummary(x.v));
-    out.set(id, {
-      productId: p.id,
+  for (const p of rows) {
+    const vs = [...(byProduct.get(p.product_id)?.values() ?? [])].sort((a, b) => a.position - b.position);
+    const stock = (v: V) => [...v.levels.values()].reduce((n, a) => n + Math.max(0, a), 0);
+    const sellable = (v: V) => v.cont || stock(v) > 0;
+    const sums = new Map<string, number>();
+    for (const v of vs) for (const [loc, a] of v.levels) sums.set(loc, (sums.get(loc) ?? 0) + Math.max(0, a));
+    const availability = [...sums]
+      .sort((a, b) => (order.get(a[0]) ?? 1e9) - (order.get(b[0]) ?? 1e9) || (a[0] < b[0] ? -1 : 1))
+      .map(([locationId, available]) => ({ locationId, locationName: names.get(locationId) ?? locationId, available }));
+    let min: V | undefined;
+    let max: V | undefined;
+    for (const v of vs) {
+      if (!min || v.units < min.units) min = v;
+      if (!max || v.units > max.units) max = v;
+    }
+    const matchingVariants = terms.size
+      ? vs
+          .map((v) => ({ v, n: (JSON.parse(v.options) as { value: string }[]).filter((o) => terms.has(foldText(o.value))).length }))
+          .filter((x) => x.n > 0)
+          .sort((a, b) => b.n - a.n || a.v.position - b.v.position)
+          .slice(0, 5)
+          .map(({ v }) => ({ id: v.id, title: v.title, price: v.price, sku: v.sku, available: stock(v), sellable: sellable(v) }))
+      : [];
+    out.set(p.product_id, {
+      productId: p.product_id,
       title: p.title,
       handle: p.handle,
       vendor: p.vendor,
-      productType: p.productType,
-      price: { ...priceRange(p), currencyCode: meta?.currencyCode ?? null },
-      available: p.variants.some(variantSellable),
-      totalAvailable: p.variants.reduce((n, v) => n + variantStock(v), 0),
-      availability: locationAvailability(p.variants, meta),
+      productType: p.product_type,
+      price: { min: min?.price ?? "", max: max?.price ?? "", currencyCode: meta?.currencyCode ?? null },
+      available: vs.some(sellable),
+      totalAvailable: vs.reduce((n, v) => n + stock(v), 0),
+      availability,
       discounts,
-      matchingVariants: matching,
+      matchingVariants,
     });
   }
   return out;

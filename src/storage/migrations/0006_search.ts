@@ -49,12 +49,17 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn("product_id", "text", (c) => c.notNull())
     .addColumn("variant_id", "text", (c) => c.notNull())
     .addColumn("inventory_item_id", "text", (c) => c.notNull())
+    .addColumn("title", "text", (c) => c.notNull())
+    .addColumn("position", "integer", (c) => c.notNull())
+    .addColumn("sku", "text")
+    .addColumn("price", "text", (c) => c.notNull()) // exact string, for results without parsing the product
+    .addColumn("options", "text", (c) => c.notNull()) // selectedOptions JSON
     .addColumn("price_units", "bigint", (c) => c.notNull())
     .addColumn("continue_selling", "integer", (c) => c.notNull())
     .addPrimaryKeyConstraint("catalog_search_variants_pk", ["shop", "product_id", "variant_id"])
     .execute();
 
-  // The words of the shop's titles, vendors, types and options (4+ letters, no digits): the
+  // The words of the shop's titles, vendors, types and options (3+ letters, no digits): the
   // vocabulary a misspelt query word is corrected against. Words of deleted products stay (a
   // correction that matches nothing costs nothing); the shop's purge removes them.
   await db.schema

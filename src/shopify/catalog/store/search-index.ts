@@ -78,11 +78,16 @@ export function searchDocument(p: ExportProduct) {
     product_id: p.id,
     variant_id: v.id,
     inventory_item_id: v.inventoryItemId,
+    title: v.title,
+    position: v.position,
+    sku: v.sku,
+    price: v.price,
+    options: JSON.stringify(v.selectedOptions),
     // An unparsable price never matches a price filter (it sorts above every bound).
     price_units: priceUnits(v.price) ?? Number.MAX_SAFE_INTEGER,
     continue_selling: v.inventoryPolicy === "CONTINUE" ? 1 : 0,
   }));
-  const vocabulary = [...new Set(words(foldText([p.title, p.vendor, p.productType, attrText].join(" "))))].filter((w) => w.length >= 4 && !/\d/.test(w));
+  const vocabulary = [...new Set(words(foldText([p.title, p.vendor, p.productType, attrText].join(" "))))].filter((w) => w.length >= 3 && !/\d/.test(w));
   return { row, variants, vocabulary };
 }
 
