@@ -260,16 +260,23 @@ for (const d of testDialects()) {
       await assertFtsConsistent(t.db, d.name);
     });
 
-    it("migration 0006 indexes a catalog stored before it", async () => {
+    it("a catalog stored before migration 0006 is indexed on the first search", async () => {
       const t3 = await d.open({ migrate: false });
       try {
         const m = new Migrator({ db: t3.db, provider: { getMigrations: async () => migrations } });
         const r = await m.migrateTo("0005_facebook");
         assert.equal(r.error, undefined);
-        const p = { id: "gid://shopify/Product/9", title: "Legacy Lamp", handle: "legacy-lamp", descriptionHtml: "", vendor: "V", productType: "T", status: "ACTIVE", tags: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", options: [], metafields: [], variants: [] };
+        const p: ExportProduct = { id: "gid://shopify/Product/9", title: "Legacy Lamp", handle: "legacy-lamp", descriptionHtml: "", vendor: "V", productType: "T", status: "ACTIVE", tags: [], createdAt: "2026-01-01T00:00:00Z", updatedAt: "2026-01-01T00:00:00Z", options: [], metafields: [], variants: [] };
         await t3.db.insertInto("catalog_products").values({ shop: SHOP, id: p.id, sort_key: "9".padStart(20, "0"), updated_at: 1, deleted: 0, data: JSON.stringify(p), stored_at: 1 }).execute();
         await migrate(t3.db);
+        // A product written after the migration indexes itself; the older one on the first search.
+        await upsertProduct(t3.db, SHOP, { ...p, id: "gid://shopify/Product/10", title: "Modern Lamp", handle: "modern-lamp" });
+        assert.deepEqual((await t3.db.selectFrom("catalog_search_backfill").select("shop").execute()).map((r) => r.shop), [SHOP]);
         assert.deepEqual(ids(await searchProducts(t3.db, SHOP, { query: "legacy lamp" })), [p.id]);
+        assert.deepEqual(ids(await searchProducts(t3.db, SHOP, { query: "lamp" })).sort(), ["gid://shopify/Product/10", p.id]);
+        assert.deepEqual(await t3.db.selectFrom("catalog_search_backfill").select("shop").execute(), []);
+        await assertIndexMatchesCatalog(t3.db, SHOP);
+        await assertFtsConsistent(t3.db, d.name);
       } finally {
         await t3.cleanup();
       }

@@ -139,6 +139,11 @@ export interface CatalogSearchWordsTable {
   word: string;
 }
 
+/** Shops stored before migration 0006 whose products still need indexing (done on the first search). */
+export interface CatalogSearchBackfillTable {
+  shop: string;
+}
+
 /** Variants of indexed products, for price and stock filters. */
 export interface CatalogSearchVariantsTable {
   shop: string;
@@ -206,6 +211,7 @@ export interface Database {
   catalog_search: CatalogSearchTable;
   catalog_search_variants: CatalogSearchVariantsTable;
   catalog_search_words: CatalogSearchWordsTable;
+  catalog_search_backfill: CatalogSearchBackfillTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

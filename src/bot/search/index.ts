@@ -2,7 +2,7 @@ import { sql, type RawBuilder } from "kysely";
 import type { Db } from "../../storage/db.js";
 import { chunks, getShopMetadata, levelsByItem } from "../../shopify/catalog/read.js";
 import type { ExportDiscount, ExportProduct, ExportVariant, ShopMetadataExport } from "../../shopify/catalog/export-types.js";
-import { foldText, isSqlite, priceUnits } from "../../shopify/catalog/store/search-index.js";
+import { backfillSearchIndex, foldText, isSqlite, priceUnits } from "../../shopify/catalog/store/search-index.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
 import { score, scoreCandidate, wordMatch, type Candidate } from "./rank.js";
 
@@ -306,6 +306,7 @@ export async function searchProducts(db: Db, shop: string, opts: SearchOptions):
   const limit = opts.limit ?? 10;
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) throw new SearchInputError(`limit must be an integer from 1 to ${MAX_LIMIT}`);
   if (typeof opts.query !== "string" || opts.query.length > 500) throw new SearchInputError("query must be a string of at most 500 characters");
+  await backfillSearchIndex(db, shop);
   const parsed = parseQuery(opts.query);
   const minUnits = units(opts.minPrice, "minPrice") ?? parsed.minUnits;
   const maxUnits = units(opts.maxPrice, "maxPrice") ?? parsed.maxUnits;

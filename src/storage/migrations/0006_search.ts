@@ -17,11 +17,8 @@
 //   corrects words by comparing the whole vocabulary in the process (slower, same results).
 // - SQLite: the vocabulary gets an FTS5 trigram table of its own for the same corrections.
 //
-// Existing catalog rows are indexed here, so an upgraded database is searchable at once.
+// A catalog stored before this migration is indexed on its shop's first search (catalog_search_backfill).
 import { SqliteAdapter, sql, type Kysely } from "kysely";
-import type { Database } from "../schema.js";
-import type { ExportProduct } from "../../shopify/catalog/export-types.js";
-import { indexProducts } from "../../shopify/catalog/store/search-index.js";
 
 export async function up(db: Kysely<any>): Promise<void> {
   const sqlite = db.getExecutor().adapter instanceof SqliteAdapter;
@@ -93,32 +90,19 @@ export async function up(db: Kysely<any>): Promise<void> {
     }
   }
 
-  // Backfill from the stored catalog, per shop, a page at a time.
-  const typed = db as unknown as Kysely<Database>;
-  const shops = await typed.selectFrom("catalog_products").select("shop").distinct().execute();
-  for (const { shop } of shops) {
-    let last = "";
-    for (;;) {
-      const rows = await typed
-        .selectFrom("catalog_products")
-        .select(["sort_key", "data"])
-        .where("shop", "=", shop)
-        .where("deleted", "=", 0)
-        .where("sort_key", ">", last)
-        .orderBy("sort_key")
-        .limit(500)
-        .execute();
-      if (!rows.length) break;
-      await indexProducts(typed, shop, rows.map((r) => JSON.parse(r.data) as ExportProduct));
-      last = rows[rows.length - 1]!.sort_key;
-    }
-  }
+  // Shops whose catalog was stored before this migration: their products are indexed on the
+  // first search (src/shopify/catalog/store/search-index.ts backfillSearchIndex). Done there, not
+  // here, because building a document is the catalog's knowledge and src/storage imports no
+  // integration; every write after this migration indexes itself.
+  await db.schema.createTable("catalog_search_backfill").addColumn("shop", "text", (c) => c.primaryKey()).execute();
+  await sql`insert into catalog_search_backfill (shop) select distinct shop from catalog_products where deleted = 0`.execute(db);
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await sql`drop table if exists catalog_search_fts`.execute(db);
   await sql`drop table if exists catalog_search_words_fts`.execute(db);
   await db.schema.dropTable("catalog_search_words").ifExists().execute();
+  await db.schema.dropTable("catalog_search_backfill").ifExists().execute();
   await db.schema.dropTable("catalog_search_variants").ifExists().execute();
   await db.schema.dropTable("catalog_search").ifExists().execute();
 }

@@ -4,7 +4,7 @@
 // copied into the index: search reads them live from their tables (src/bot/search/), so an
 // inventory webhook is searchable the moment it commits without touching the index.
 import { SqliteAdapter, sql } from "kysely";
-import type { Db } from "../../../storage/db.js";
+import { withTransaction, type Db } from "../../../storage/db.js";
 import type { ExportProduct } from "../export-types.js";
 
 /** True when `db` (a handle or a transaction) talks to SQLite. */
@@ -175,4 +175,36 @@ export async function purgeSearchIndex(db: Db, shop: string): Promise<void> {
     await sql`delete from catalog_search_words_fts where rowid in (select id from catalog_search_words where shop = ${shop})`.execute(db);
   }
   await db.deleteFrom("catalog_search_words").where("shop", "=", shop).execute();
+  await db.deleteFrom("catalog_search_backfill").where("shop", "=", shop).execute();
+}
+
+const backfilled = new WeakMap<object, Set<string>>();
+
+/**
+ * Indexes the shop's products stored before migration 0006 (listed in catalog_search_backfill),
+ * once: the live products without an index row, a page at a time, each page in one transaction,
+ * then the shop leaves the list. Products written since the migration indexed themselves. Cheap
+ * after the first call (remembered per database handle).
+ */
+export async function backfillSearchIndex(db: Db, shop: string): Promise<void> {
+  let done = backfilled.get(db);
+  if (!done) backfilled.set(db, (done = new Set()));
+  if (done.has(shop)) return;
+  const pending = await db.selectFrom("catalog_search_backfill").select("shop").where("shop", "=", shop).executeTakeFirst();
+  if (pending) {
+    for (;;) {
+      const rows = await db
+        .selectFrom("catalog_products as p")
+        .select(["p.data"])
+        .where("p.shop", "=", shop)
+        .where("p.deleted", "=", 0)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom("catalog_search as s").select("s.doc").whereRef("s.shop", "=", "p.shop").whereRef("s.product_id", "=", "p.id"))))
+        .limit(500)
+        .execute();
+      if (!rows.length) break;
+      await withTransaction(db, (trx) => indexProducts(trx, shop, rows.map((r) => JSON.parse(r.data) as ExportProduct)));
+    }
+    await db.deleteFrom("catalog_search_backfill").where("shop", "=", shop).execute();
+  }
+  done.add(shop);
 }
