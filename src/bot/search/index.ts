@@ -4,7 +4,9 @@ import { chunks, getShopMetadata, levelsByItem } from "../../shopify/catalog/rea
 import type { ExportDiscount, ExportProduct, ExportVariant, ShopMetadataExport } from "../../shopify/catalog/export-types.js";
 import { backfillSearchIndex, foldText, isSqlite, priceUnits } from "../../shopify/catalog/store/search-index.js";
 import { parseQuery, type ParsedQuery } from "./query.js";
-import { score, scoreCandidate, wordMatch, type Candidate } from "./rank.js";
+import { scoreCandidate, wordMatch, type Candidate } from "./rank.js";
+
+type Scorer = (c: Candidate) => { score: number; complete: boolean };
 
 export { parseQuery, type ParsedQuery } from "./query.js";
 
@@ -263,9 +265,9 @@ async function corrections(db: Db, shop: string, terms: string[]): Promise<Map<s
  * then, when no candidate holds every word, misspelt words replaced by their corrections (words
  * with none are left to the ranker); then any word at all.
  */
-async function candidatePool(db: Db, shop: string, terms: string[], where: RawBuilder<unknown>): Promise<Candidate[]> {
+async function candidatePool(db: Db, shop: string, terms: string[], where: RawBuilder<unknown>, sc: Scorer): Promise<Candidate[]> {
   const exact = await matchAll(db, terms.map((t) => [t]), where);
-  if (exact.some((c) => scoreCandidate(terms, c).complete)) return exact;
+  if (exact.some((c) => sc(c).complete)) return exact;
   const fixes = await corrections(db, shop, terms);
   const groups = terms.flatMap((t) => {
     const f = fixes.get(t);
@@ -326,9 +328,16 @@ export async function searchProducts(db: Db, shop: string, opts: SearchOptions):
     const r = await sql<Candidate>`select ${COLS} from catalog_search s where ${where} order by s.title, s.product_id limit ${limit}`.execute(db);
     ranked = r.rows.map((c) => ({ c, s: 0 }));
   } else {
-    const pool = await withIndexPlans(db, (q) => candidatePool(q, shop, parsed.terms, where));
+    // Each candidate is scored once per search (the pool check and the ranking share it).
+    const memo = new Map<string, ReturnType<Scorer>>();
+    const sc: Scorer = (c) => {
+      let r = memo.get(c.product_id);
+      if (!r) memo.set(c.product_id, (r = scoreCandidate(parsed.terms, c)));
+      return r;
+    };
+    const pool = await withIndexPlans(db, (q) => candidatePool(q, shop, parsed.terms, where, sc));
     ranked = pool
-      .map((c, i) => ({ c, s: score(parsed.terms, c), i }))
+      .map((c, i) => ({ c, s: sc(c).score, i }))
       .filter((x) => x.s > 0.25)
       .sort((a, b) => b.s - a.s || a.i - b.i)
       .slice(0, limit);

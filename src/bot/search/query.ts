@@ -26,7 +26,9 @@ const STOP = new Set(
     "have has any some there this that these those it its please show find looking look want need " +
     "would like can could get buy price prices priced cost costs how much what which who where " +
     "something anything item items product products one ones store shop sell sells selling " +
-    "hi hello hey thanks thank"
+    "hi hello hey thanks thank " +
+    // option names: the value ("xl", "blue") identifies, the name matches every product with sizes
+    "size sizes sized color colors colour colours"
   ).split(" "),
 );
 
