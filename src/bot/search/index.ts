@@ -188,10 +188,13 @@ function tsOperand(w: string): string {
 async function matchAll(db: Db, groups: string[][], where: RawBuilder<unknown>): Promise<Candidate[]> {
   if (isSqlite(db)) {
     const long = groups.map((g) => g.filter((w) => w.length >= 3)).filter((g) => g.length);
-    if (!long.length) return matchShort(db, groups.flat(), where);
+    const short = groups.filter((g) => g.every((w) => w.length < 3)).map((g) => g[0]!);
+    if (!long.length) return matchShort(db, short, where);
     const expr = long.map((g) => (g.length === 1 ? ftsQuote(g[0]!) : `(${g.map(ftsQuote).join(" OR ")})`)).join(" AND ");
+    // Words under 3 characters (sizes: "xl", "s") have no trigram: whole words of the folded text.
+    const shortConds = short.map((t) => sql` and (' ' || s.search_text || ' ') like ${`% ${likeEscape(t)} %`} escape '\\'`);
     const r = await sql<Candidate>`select ${COLS} from catalog_search_fts f join catalog_search s on s.doc = f.rowid
-      where catalog_search_fts match ${expr} and ${where} order by bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) limit ${POOL}`.execute(db);
+      where catalog_search_fts match ${expr} and ${where}${sql.join(shortConds, sql``)} order by bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) limit ${POOL}`.execute(db);
     return r.rows;
   }
   return matchTsquery(db, groups.map((g) => `(${g.map(tsOperand).join(" | ")})`).join(" & "), where);
