@@ -9,6 +9,7 @@ import { registerStatus } from "./cli/status.js";
 import { registerJobs } from "./cli/jobs.js";
 import { registerBackup } from "./cli/backup.js";
 import { registerRestore } from "./cli/restore.js";
+import { registerSearch } from "./cli/search.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -21,6 +22,7 @@ registerStatus(program);
 registerJobs(program);
 registerBackup(program);
 registerRestore(program);
+registerSearch(program);
 
 try {
   await program.parseAsync(process.argv);
