@@ -5,13 +5,23 @@ import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
 import type { Integration } from "./integration.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
-import { createFacebookIntegration } from "./facebook/index.js";
+import { botMessageHook, createBotIntegration } from "./bot/index.js";
+import { createFacebookIntegration, type FacebookOptions } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
 
 /** Every integration storelink ships, as serve runs them. */
 export function defaultIntegrations(ctx: AppContext): Integration[] {
-  return [createShopifyIntegration(ctx), createFacebookIntegration(ctx)];
+  return [createShopifyIntegration(ctx), ...messengerIntegrations(ctx)];
+}
+
+/**
+ * Facebook and the sales bot, wired together: the bot's hook runs in Facebook's apply transaction
+ * (one reply job per incoming mid), and the bot sends through Facebook's messenger API.
+ */
+export function messengerIntegrations(ctx: AppContext, fbOpts: Omit<FacebookOptions, "onMessages"> = {}, botOpts: Omit<Parameters<typeof createBotIntegration>[1], "messenger"> = {}): Integration[] {
+  const fb = createFacebookIntegration(ctx, { ...fbOpts, onMessages: botMessageHook(ctx) });
+  return [fb, createBotIntegration(ctx, { ...botOpts, messenger: fb.messenger })];
 }
 
 export interface BuildAppOptions {

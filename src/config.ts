@@ -100,6 +100,24 @@ const schema = z.object({
   SPACES_BUCKET: optionalString,
   SPACES_ENDPOINT: url.optional(),
 
+  /** OpenAI-compatible chat completions base URL (the bot's LLM), e.g. https://inference.do-ai.run/v1;
+   *  /chat/completions is appended. Unset: the bot is off. */
+  GENAI_ENDPOINT: url.optional(),
+  GENAI_API_KEY: optionalString,
+  GENAI_MODEL: z.string().trim().min(1).default("llama3.3-70b-instruct"),
+  /** One LLM request's timeout (each retry gets its own). */
+  GENAI_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /** Conversation messages given to the model as context. */
+  BOT_HISTORY_MESSAGES: z.coerce.number().int().min(1).max(200).default(20),
+  /** Tool loop bounds per reply: model calls, total tokens, wall time. */
+  BOT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(6),
+  BOT_MAX_TOKENS: z.coerce.number().int().min(100).default(20_000),
+  BOT_REPLY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
+  /** Replies per conversation per minute; more are skipped (logged). */
+  BOT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6),
+  /** A human reply from the Page inbox pauses the bot in that conversation this long. */
+  BOT_HANDOVER_PAUSE_MINUTES: z.coerce.number().int().min(0).default(60),
+
   /** Run the bundled Shopify simulator in-process and connect a demo shop to it. Default: on when
    *  no SHOPIFY_API_KEY is set, except with NODE_ENV=production, where only DEMO=true runs it. */
   DEMO: z
@@ -170,6 +188,19 @@ export interface Config {
     scopes: string[];
   };
   spaces: { key: string; secret: string; region: string; bucket: string; endpoint: string } | null;
+  /** The sales bot (GENAI_* and BOT_*); endpoint null: the bot is off. */
+  bot: {
+    endpoint: string | null;
+    apiKey: string | null;
+    model: string;
+    timeoutMs: number;
+    historyMessages: number;
+    maxSteps: number;
+    maxTokens: number;
+    replyTimeoutMs: number;
+    ratePerMinute: number;
+    handoverPauseMs: number;
+  };
 }
 
 /** Parses a 32-byte key given as base64 or hex, optionally prefixed "id:". */
@@ -302,5 +333,17 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       scopes: e.FACEBOOK_SCOPES.split(",").map((s) => s.trim()).filter(Boolean),
     },
     spaces,
+    bot: {
+      endpoint: e.GENAI_ENDPOINT ? e.GENAI_ENDPOINT.replace(/\/+$/, "") : null,
+      apiKey: e.GENAI_API_KEY ?? null,
+      model: e.GENAI_MODEL,
+      timeoutMs: e.GENAI_TIMEOUT_SECONDS * 1000,
+      historyMessages: e.BOT_HISTORY_MESSAGES,
+      maxSteps: e.BOT_MAX_STEPS,
+      maxTokens: e.BOT_MAX_TOKENS,
+      replyTimeoutMs: e.BOT_REPLY_TIMEOUT_SECONDS * 1000,
+      ratePerMinute: e.BOT_RATE_LIMIT_PER_MINUTE,
+      handoverPauseMs: e.BOT_HANDOVER_PAUSE_MINUTES * 60_000,
+    },
   };
 }
