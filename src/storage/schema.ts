@@ -106,6 +106,44 @@ export interface CatalogSyncStateTable {
   updated_at: number;
 }
 
+/**
+ * Catalog search index (migration 0006_search; written by src/shopify/catalog/store/search-index.ts
+ * in the same transaction as the product write). One row per stored live product; on SQLite `doc`
+ * is also the rowid of its FTS5 row (catalog_search_fts), on PostgreSQL the table has a generated
+ * `tsv` column and a pg_trgm index on `search_text`.
+ */
+export interface CatalogSearchTable {
+  doc: Generated<number>;
+  shop: string;
+  product_id: string;
+  /** 1: status ACTIVE (the only products search ever offers). */
+  sellable: number;
+  title: string;
+  handle: string;
+  vendor: string;
+  product_type: string;
+  /** Tags, option names and values, variant titles, custom text metafields. */
+  attrs: string;
+  /** SKUs and barcodes. */
+  codes: string;
+  /** Description as plain text (bounded). */
+  description: string;
+  /** Lower-cased, accent-free title + vendor + type + attrs + codes (PostgreSQL trigram index). */
+  search_text: string;
+}
+
+/** Variants of indexed products, for price and stock filters. */
+export interface CatalogSearchVariantsTable {
+  shop: string;
+  product_id: string;
+  variant_id: string;
+  inventory_item_id: string;
+  /** Price in 1/10,000 of the currency unit, parsed exactly from the decimal string. */
+  price_units: number;
+  /** 1: inventoryPolicy CONTINUE (sellable when out of stock). */
+  continue_selling: number;
+}
+
 /** Durable job queue (src/jobs/queue.ts). payload is JSON text. */
 export interface JobsTable {
   id: Generated<number>;
@@ -151,6 +189,8 @@ export interface Database {
   catalog_discounts: CatalogDiscountsTable;
   catalog_shop_metadata: CatalogShopMetadataTable;
   catalog_sync_state: CatalogSyncStateTable;
+  catalog_search: CatalogSearchTable;
+  catalog_search_variants: CatalogSearchVariantsTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

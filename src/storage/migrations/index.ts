@@ -6,6 +6,7 @@ import * as m0002 from "./0002_jobs.js";
 import * as m0003 from "./0003_catalog.js";
 import * as m0004 from "./0004_serial_keys.js";
 import * as m0005 from "./0005_facebook.js";
+import * as m0006 from "./0006_search.js";
 import * as m0007 from "./0007_bot.js";
 
 export const migrations: Record<string, Migration> = {
@@ -14,5 +15,6 @@ export const migrations: Record<string, Migration> = {
   "0003_catalog": m0003,
   "0004_serial_keys": m0004,
   "0005_facebook": m0005,
+  "0006_search": m0006,
   "0007_bot": m0007,
 };

@@ -3,6 +3,7 @@ import { attachInventory, chunks, levelsByItem } from "../read.js";
 import { gidSortKey, type ExportProduct } from "../export-types.js";
 import { changed, toMs, type Timestamp } from "./changes.js";
 import { replaceLevels } from "./inventory.js";
+import { indexProducts, unindexProducts } from "./search-index.js";
 
 /** Options of upsertProduct. */
 export interface UpsertProductOptions {
@@ -70,6 +71,7 @@ export async function upsertProduct(db: Db, shop: string, product: ExportProduct
       )
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    await indexProducts(trx, shop, [product]);
     if (opts.replaceInventory !== false) {
       const levels = product.variants.flatMap((v) => v.inventory.map((l) => ({ item: v.inventoryItemId, ...l })));
       await replaceLevels(trx, shop, [...new Set([...itemIdsOf(old?.data), ...product.variants.map((v) => v.inventoryItemId)])], levels, invAt);
@@ -105,6 +107,7 @@ export async function deleteProduct(db: Db, shop: string, id: string, opts: { at
       )
       .executeTakeFirst();
     if (Number(r.numInsertedOrUpdatedRows ?? 0) === 0) return false;
+    await unindexProducts(trx, shop, [id]);
     for (const c of chunks(itemIdsOf(old?.data))) {
       await trx.deleteFrom("catalog_inventory_levels").where("shop", "=", shop).where("inventory_item_id", "in", c).execute();
     }

@@ -2,6 +2,7 @@ import { withTransaction, type Db } from "../../../storage/db.js";
 import { chunks } from "../read.js";
 import type { ExportDiscount, ShopMetadataExport } from "../export-types.js";
 import { changed, toMs, type Timestamp } from "./changes.js";
+import { purgeSearchIndex } from "./search-index.js";
 
 /** The shop's discounts become exactly `discounts` (unversioned: always read whole from Shopify). */
 export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDiscount[]): Promise<void> {
@@ -44,7 +45,7 @@ export async function upsertShopMetadata(
 
 /**
  * Deletes everything the catalog holds for the shop (products, levels, collections, membership,
- * discounts, metadata, sync state), in one transaction, for shop/redact. Does not notify listeners.
+ * discounts, metadata, sync state, search index), in one transaction, for shop/redact. Does not notify listeners.
  */
 export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {
   await withTransaction(db, async (trx) => {
@@ -59,5 +60,6 @@ export async function purgeShopCatalog(db: Db, shop: string): Promise<void> {
     ] as const) {
       await trx.deleteFrom(t).where("shop", "=", shop).execute();
     }
+    await purgeSearchIndex(trx, shop);
   });
 }
