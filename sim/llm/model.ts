@@ -83,6 +83,8 @@ interface Found {
   id: string;
   title: string;
   price: string | null;
+  /** The highest variant price when the product has a range. */
+  priceMax: string | null;
   currency: string | null;
   stock: number | null;
   inStock: boolean | null;
@@ -104,6 +106,52 @@ function firstKey(o: unknown, keys: string[], test: (v: unknown) => boolean, dep
   return undefined;
 }
 
+const isPrice = (x: unknown): x is string => typeof x === "string" && PRICE.test(x);
+
+/** Price (string, or {min, max}), currency, and stock (top-level total, or the variants' sum) of a product object. */
+function readProduct(id: string, title: string, r: Record<string, unknown>): Found {
+  let price: string | null = null;
+  let priceMax: string | null = null;
+  let currency: string | null = null;
+  const pr = r.price ?? r.priceRange ?? r.price_range;
+  if (isPrice(pr)) price = pr;
+  else if (pr && typeof pr === "object") {
+    const o = pr as Record<string, unknown>;
+    const min = o.min ?? o.minVariantPrice ?? o.min_price;
+    const max = o.max ?? o.maxVariantPrice ?? o.max_price;
+    if (isPrice(min)) price = min;
+    if (isPrice(max) && max !== min) priceMax = max;
+    const c = o.currencyCode ?? o.currency_code ?? o.currency;
+    if (typeof c === "string" && /^[A-Z]{3}$/.test(c)) currency = c;
+  } else {
+    const v = firstKey(r, ["min_price", "minPrice", "price_min"], isPrice);
+    if (isPrice(v)) price = v;
+  }
+  if (!currency) {
+    const c = r.currencyCode ?? r.currency_code ?? r.currency;
+    if (typeof c === "string" && /^[A-Z]{3}$/.test(c)) currency = c;
+  }
+  let stock: number | null = null;
+  for (const k of ["totalAvailable", "total_available", "available_quantity", "quantity", "inventory", "totalInventory", "stock", "available"]) {
+    if (typeof r[k] === "number") {
+      stock = r[k] as number;
+      break;
+    }
+  }
+  if (stock === null && Array.isArray(r.variants) && r.variants.length && r.variants.every((v) => typeof (v as Record<string, unknown>)?.available === "number")) {
+    // Only when every variant is listed (variantCount, if given, says how many exist).
+    if (typeof r.variantCount !== "number" || r.variantCount === r.variants.length) stock = r.variants.reduce((n, v) => n + ((v as Record<string, number>).available ?? 0), 0);
+  }
+  let inStock: boolean | null = null;
+  for (const k of ["available", "in_stock", "inStock", "availableForSale", "sellable"]) {
+    if (typeof r[k] === "boolean") {
+      inStock = r[k] as boolean;
+      break;
+    }
+  }
+  return { id, title, price, priceMax, currency, stock, inStock };
+}
+
 /** Every product object (a Product GID and a title) in a tool result, in order, deduplicated. */
 export function productsIn(value: unknown): Found[] {
   const out = new Map<string, Found>();
@@ -116,11 +164,7 @@ export function productsIn(value: unknown): Found[] {
     const r = v as Record<string, unknown>;
     const id = typeof r.id === "string" ? r.id : typeof r.product_id === "string" ? r.product_id : typeof r.productId === "string" ? r.productId : null;
     if (id && PRODUCT_GID.test(id) && typeof r.title === "string" && !out.has(id)) {
-      const price = firstKey(r, ["price", "min_price", "minPrice", "price_min", "amount"], (x) => typeof x === "string" && PRICE.test(x)) as string | undefined;
-      const currency = firstKey(r, ["currency", "currency_code", "currencyCode"], (x) => typeof x === "string" && /^[A-Z]{3}$/.test(x)) as string | undefined;
-      const stock = firstKey(r, ["total_available", "totalAvailable", "available_quantity", "quantity", "available", "inventory", "total_inventory", "totalInventory", "stock"], (x) => typeof x === "number");
-      const inStock = firstKey(r, ["in_stock", "inStock", "available_for_sale", "availableForSale"], (x) => typeof x === "boolean");
-      out.set(id, { id, title: r.title, price: price ?? null, currency: currency ?? null, stock: typeof stock === "number" ? stock : null, inStock: typeof inStock === "boolean" ? inStock : null });
+      out.set(id, readProduct(id, r.title, r));
     }
     for (const x of Object.values(r)) visit(x, depth + 1);
   };
@@ -154,7 +198,8 @@ function parseJson(s: string): unknown {
   }
 }
 
-const money = (p: Found) => (p.price === null ? null : p.currency === "USD" || p.currency === null ? `$${p.price}` : `${p.price} ${p.currency}`);
+const amount = (v: string, c: string | null) => (c === "USD" || c === null ? `$${v}` : `${v} ${c}`);
+const money = (p: Found) => (p.price === null ? null : p.priceMax ? `${amount(p.price, p.currency)} to ${amount(p.priceMax, p.currency)}` : amount(p.price, p.currency));
 
 function describe(p: Found): string {
   const parts = [`${p.title}`];
@@ -178,7 +223,9 @@ export function decide(messages: ChatMessage[], tools: ChatTool[], opts: ModelOp
   for (const m of turn) if (m.role === "assistant") for (const c of m.tool_calls ?? []) callNames.set(c.id, c.function.name);
   const results: { name: string; value: unknown }[] = [];
   for (const m of turn) if (m.role === "tool" && m.tool_call_id) results.push({ name: callNames.get(m.tool_call_id) ?? "?", value: parseJson(textOf(m)) });
-  const called = new Set(results.map((r) => r.name));
+  // A result that is an error (bad arguments, a failed tool) does not count: the call is made again.
+  const isError = (v: unknown) => !!v && typeof v === "object" && !Array.isArray(v) && "error" in (v as object) && Object.keys(v as object).length === 1;
+  const called = new Set(results.filter((r) => !isError(r.value)).map((r) => r.name));
 
   if (!question.trim() || GREETING_ONLY.test(question)) return { kind: "text", text: "Hi! I can help you find products, prices and stock. What are you looking for?" };
 
@@ -202,8 +249,6 @@ export function decide(messages: ChatMessage[], tools: ChatTool[], opts: ModelOp
   }
   const hits = results.filter((r) => r.name === "search_products").flatMap((r) => productsIn(r.value));
   if (!hits.length) {
-    const error = results.find((r) => r.value && typeof r.value === "object" && "error" in (r.value as object));
-    if (error) return { kind: "text", text: "Sorry, I could not search the catalog just now." };
     return { kind: "text", text: `Sorry, I could not find anything matching "${q.query || question.trim()}" in our catalog.` };
   }
   const top = hits[0]!;
@@ -216,7 +261,7 @@ export function decide(messages: ChatMessage[], tools: ChatTool[], opts: ModelOp
   for (const r of results) {
     for (const p of productsIn(r.value)) {
       if (p.id !== top.id) continue;
-      if (p.price !== null) merged.price = p.price;
+      if (p.price !== null) (merged.price = p.price), (merged.priceMax = p.priceMax);
       if (p.currency !== null) merged.currency = p.currency;
       if (p.stock !== null) merged.stock = p.stock;
       if (p.inStock !== null) merged.inStock = p.inStock;

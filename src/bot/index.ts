@@ -8,6 +8,7 @@ import { createLlmClient, type LlmClient } from "./llm.js";
 import { runReply, type BotMessenger } from "./pipeline.js";
 import { enqueueReply, pauseConversation, REPLY_JOB } from "./replies.js";
 import { toolsForShops, type ShopToolsFactory } from "./shop-tools.js";
+import { createCatalogTools } from "./tools.js";
 
 export { REPLY_JOB, replySerialKey, setPagePaused, setInstructions, getBotPage } from "./replies.js";
 export type { BotMessenger } from "./pipeline.js";
@@ -88,7 +89,7 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
       : b.endpoint
         ? createLlmClient({ endpoint: b.endpoint, apiKey: b.apiKey, model: b.model, timeoutMs: b.timeoutMs, baseDelayMs: opts.llmBaseDelayMs, log: ctx.log })
         : null;
-  const shopTools = opts.shopTools ?? null;
+  const shopTools: ShopToolsFactory = opts.shopTools ?? ((db, shop) => createCatalogTools(db, shop));
   const secrets = [ctx.config.facebook.appSecret, ctx.config.shopify.apiSecret, b.apiKey, ctx.secrets.stateSecret, ctx.config.facebook.verifyToken];
   const jobs: Handlers = {
     [REPLY_JOB]: async (job) => {
@@ -103,7 +104,7 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
           log: ctx.log,
           messenger: opts.messenger,
           llm,
-          tools: (shops): ReplyTools | null => (shopTools ? toolsForShops(ctx.db, shops, shopTools) : null),
+          tools: (shops): ReplyTools | null => toolsForShops(ctx.db, shops, shopTools),
           limits: { maxSteps: b.maxSteps, maxTokens: b.maxTokens, replyTimeoutMs: b.replyTimeoutMs },
           historyMessages: b.historyMessages,
           ratePerMinute: b.ratePerMinute,

@@ -28,6 +28,8 @@ export interface BotTestOptions {
   llm?: LlmSimulatorOptions;
   env?: Record<string, string | undefined>;
   shopTools?: ShopToolsFactory;
+  /** Messenger text limit for the bot's replies (default 2000). */
+  textLimit?: number;
 }
 
 export async function startBotTest(db: TestDatabase, o: BotTestOptions = {}): Promise<BotTest> {
@@ -79,7 +81,7 @@ export async function startBotTest(db: TestDatabase, o: BotTestOptions = {}): Pr
           },
         }),
     },
-    { llmBaseDelayMs: 5, shopTools: o.shopTools },
+    { llmBaseDelayMs: 5, shopTools: o.shopTools, textLimit: o.textLimit },
   ) as [FacebookIntegration, BotIntegration];
   const app = await buildApp(ctx, { integrations: [fb, bot] });
   await app.listen({ host: "127.0.0.1", port: 0 });
