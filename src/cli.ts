@@ -7,6 +7,7 @@ import { registerSim } from "./cli/sim.js";
 import { registerSync } from "./cli/sync.js";
 import { registerStatus } from "./cli/status.js";
 import { registerJobs } from "./cli/jobs.js";
+import { registerBot } from "./cli/bot.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -17,6 +18,7 @@ registerSim(program);
 registerSync(program);
 registerStatus(program);
 registerJobs(program);
+registerBot(program);
 
 try {
   await program.parseAsync(process.argv);
