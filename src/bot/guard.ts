@@ -72,14 +72,19 @@ export function nameCandidates(text: string): string[] {
   for (const sentence of text.split(/(?<=[.!?:;])\s+|\n+/)) {
     const words = sentence.split(/\s+/).filter(Boolean);
     let run: string[] = [];
+    let atStart = false;
     const flush = () => {
+      // A sentence's first word is capitalised anyway ("Use WINTER10"): it is no evidence of a name.
+      if (atStart) run.shift();
       while (run.length && COMMON.has(run[0]!.toLowerCase().replace(/[^\p{L}-]/gu, ""))) run.shift();
       if (run.length >= 2) out.push(run.join(" "));
       run = [];
+      atStart = false;
     };
-    for (const raw of words) {
+    for (const [k, raw] of words.entries()) {
       const w = raw.replace(/^[("'“‘]+|[)"'”’.,!?:;]+$/g, "");
       if (/^\p{Lu}[\p{L}\p{N}'’&-]*$/u.test(w)) {
+        if (!run.length) atStart = k === 0;
         run.push(w);
         if (/[.,!?:;)"”]$/.test(raw)) flush();
       } else flush();
