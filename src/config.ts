@@ -113,6 +113,8 @@ const schema = z.object({
   BOT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(6),
   BOT_MAX_TOKENS: z.coerce.number().int().min(100).default(20_000),
   BOT_REPLY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
+  /** Replies composed at once (the bot's own worker; each mostly waits for the LLM). */
+  BOT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /** Replies per conversation per minute; more are skipped (logged). */
   BOT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6),
   /** A human reply from the Page inbox pauses the bot in that conversation this long. */
@@ -200,6 +202,7 @@ export interface Config {
     replyTimeoutMs: number;
     ratePerMinute: number;
     handoverPauseMs: number;
+    concurrency: number;
   };
 }
 
@@ -344,6 +347,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       replyTimeoutMs: e.BOT_REPLY_TIMEOUT_SECONDS * 1000,
       ratePerMinute: e.BOT_RATE_LIMIT_PER_MINUTE,
       handoverPauseMs: e.BOT_HANDOVER_PAUSE_MINUTES * 60_000,
+      concurrency: e.BOT_CONCURRENCY,
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { Transaction } from "kysely";
 import type { AppContext } from "../context.js";
 import type { Integration } from "../integration.js";
-import { RetryLater, type Handlers } from "../jobs/worker.js";
+import { createWorker, RetryLater, type Handlers, type Worker } from "../jobs/worker.js";
 import type { Database } from "../storage/schema.js";
 import type { ReplyTools } from "./compose.js";
 import { createLlmClient, type LlmClient } from "./llm.js";
@@ -32,6 +32,24 @@ export interface BotHookOptions {
   now?: () => number;
 }
 
+// The bot's own worker (see createBotIntegration) is woken shortly after the hook enqueued
+// replies: the hook runs inside Facebook's apply transaction, so the first wake may come before the
+// commit; the second one, or the worker's poll, finds the job.
+const wakers = new Set<() => void>();
+let wakePending = false;
+function wakeBotWorkers(): void {
+  if (wakePending || !wakers.size) return;
+  wakePending = true;
+  const fire = () => {
+    for (const w of wakers) w();
+  };
+  setTimeout(fire, 2).unref();
+  setTimeout(() => {
+    wakePending = false;
+    fire();
+  }, 20).unref();
+}
+
 /**
  * The hook the Facebook integration runs in its apply transaction (FacebookOptions.onMessages):
  * each shopper message (messaging, not standby; text or attachments) gets its reply row and job,
@@ -48,7 +66,7 @@ export function botMessageHook(ctx: AppContext, o: BotHookOptions = {}): (trx: T
     for (const m of msgs) {
       if (m.kind === "message") {
         if (m.source !== "messaging" || (!m.text && !m.hasAttachments)) continue;
-        await enqueueReply(trx, m, now);
+        if (await enqueueReply(trx, m, now)) wakeBotWorkers();
       } else {
         const ours = (appId !== null && m.appId === appId) || (m.metadata?.startsWith("storelink:") ?? false);
         if (ours || pauseMs === 0) continue;
@@ -70,16 +88,22 @@ export interface BotOptions {
   llmBaseDelayMs?: number;
   /** Messenger's text limit (default 2000). */
   textLimit?: number;
+  /** The bot worker's poll interval (default 250 ms; it is also woken when replies are enqueued). */
+  pollMs?: number;
 }
 
 export interface BotIntegration extends Integration {
   readonly llm: LlmClient | null;
+  /** The bot's worker, while the runtime runs (null before start and after stop). */
+  readonly worker: Worker | null;
 }
 
 /**
  * The sales bot's room: the bot.reply job kind (serial key bot.reply:<page>:<psid>, one job per
  * incoming mid, see pipeline.ts). Its jobs are created by botMessageHook, which app.ts gives to the
- * Facebook integration.
+ * Facebook integration. Replies mostly wait for the LLM, so they run on the bot's own worker
+ * (BOT_CONCURRENCY at once, default 16) instead of taking the shared worker's few slots from the
+ * catalog and Messenger apply jobs; the shared queue, leases and serial keys are the same.
  */
 export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotIntegration {
   const b = ctx.config.bot;
@@ -118,6 +142,26 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
       );
     },
   };
-  return { name: "bot", jobs, llm };
+  let worker: Worker | null = null;
+  const wake = () => worker?.wake();
+  return {
+    name: "bot",
+    llm,
+    get worker() {
+      return worker;
+    },
+    start() {
+      if (worker) return;
+      worker = createWorker(ctx, jobs, { concurrency: b.concurrency, leaseMs: ctx.config.jobLeaseMs, pollMs: opts.pollMs ?? 250 });
+      wakers.add(wake);
+      worker.start();
+    },
+    async stop() {
+      wakers.delete(wake);
+      const w = worker;
+      worker = null;
+      await w?.stop();
+    },
+  };
 }
 

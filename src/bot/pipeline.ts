@@ -81,19 +81,19 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       log.info({ reason: skip }, `bot: not replying (${skip})`);
       return "skipped";
     }
-    for (const action of ["mark_seen", "typing_on"] as const) {
-      try {
-        const r = await d.messenger.senderAction(pageId, psid, action);
-        if (!r.ok && r.reason === "outside_window") {
-          await finishReply(d.db, pageId, mid, "skipped", "outside the 24-hour window (Send API refused)");
-          log.info({ action, detail: r.message }, "bot: not replying: outside the 24-hour messaging window");
-          return "skipped";
+    // mark_seen and typing_on go out while the reply is composed (they only decorate it).
+    const actions = (async (): Promise<string | null> => {
+      for (const action of ["mark_seen", "typing_on"] as const) {
+        try {
+          const r = await d.messenger.senderAction(pageId, psid, action);
+          if (!r.ok && r.reason === "outside_window") return r.message;
+          if (!r.ok) log.info({ action, reason: r.reason }, "bot: sender action refused");
+        } catch (err) {
+          log.info({ action, err: (err as Error).message }, "bot: sender action failed (going on)");
         }
-        if (!r.ok) log.info({ action, reason: r.reason }, "bot: sender action refused");
-      } catch (err) {
-        log.info({ action, err: (err as Error).message }, "bot: sender action failed (going on)");
       }
-    }
+      return null;
+    })();
     const started = now();
     const page = await loadPage(d.db, pageId);
     if (!page) {
@@ -124,6 +124,12 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       grounded = r.grounded;
       reason = r.reason;
       log.info({ grounded, reason, steps: r.steps, tokens: r.tokens, tools: r.toolCalls, ms: now() - started }, "bot: reply composed");
+    }
+    const outside = await actions;
+    if (outside !== null) {
+      await finishReply(d.db, pageId, mid, "skipped", "outside the 24-hour window (Send API refused)");
+      log.info({ detail: outside }, "bot: not replying: outside the 24-hour messaging window");
+      return "skipped";
     }
     const parts = splitMessage(text, d.textLimit);
     await updateReply(d.db, pageId, mid, { status: "composed", reply_text: JSON.stringify(parts), grounded: grounded ? 1 : 0, reason });
