@@ -87,7 +87,7 @@ export async function startBotBench(o: { extraItems?: number; postgres?: string;
     GENAI_MODEL: "sim-model",
     ...o.env,
   });
-  const ctx = await createContext(config, { log: createLogger("warn") });
+  const ctx = await createContext(config, { log: createLogger("error") });
   const integrations = messengerIntegrations(ctx, { schedules: false });
   const app = await buildApp(ctx, { integrations });
   await app.listen({ host: "127.0.0.1", port: 0 });

@@ -47,15 +47,28 @@ function refusal(e: GraphApiError): SendResult | null {
 
 /** The Messenger API over a Graph client (see the file comment). */
 export function createMessenger(ctx: AppContext, graph: () => GraphClient | null, appId: string | null): Messenger {
+  // Page tokens, decrypted, for a few seconds (a reply makes several calls in a row); dropped on any
+  // token error, so a re-authorised Page is picked up at once.
+  const tokens = new Map<string, { token: string; until: number }>();
+  const tokenOf = async (pageId: string): Promise<string | null> => {
+    const hit = tokens.get(pageId);
+    if (hit && hit.until > Date.now()) return hit.token;
+    const token = await pageAccessToken(ctx, pageId);
+    if (tokens.size > 1000) tokens.clear();
+    if (token) tokens.set(pageId, { token, until: Date.now() + 10_000 });
+    else tokens.delete(pageId);
+    return token;
+  };
   const post = async (pageId: string, params: Record<string, string>): Promise<SendResult & { raw?: unknown }> => {
     const g = graph();
-    const token = await pageAccessToken(ctx, pageId);
+    const token = await tokenOf(pageId);
     if (!g || !token) return { ok: false, reason: "no_token", message: "the Page has no usable token (or Facebook is not configured)" };
     try {
       const r = await g.call<{ message_id?: string; recipient_id?: string }>({ method: "POST", path: `${pageId}/messages`, params, token, pageId, maxAttempts: 1 });
       return { ok: true, messageId: String(r?.message_id ?? "") };
     } catch (err) {
       if (err instanceof GraphApiError) {
+        if (err.invalidToken) tokens.delete(pageId);
         const r = refusal(err);
         if (r) return r;
       }
@@ -95,7 +108,7 @@ export function createMessenger(ctx: AppContext, graph: () => GraphClient | null
     },
     async pageMessagesSince(pageId, psid, since) {
       const g = graph();
-      const token = await pageAccessToken(ctx, pageId);
+      const token = await tokenOf(pageId);
       if (!g || !token) return [];
       const convs = await g.call<GraphPage<{ id: string }>>({ path: `${pageId}/conversations`, params: { platform: "messenger", user_id: psid, fields: "id" }, token, pageId });
       const out: PageMessage[] = [];
