@@ -145,7 +145,8 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       const since = Number(row.sending_at);
       // A previous attempt began this send and did not record its outcome: did it go out?
       const found = await alreadySent(d, pageId, psid, part, since);
-      if (found === "unknown") throw d.retryLater(3000, "could not check whether the interrupted send went out");
+      // A failure (not RetryLater): retried with backoff, parked dead after the worker's attempts.
+      if (found === "unknown") throw new Error("could not check whether the interrupted send went out (Conversations API)");
       if (found) {
         mids.push(found);
         await updateReply(d.db, pageId, mid, { parts_sent: i + 1, sending_at: null, sent_mids: JSON.stringify(mids) });
