@@ -9,8 +9,9 @@ import assert from "node:assert/strict";
 import { FALLBACK_ERROR, FALLBACK_UNGROUNDED } from "../src/bot/index.js";
 import { pageAccessToken } from "../src/facebook/pages.js";
 import { INVENTED_PRODUCTS } from "../sim/llm/index.js";
+import { demoShopperAsks } from "../sim/llm/demo.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
-import { FB_APP_SECRET, FB_VERIFY_TOKEN, login } from "./helpers/facebook.js";
+import { FB_APP_ID, FB_APP_SECRET, FB_VERIFY_TOKEN, login } from "./helpers/facebook.js";
 import { API_SECRET, ENCRYPTION_KEY, STATE_SECRET } from "./helpers/foundation.js";
 import { allJobsIdle, botMessages, GENAI_KEY, repliesFinal, startBotTest, type BotTest } from "./helpers/bot.js";
 import { ITEMS, SHOP_TOKEN, seedBotCatalog, totalStock } from "./helpers/bot-catalog.js";
@@ -123,6 +124,11 @@ for (const d of testDialects()) {
       assert.ok(parts.every((p) => /[.!?]$/.test(p)), "each part ends a sentence");
       assert.deepEqual(texts, parts);
       assert.equal(JSON.parse(row.sent_mids).length, parts.length);
+    });
+
+    it("the demo's simulated shopper gets the grounded answer (sim/llm/demo.ts)", async () => {
+      const r = await demoShopperAsks(t.sim, page, "How much is the canvas tote bag?", { appId: FB_APP_ID, timeoutMs: 20_000 });
+      assert.match(r.reply.join(" "), /Canvas Tote Bag costs \$18\.00, and 10 are in stock\./);
     });
 
     it("no request the LLM received holds a token or a secret", async () => {

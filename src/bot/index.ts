@@ -113,7 +113,17 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
       : b.endpoint
         ? createLlmClient({ endpoint: b.endpoint, apiKey: b.apiKey, model: b.model, timeoutMs: b.timeoutMs, baseDelayMs: opts.llmBaseDelayMs, log: ctx.log })
         : null;
-  const shopTools: ShopToolsFactory = opts.shopTools ?? ((db, shop) => createCatalogTools(db, shop));
+  // One tools object per shop (they hold no state; building one compiles the JSON schemas).
+  const made = new Map<string, ReplyTools>();
+  const make: ShopToolsFactory = opts.shopTools ?? ((db, shop) => createCatalogTools(db, shop));
+  const shopTools: ShopToolsFactory = (db, shop) => {
+    let t = made.get(shop);
+    if (!t) {
+      if (made.size > 1000) made.clear();
+      made.set(shop, (t = make(db, shop)));
+    }
+    return t;
+  };
   const secrets = [ctx.config.facebook.appSecret, ctx.config.shopify.apiSecret, b.apiKey, ctx.secrets.stateSecret, ctx.config.facebook.verifyToken];
   const jobs: Handlers = {
     [REPLY_JOB]: async (job) => {
