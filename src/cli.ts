@@ -8,6 +8,7 @@ import { registerSync } from "./cli/sync.js";
 import { registerStatus } from "./cli/status.js";
 import { registerJobs } from "./cli/jobs.js";
 import { registerBot } from "./cli/bot.js";
+import { registerSearch } from "./cli/search.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
 
@@ -19,6 +20,7 @@ registerSync(program);
 registerStatus(program);
 registerJobs(program);
 registerBot(program);
+registerSearch(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -132,12 +132,31 @@ export interface CatalogSearchTable {
   search_text: string;
 }
 
+/** The vocabulary misspelt query words are corrected against (SQLite: `id` is the rowid of catalog_search_words_fts). */
+export interface CatalogSearchWordsTable {
+  id: Generated<number>;
+  shop: string;
+  word: string;
+}
+
+/** Shops stored before migration 0006 whose products still need indexing (done on the first search). */
+export interface CatalogSearchBackfillTable {
+  shop: string;
+}
+
 /** Variants of indexed products, for price and stock filters. */
 export interface CatalogSearchVariantsTable {
   shop: string;
   product_id: string;
   variant_id: string;
   inventory_item_id: string;
+  title: string;
+  position: number;
+  sku: string | null;
+  /** The price string exactly as stored in the product. */
+  price: string;
+  /** selectedOptions JSON ([{name, value}]). */
+  options: string;
   /** Price in 1/10,000 of the currency unit, parsed exactly from the decimal string. */
   price_units: number;
   /** 1: inventoryPolicy CONTINUE (sellable when out of stock). */
@@ -191,6 +210,8 @@ export interface Database {
   catalog_sync_state: CatalogSyncStateTable;
   catalog_search: CatalogSearchTable;
   catalog_search_variants: CatalogSearchVariantsTable;
+  catalog_search_words: CatalogSearchWordsTable;
+  catalog_search_backfill: CatalogSearchBackfillTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
 }

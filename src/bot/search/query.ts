@@ -1,4 +1,6 @@
-import { foldText, priceUnits } from "../../shopify/catalog/store/search-index.js";
+import { foldText, priceUnits, words } from "../../shopify/catalog/store/search-index.js";
+
+export { words };
 
 /** A shopper's query, parsed: the words that search the text, and the filters the text asked for. */
 export interface ParsedQuery {
@@ -24,7 +26,9 @@ const STOP = new Set(
     "have has any some there this that these those it its please show find looking look want need " +
     "would like can could get buy price prices priced cost costs how much what which who where " +
     "something anything item items product products one ones store shop sell sells selling " +
-    "hi hello hey thanks thank"
+    "hi hello hey thanks thank " +
+    // option names: the value ("xl", "blue") identifies, the name matches every product with sizes
+    "size sizes sized color colors colour colours"
   ).split(" "),
 );
 
@@ -38,11 +42,6 @@ const BOUNDS: { re: RegExp; kind: "max" | "min" | "range" }[] = [
 
 function toUnits(s: string): number | undefined {
   return priceUnits(s.replace(",", ".")) ?? undefined;
-}
-
-/** Splits folded text into words: letters and digits, inner hyphens and dots kept ("t-shirt", "sku-1-2", "2.5"). */
-export function words(folded: string): string[] {
-  return folded.match(/[\p{L}\p{N}]+(?:[-.'][\p{L}\p{N}]+)*/gu) ?? [];
 }
 
 /** Parses a shopper's query into search terms and the filters its text states. */

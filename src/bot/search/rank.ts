@@ -59,63 +59,82 @@ export function wordMatch(q: string, d: string): number {
   return 0;
 }
 
-/** Field weights: a word found in the title counts most, in the description least. */
-const FIELDS = [
-  { key: "title", weight: 1 },
-  { key: "codes", weight: 1 },
-  { key: "attrs", weight: 0.8 },
-  { key: "description", weight: 0.3 },
-] as const;
+/** Field weights: a word found in the title or a code counts most, in the description least. */
+const W_ATTRS = 0.8;
+const W_DESCRIPTION = 0.3;
 
 interface Prepared {
   title: string[];
+  titleSet: Set<string>;
   attrs: string[];
-  codes: string[];
-  description: string[];
-  titleText: string;
+  attrsSet: Set<string>;
+  /** Codes whole ("sku-12-3") and by their parts ("12"); matched exactly only. */
+  codes: Set<string>;
+  /** Whole codes only (an exact SKU or barcode earns the code bonus). */
   codeSet: Set<string>;
+  description: Set<string>;
+  titleText: string;
 }
 
 function prepare(c: Candidate): Prepared {
   const title = words(foldText(c.title));
   const codeWords = foldText(c.codes).split(/\s+/).filter(Boolean);
+  const attrs = [...new Set(words(foldText(`${c.vendor} ${c.product_type} ${c.attrs}`)))];
   return {
     title,
-    attrs: [...new Set(words(foldText(`${c.vendor} ${c.product_type} ${c.attrs}`)))],
-    // Codes match whole ("sku-12-3") and by their parts ("12").
-    codes: [...new Set([...codeWords, ...codeWords.flatMap((w) => words(w.replace(/[-.]/g, " ")))])],
-    description: [...new Set(words(foldText(c.description)))],
-    titleText: title.join(" "),
+    titleSet: new Set(title),
+    attrs,
+    attrsSet: new Set(attrs),
+    codes: new Set([...codeWords, ...codeWords.flatMap((w) => words(w.replace(/[-.]/g, " ")))]),
     codeSet: new Set(codeWords),
+    description: new Set(words(foldText(c.description))),
+    titleText: title.join(" "),
   };
+}
+
+/** Best wordMatch of `q` against a field's words (a set lookup first: most hits are exact). */
+function fieldMatch(q: string, list: string[], set: Set<string>): number {
+  if (set.has(q)) return 1;
+  let m = 0;
+  for (const d of list) {
+    const s = wordMatch(q, d);
+    if (s > m) m = s;
+  }
+  return m;
 }
 
 /**
  * Relevance of a candidate to the query words, higher is better: the weighted share of query
  * words found (each at its best field and match quality), plus bonuses for the exact title and an
  * exact SKU or barcode, minus a little per title word the query did not ask for (shorter, closer
- * titles first).
+ * titles first). `complete`: every query word was found exactly (or as its plural) somewhere.
+ * Codes match exactly only; the description exactly or as a plural (its near-misses are noise).
  */
-export function score(terms: string[], c: Candidate): number {
-  if (!terms.length) return 0;
+export function scoreCandidate(terms: string[], c: Candidate): { score: number; complete: boolean } {
+  if (!terms.length) return { score: 0, complete: true };
   const p = prepare(c);
   let sum = 0;
   let titleHits = 0;
   let codeHit = false;
+  let complete = true;
   for (const q of terms) {
-    let best = 0;
-    for (const f of FIELDS) {
-      const list = p[f.key];
-      let m = 0;
-      for (const d of list) {
-        const s = f.key === "codes" ? (q === d ? 1 : 0) : wordMatch(q, d);
-        if (s > m) m = s;
-        if (m === 1) break;
-      }
-      if (f.key === "title" && m > 0) titleHits++;
-      best = Math.max(best, m * f.weight);
-    }
+    const t = fieldMatch(q, p.title, p.titleSet);
+    if (t > 0) titleHits++;
     if (p.codeSet.has(q)) codeHit = true;
+    let best = t;
+    let raw = t;
+    if (best < 1 && p.codes.has(q)) best = raw = 1;
+    if (best < 1) {
+      const a = fieldMatch(q, p.attrs, p.attrsSet);
+      best = Math.max(best, a * W_ATTRS);
+      raw = Math.max(raw, a);
+      if (raw < 1) {
+        const d = p.description.has(q) ? 1 : q.length > 3 && (p.description.has(`${q}s`) || (q.endsWith("s") && p.description.has(q.slice(0, -1)))) ? 0.95 : 0;
+        best = Math.max(best, d * W_DESCRIPTION);
+        raw = Math.max(raw, d);
+      }
+    }
+    if (raw < 0.95) complete = false;
     sum += best;
   }
   let s = sum / terms.length;
@@ -124,5 +143,10 @@ export function score(terms: string[], c: Candidate): number {
   else if (p.titleText.includes(query)) s += 0.3;
   if (codeHit) s += 1;
   s -= 0.02 * Math.max(0, p.title.length - titleHits);
-  return s;
+  return { score: s, complete };
+}
+
+/** scoreCandidate's score alone. */
+export function score(terms: string[], c: Candidate): number {
+  return scoreCandidate(terms, c).score;
 }

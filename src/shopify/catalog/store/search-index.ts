@@ -4,7 +4,7 @@
 // copied into the index: search reads them live from their tables (src/bot/search/), so an
 // inventory webhook is searchable the moment it commits without touching the index.
 import { SqliteAdapter, sql } from "kysely";
-import type { Db } from "../../../storage/db.js";
+import { withTransaction, type Db } from "../../../storage/db.js";
 import type { ExportProduct } from "../export-types.js";
 
 /** True when `db` (a handle or a transaction) talks to SQLite. */
@@ -78,18 +78,46 @@ export function searchDocument(p: ExportProduct) {
     product_id: p.id,
     variant_id: v.id,
     inventory_item_id: v.inventoryItemId,
+    title: v.title,
+    position: v.position,
+    sku: v.sku,
+    price: v.price,
+    options: JSON.stringify(v.selectedOptions),
     // An unparsable price never matches a price filter (it sorts above every bound).
     price_units: priceUnits(v.price) ?? Number.MAX_SAFE_INTEGER,
     continue_selling: v.inventoryPolicy === "CONTINUE" ? 1 : 0,
   }));
-  return { row, variants };
+  const vocabulary = [...new Set(words(foldText([p.title, p.vendor, p.productType, attrText].join(" "))))].filter((w) => w.length >= 3 && !/\d/.test(w));
+  return { row, variants, vocabulary };
+}
+
+/** Words of folded text: letters and digits, inner hyphens, dots and apostrophes kept ("t-shirt", "sku-1-2"). */
+export function words(folded: string): string[] {
+  return folded.match(/[\p{L}\p{N}]+(?:[-.'][\p{L}\p{N}]+)*/gu) ?? [];
+}
+
+async function addVocabulary(db: Db, shop: string, vocabulary: string[], sqlite: boolean): Promise<void> {
+  if (!vocabulary.length) return;
+  const q = db
+    .insertInto("catalog_search_words")
+    .values(vocabulary.map((word) => ({ shop, word })))
+    .onConflict((oc) => oc.columns(["shop", "word"]).doNothing());
+  if (!sqlite) {
+    await q.execute();
+    return;
+  }
+  // RETURNING lists only the rows inserted: new words get their FTS row.
+  for (const r of await q.returning(["id", "word"]).execute()) {
+    await sql`insert into catalog_search_words_fts (rowid, word) values (${r.id}, ${r.word})`.execute(db);
+  }
 }
 
 /** (Re)indexes stored products; call inside the transaction that wrote them. */
 export async function indexProducts(db: Db, shop: string, products: ExportProduct[]): Promise<void> {
   const sqlite = isSqlite(db);
   for (const p of products) {
-    const { row, variants } = searchDocument(p);
+    const { row, variants, vocabulary } = searchDocument(p);
+    await addVocabulary(db, shop, vocabulary, sqlite);
     if (sqlite) {
       const old = await db.selectFrom("catalog_search").select("doc").where("shop", "=", shop).where("product_id", "=", p.id).executeTakeFirst();
       let doc: number;
@@ -104,10 +132,15 @@ export async function indexProducts(db: Db, shop: string, products: ExportProduc
       await sql`insert into catalog_search_fts (rowid, title, attrs, codes, description)
         values (${doc}, ${row.title}, ${[row.vendor, row.product_type, row.attrs].join(" ")}, ${row.codes}, ${row.description})`.execute(db);
     } else {
+      const f = (x: string) => foldText(x);
+      const tsv = sql<string>`setweight(to_tsvector('simple', ${f(row.title)}), 'A') ||
+        setweight(to_tsvector('simple', ${f([row.vendor, row.product_type, row.attrs, row.codes].join(" "))}), 'B') ||
+        setweight(to_tsvector('simple', ${f(row.description)}), 'D')`;
+      const values = { ...row, tsv } as typeof row;
       await db
         .insertInto("catalog_search")
-        .values({ shop, ...row })
-        .onConflict((oc) => oc.columns(["shop", "product_id"]).doUpdateSet(row))
+        .values({ shop, ...values })
+        .onConflict((oc) => oc.columns(["shop", "product_id"]).doUpdateSet(values))
         .execute();
     }
     await db.deleteFrom("catalog_search_variants").where("shop", "=", shop).where("product_id", "=", p.id).execute();
@@ -138,4 +171,40 @@ export async function purgeSearchIndex(db: Db, shop: string): Promise<void> {
   }
   await db.deleteFrom("catalog_search").where("shop", "=", shop).execute();
   await db.deleteFrom("catalog_search_variants").where("shop", "=", shop).execute();
+  if (isSqlite(db)) {
+    await sql`delete from catalog_search_words_fts where rowid in (select id from catalog_search_words where shop = ${shop})`.execute(db);
+  }
+  await db.deleteFrom("catalog_search_words").where("shop", "=", shop).execute();
+  await db.deleteFrom("catalog_search_backfill").where("shop", "=", shop).execute();
+}
+
+const backfilled = new WeakMap<object, Set<string>>();
+
+/**
+ * Indexes the shop's products stored before migration 0006 (listed in catalog_search_backfill),
+ * once: the live products without an index row, a page at a time, each page in one transaction,
+ * then the shop leaves the list. Products written since the migration indexed themselves. Cheap
+ * after the first call (remembered per database handle).
+ */
+export async function backfillSearchIndex(db: Db, shop: string): Promise<void> {
+  let done = backfilled.get(db);
+  if (!done) backfilled.set(db, (done = new Set()));
+  if (done.has(shop)) return;
+  const pending = await db.selectFrom("catalog_search_backfill").select("shop").where("shop", "=", shop).executeTakeFirst();
+  if (pending) {
+    for (;;) {
+      const rows = await db
+        .selectFrom("catalog_products as p")
+        .select(["p.data"])
+        .where("p.shop", "=", shop)
+        .where("p.deleted", "=", 0)
+        .where((eb) => eb.not(eb.exists(eb.selectFrom("catalog_search as s").select("s.doc").whereRef("s.shop", "=", "p.shop").whereRef("s.product_id", "=", "p.id"))))
+        .limit(500)
+        .execute();
+      if (!rows.length) break;
+      await withTransaction(db, (trx) => indexProducts(trx, shop, rows.map((r) => JSON.parse(r.data) as ExportProduct)));
+    }
+    await db.deleteFrom("catalog_search_backfill").where("shop", "=", shop).execute();
+  }
+  done.add(shop);
 }
