@@ -161,7 +161,8 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
       return worker;
     },
     start() {
-      if (worker) return;
+      // Off (no GENAI_ENDPOINT): the hook enqueues nothing, so no worker polls for replies.
+      if (worker || (!b.endpoint && !opts.llm)) return;
       worker = createWorker(ctx, jobs, { concurrency: b.concurrency, leaseMs: ctx.config.jobLeaseMs, pollMs: opts.pollMs ?? 250 });
       wakers.add(wake);
       worker.start();
