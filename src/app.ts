@@ -8,14 +8,24 @@ import { queueStats } from "./web/metrics.js";
 import { metricsRoutes } from "./web/metrics-route.js";
 import { dashboardRoutes } from "./web/dashboard.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
-import { createFacebookIntegration } from "./facebook/index.js";
+import { botMessageHook, createBotIntegration } from "./bot/index.js";
+import { createFacebookIntegration, type FacebookOptions } from "./facebook/index.js";
 import { createShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
 import { createBackupIntegration } from "./backup-schedule.js";
 
 /** Every integration storelink ships, as serve runs them. */
 export function defaultIntegrations(ctx: AppContext): Integration[] {
-  return [createShopifyIntegration(ctx), createFacebookIntegration(ctx), createBackupIntegration(ctx)];
+  return [createShopifyIntegration(ctx), ...messengerIntegrations(ctx), createBackupIntegration(ctx)];
+}
+
+/**
+ * Facebook and the sales bot, wired together: the bot's hook runs in Facebook's apply transaction
+ * (one reply job per incoming mid), and the bot sends through Facebook's messenger API.
+ */
+export function messengerIntegrations(ctx: AppContext, fbOpts: Omit<FacebookOptions, "onMessages"> = {}, botOpts: Omit<Parameters<typeof createBotIntegration>[1], "messenger"> = {}): Integration[] {
+  const fb = createFacebookIntegration(ctx, { ...fbOpts, onMessages: botMessageHook(ctx) });
+  return [fb, createBotIntegration(ctx, { ...botOpts, messenger: fb.messenger })];
 }
 
 export interface BuildAppOptions {

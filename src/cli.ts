@@ -9,6 +9,7 @@ import { registerStatus } from "./cli/status.js";
 import { registerJobs } from "./cli/jobs.js";
 import { registerBackup } from "./cli/backup.js";
 import { registerRestore } from "./cli/restore.js";
+import { registerBot } from "./cli/bot.js";
 import { registerSearch } from "./cli/search.js";
 
 const program = new Command("storelink").description("Shopify + Facebook data sync for a Messenger sales bot");
@@ -22,6 +23,7 @@ registerStatus(program);
 registerJobs(program);
 registerBackup(program);
 registerRestore(program);
+registerBot(program);
 registerSearch(program);
 
 try {

@@ -113,6 +113,25 @@ const schema = z.object({
     .default("30 2 * * *"),
   /** How many backups are kept (older ones are deleted after each backup). */
   BACKUP_KEEP: z.coerce.number().int().min(1).max(10_000).default(7),
+  /** OpenAI-compatible chat completions base URL (the bot's LLM), e.g. https://inference.do-ai.run/v1;
+   *  /chat/completions is appended. Unset: the bot is off. */
+  GENAI_ENDPOINT: url.optional(),
+  GENAI_API_KEY: optionalString,
+  GENAI_MODEL: z.string().trim().min(1).default("llama3.3-70b-instruct"),
+  /** One LLM request's timeout (each retry gets its own). */
+  GENAI_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(600).default(30),
+  /** Conversation messages given to the model as context. */
+  BOT_HISTORY_MESSAGES: z.coerce.number().int().min(1).max(200).default(20),
+  /** Tool loop bounds per reply: model calls, total tokens, wall time. */
+  BOT_MAX_STEPS: z.coerce.number().int().min(1).max(50).default(6),
+  BOT_MAX_TOKENS: z.coerce.number().int().min(100).default(20_000),
+  BOT_REPLY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).max(3600).default(90),
+  /** Replies composed at once (the bot's own worker; each mostly waits for the LLM). */
+  BOT_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
+  /** Replies per conversation per minute; more are skipped (logged). */
+  BOT_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(6),
+  /** A human reply from the Page inbox pauses the bot in that conversation this long. */
+  BOT_HANDOVER_PAUSE_MINUTES: z.coerce.number().int().min(0).default(60),
 
   /** Run the bundled Shopify simulator in-process and connect a demo shop to it. Default: on when
    *  no SHOPIFY_API_KEY is set, except with NODE_ENV=production, where only DEMO=true runs it. */
@@ -197,6 +216,20 @@ export interface Config {
   spaces: { key: string; secret: string; region: string; bucket: string; endpoint: string } | null;
   /** Backups (BACKUP_*): the directory used when `spaces` is null, the schedule (null: off), how many are kept. */
   backup: { dir: string; cron: string | null; keep: number };
+  /** The sales bot (GENAI_* and BOT_*); endpoint null: the bot is off. */
+  bot: {
+    endpoint: string | null;
+    apiKey: string | null;
+    model: string;
+    timeoutMs: number;
+    historyMessages: number;
+    maxSteps: number;
+    maxTokens: number;
+    replyTimeoutMs: number;
+    ratePerMinute: number;
+    handoverPauseMs: number;
+    concurrency: number;
+  };
 }
 
 /** Parses a 32-byte key given as base64 or hex, optionally prefixed "id:". */
@@ -333,5 +366,18 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     spaces,
     backup: { dir: e.BACKUP_DIR ?? `${dataDir}/backups`, cron: e.BACKUP_CRON === "off" ? null : e.BACKUP_CRON, keep: e.BACKUP_KEEP },
+    bot: {
+      endpoint: e.GENAI_ENDPOINT ? e.GENAI_ENDPOINT.replace(/\/+$/, "") : null,
+      apiKey: e.GENAI_API_KEY ?? null,
+      model: e.GENAI_MODEL,
+      timeoutMs: e.GENAI_TIMEOUT_SECONDS * 1000,
+      historyMessages: e.BOT_HISTORY_MESSAGES,
+      maxSteps: e.BOT_MAX_STEPS,
+      maxTokens: e.BOT_MAX_TOKENS,
+      replyTimeoutMs: e.BOT_REPLY_TIMEOUT_SECONDS * 1000,
+      ratePerMinute: e.BOT_RATE_LIMIT_PER_MINUTE,
+      handoverPauseMs: e.BOT_HANDOVER_PAUSE_MINUTES * 60_000,
+      concurrency: e.BOT_CONCURRENCY,
+    },
   };
 }

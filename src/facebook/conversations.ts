@@ -94,12 +94,57 @@ async function applyOne(trx: Trx, row: FacebookEventsTable, now: number): Promis
   await trx.updateTable("facebook_conversations").set(set).where("page_id", "=", pageId).where("psid", "=", psid).execute();
 }
 
+/** A message or echo applied from a webhook event (what onApplied hooks see). */
+export interface AppliedMessage {
+  pageId: string;
+  psid: string;
+  kind: "message" | "echo";
+  /** messaging (this app handles the thread) or standby (another app owns it). */
+  source: string;
+  mid: string;
+  text: string | null;
+  /** The app that sent an echo (null for a Page-inbox reply or a shopper's message). */
+  appId: string | null;
+  /** The Send API `metadata` an echo carries back. */
+  metadata: string | null;
+  hasAttachments: boolean;
+  /** Event time, epoch ms. */
+  time: number;
+}
+
+/** Runs in the apply transaction after a batch's events were applied (e.g. to enqueue bot replies). */
+export type OnAppliedMessages = (trx: Trx, messages: AppliedMessage[]) => Promise<void>;
+
+function appliedMessage(row: FacebookEventsTable): AppliedMessage | null {
+  if (row.kind !== "message" && row.kind !== "echo") return null;
+  const ev = JSON.parse(row.payload) as MessengerEvent;
+  const m = ev.message as (MessengerEvent["message"] & { metadata?: unknown }) | undefined;
+  if (!m) return null;
+  return {
+    pageId: row.page_id,
+    psid: row.psid,
+    kind: row.kind,
+    source: row.source,
+    mid: m.mid,
+    text: m.text ?? null,
+    appId: m.app_id === undefined || m.app_id === null ? null : String(m.app_id),
+    metadata: typeof m.metadata === "string" ? m.metadata : null,
+    hasAttachments: (m.attachments ?? []).length > 0,
+    time: Number(row.event_time),
+  };
+}
+
 /**
  * Applies the conversation's pending events, oldest first (event time, then arrival, then key),
  * `batch` at a time, each batch in one transaction that also marks its events applied. Returns the
  * number applied. Runs under the conversation's serial key, so batches never interleave.
  */
-export async function applyPendingEvents(db: Db, pageId: string, psid: string, opts: { batch?: number; log?: Logger; now?: () => number } = {}): Promise<number> {
+export async function applyPendingEvents(
+  db: Db,
+  pageId: string,
+  psid: string,
+  opts: { batch?: number; log?: Logger; now?: () => number; onApplied?: OnAppliedMessages } = {},
+): Promise<number> {
   let total = 0;
   for (;;) {
     const rows = await db
@@ -122,6 +167,10 @@ export async function applyPendingEvents(db: Db, pageId: string, psid: string, o
         .set({ status: "applied", applied_at: now })
         .where("event_key", "in", rows.map((r) => r.event_key))
         .execute();
+      if (opts.onApplied) {
+        const msgs = rows.map(appliedMessage).filter((m): m is AppliedMessage => m !== null);
+        if (msgs.length) await opts.onApplied(trx, msgs);
+      }
     });
     total += rows.length;
     if (rows.length < (opts.batch ?? 500)) return total;

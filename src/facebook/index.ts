@@ -5,7 +5,8 @@ import type { Integration, RuntimeHandle } from "../integration.js";
 import { wakeAfter, type Handlers } from "../jobs/worker.js";
 import type { DocumentStore } from "../storage/documents.js";
 import { openDocumentStore } from "../storage/document-store.js";
-import { applyPendingEvents } from "./conversations.js";
+import { applyPendingEvents, type OnAppliedMessages } from "./conversations.js";
+import { createMessenger, type Messenger } from "./messenger.js";
 import { createFacebookExporter, type FacebookExporter } from "./export.js";
 import { createGraphClient, type GraphClient } from "./graph/client.js";
 import { cronPeriodMs } from "../jobs/scheduler.js";
@@ -19,6 +20,8 @@ import { EVENT_RETENTION_MS, pruneEvents } from "./webhooks/events.js";
 import { DEFAULT_APPLY_DELAY_MS, messengerIntake } from "./webhooks/intake.js";
 
 export type { LoginResult } from "./login.js";
+export type { AppliedMessage, OnAppliedMessages } from "./conversations.js";
+export type { Messenger, PageMessage, SendResult, SendRefusal } from "./messenger.js";
 
 /** Webhook fields each Page subscribes the app to: the Messenger events, echoes, and the Page-change `feed`. */
 export const DEFAULT_SUBSCRIBED_FIELDS = ["messages", "message_echoes", "message_deliveries", "message_reads", "messaging_postbacks", "messaging_referrals", "feed"];
@@ -36,6 +39,8 @@ export interface FacebookOptions {
   reconcilePaceMs?: number;
   /** Run the reconciliation schedule (default true). */
   schedules?: boolean;
+  /** Runs in the apply transaction with the messages and echoes just applied (the bot enqueues its replies here). */
+  onMessages?: OnAppliedMessages;
 }
 
 export interface FacebookIntegration extends Integration {
@@ -46,6 +51,8 @@ export interface FacebookIntegration extends Integration {
   graph(): GraphClient | null;
   /** Reconciles one Page now (what the facebook.reconcile job runs); null when it is not active. */
   reconcile(pageId: string, onProgress?: (conversations: number) => void): Promise<ReconcileResult | null>;
+  /** Send API and conversation lookups for other parts (the bot); Page tokens stay inside. */
+  readonly messenger: Messenger;
 }
 
 /**
@@ -123,7 +130,7 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
       const pageId = payloadString(job.payload, "pageId");
       const psid = payloadString(job.payload, "psid");
       if (!pageId || !psid) return;
-      const n = await applyPendingEvents(ctx.db, pageId, psid, { log: ctx.log });
+      const n = await applyPendingEvents(ctx.db, pageId, psid, { log: ctx.log, onApplied: opts.onMessages });
       if (n) exporter?.scheduleConversation(pageId, psid);
     },
     [PAGE_SETUP_JOB]: async (job) => {
@@ -152,8 +159,11 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
     await app.register(messengerIntake, { ctx, applyDelayMs: opts.applyDelayMs, onRecorded: wakeAfter(opts.applyDelayMs ?? DEFAULT_APPLY_DELAY_MS, () => runtime?.wake()) });
   };
 
+  const messenger = createMessenger(ctx, graph, fb.appId);
+
   return {
     name: "facebook",
+    messenger,
     routes,
     jobs,
     schedules,

@@ -317,3 +317,44 @@ export interface ScheduleFiresTable {
 export interface Database {
   schedule_fires: ScheduleFiresTable;
 }
+
+// The sales bot (migration 0007_bot; written by src/bot/** only).
+
+export interface BotPagesTable {
+  page_id: string;
+  instructions: string | null;
+  paused: number;
+  updated_at: number;
+}
+
+export interface BotConversationsTable {
+  page_id: string;
+  psid: string;
+  paused_until: number | null;
+  pause_mid: string | null;
+  updated_at: number;
+}
+
+export type BotReplyStatus = "queued" | "composed" | "sent" | "skipped" | "failed";
+
+export interface BotRepliesTable {
+  page_id: string;
+  mid: string;
+  psid: string;
+  status: BotReplyStatus;
+  reason: string | null;
+  reply_text: string | null;
+  parts_sent: number;
+  sending_at: number | null;
+  sent_mids: string;
+  grounded: number | null;
+  message_time: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface Database {
+  bot_pages: BotPagesTable;
+  bot_conversations: BotConversationsTable;
+  bot_replies: BotRepliesTable;
+}

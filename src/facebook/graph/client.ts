@@ -72,6 +72,8 @@ export interface GraphCall {
   token?: string;
   /** The Page the call is for (for onInvalidToken and logs). */
   pageId?: string;
+  /** Attempts for this call (default: the client's). 1 for calls that must not repeat (a Send API POST). */
+  maxAttempts?: number;
 }
 
 /** A cursor-paged answer. */
@@ -218,7 +220,7 @@ export function createGraphClient(o: GraphClientOptions): GraphClient {
         if (ge.code !== null && RATE_CODES.has(ge.code)) wait = usageWaitMs(r.headers);
         err = ge;
       }
-      if (attempt >= maxAttempts) throw err!;
+      if (attempt >= (c.maxAttempts ?? maxAttempts)) throw err!;
       const backoff = Math.min(maxDelay, base * 2 ** (attempt - 1));
       const delay = Math.min(maxDelay, Math.max(wait, backoff / 2 + Math.random() * (backoff / 2)));
       o.log?.info({ path, pageId: c.pageId, attempt, delayMs: Math.round(delay), reason: err!.message }, "Graph call failed, retrying");

@@ -7,6 +7,7 @@ import * as m0003 from "./0003_catalog.js";
 import * as m0004 from "./0004_serial_keys.js";
 import * as m0005 from "./0005_facebook.js";
 import * as m0006 from "./0006_search.js";
+import * as m0007 from "./0007_bot.js";
 import * as m0009 from "./0009_schedule_fires.js";
 
 export const migrations: Record<string, Migration> = {
@@ -16,5 +17,6 @@ export const migrations: Record<string, Migration> = {
   "0004_serial_keys": m0004,
   "0005_facebook": m0005,
   "0006_search": m0006,
+  "0007_bot": m0007,
   "0009_schedule_fires": m0009,
 };
