@@ -15,6 +15,8 @@ import type { Db } from "../src/storage/db.js";
 import type { Logger } from "../src/log.js";
 import { createBrowser, demoWait as waitFor, readJson, type Browser, type Page } from "./demo-support.js";
 import { prepareFacebookDemo, type FacebookDemo, type FacebookDemoSession } from "./facebook/demo.js";
+import { demoShopperAsks, startDemoLlm } from "./llm/demo.js";
+import type { LlmSimulator } from "./llm/index.js";
 import { createSimulator, type Simulator } from "./index.js";
 
 export const DEMO_SHOP = "demo.myshopify.com";
@@ -61,9 +63,13 @@ export async function prepareDemo(config: Config, opts: DemoOptions = {}): Promi
     logLevel: false,
   });
   let facebook: FacebookDemo | null = null;
+  let llm: LlmSimulator | null = null;
   try {
     if (!config.facebook.appId) facebook = await prepareFacebookDemo(config);
+    // The sales bot answers the demo shopper through the LLM simulator, unless a real endpoint is set.
+    if (facebook && !config.bot.endpoint) llm = await startDemoLlm();
   } catch (err) {
+    await facebook?.close();
     await sim.close();
     throw err;
   }
@@ -72,6 +78,7 @@ export async function prepareDemo(config: Config, opts: DemoOptions = {}): Promi
     demo: true,
     shopify: { ...config.shopify, apiKey: DEMO_API_KEY, apiSecret, shopOrigin: sim.shopOrigin },
     facebook: facebook?.config ?? config.facebook,
+    bot: llm ? { ...config.bot, endpoint: llm.baseUrl, apiKey: llm.apiKey, model: "storelink-demo" } : config.bot,
   };
   const print = opts.print ?? ((l: string) => console.log(l));
   return {
@@ -80,6 +87,7 @@ export async function prepareDemo(config: Config, opts: DemoOptions = {}): Promi
     facebook,
     run: (server) => runDemo(server, sim, facebook, demoConfig, print),
     close: async () => {
+      await llm?.close();
       await facebook?.close();
       await sim.close();
     },
@@ -91,7 +99,7 @@ export function browse(startUrl: string, maxHops = 6): Promise<Page> {
   return createBrowser(maxHops).get(startUrl);
 }
 
-type ProductsDoc = { products: { id: string; title: string; variants: { price: string }[] }[] };
+type ProductsDoc = { products: { id: string; title: string; status: string; variants: { price: string; inventory: { available: number }[] }[] }[] };
 const readProducts = (file: string) => readJson<ProductsDoc>(file);
 
 async function runDemo(server: DemoServer, sim: Simulator, facebook: FacebookDemo | null, config: Config, print: (l: string) => void) {
@@ -149,6 +157,15 @@ async function runDemo(server: DemoServer, sim: Simulator, facebook: FacebookDem
   print(`demo: live changes visible in the export after ${Date.now() - t0} ms`);
   const fb = facebook ? await facebook.run(server, browser, print) : null;
   if (fb && fb.userId !== shop.user_id) throw new Error(`demo: the Facebook login made another merchant user (${fb.userId}, not ${shop.user_id})`);
+  if (fb && facebook && config.bot.endpoint) {
+    // The shopper asks about a product that is on sale in the mirror; the bot answers from it.
+    const onSale = (await readProducts(productsFile))?.products.find((p) => p.status === "ACTIVE" && p.variants.some((v) => v.inventory.some((l) => l.available > 0)));
+    if (onSale) {
+      const q = await demoShopperAsks(facebook.sim, fb.pageId, `How much is the ${onSale.title}, and is it in stock?`, { appId: facebook.config.appId!, psid: fb.psid ?? undefined, timeoutMs: 60_000 });
+      print(`demo: shopper asked the Page: ${q.question}`);
+      for (const part of q.reply) print(`demo: bot answered:   ${part}`);
+    }
+  }
   print("");
   print("Where to look:");
   print(`  exports:     ${productsFile} (${(size / 1024).toFixed(0)} KiB)`);

@@ -19,7 +19,7 @@ async function freePort(): Promise<number> {
 }
 
 describe("demo (no credentials)", () => {
-  it("installs the demo shop, syncs it, follows live changes, connects a Facebook Page, records a shopper's messages, and prints where the exports are", async () => {
+  it("installs the demo shop, syncs it, follows live changes, connects a Facebook Page, records a shopper's messages, answers a product question from the mirror, and prints where the exports are", async () => {
     const dir = tempDir();
     const port = await freePort();
     const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, DATA_DIR: dir.dir, PORT: String(port) };
@@ -70,10 +70,19 @@ describe("demo (no credentials)", () => {
       assert.equal(conv.pageId, meta.pageId);
       assert.ok(convFile.endsWith(`/conversations/${conv.psid}.json`));
       assert.deepEqual(
-        conv.messages.filter((m) => m.from === "user").map((m) => m.text),
+        conv.messages.filter((m) => m.from === "user").map((m) => m.text).slice(0, DEMO_SHOPPER_MESSAGES.length),
         DEMO_SHOPPER_MESSAGES,
         "the shopper's messages, in order",
       );
+
+      // The shopper asks about a product on sale; the sales bot answers with its real price from the mirror.
+      const asked = /demo: shopper asked the Page: How much is the (.+), and is it in stock\?/.exec(out);
+      assert.ok(asked, `the shopper's product question printed:\n${out}`);
+      const answer = [...out.matchAll(/demo: bot answered: +(.+)/g)].map((m) => m[1]!).join(" ");
+      assert.ok(answer.length > 0, "the bot's answer printed");
+      const product = (doc.products as { title: string; variants: { price: string }[] }[]).find((p) => p.title === asked[1]);
+      assert.ok(product, "the product asked about is in the export");
+      assert.ok(product.variants.some((v) => answer.includes(v.price)), `the answer quotes the product's price (${product.variants.map((v) => v.price)}): ${answer}`);
 
       const exports = [file, metaFile, convFile].map((f) => readFileSync(f, "utf8")).join("\n");
       assert.doesNotMatch(out + exports, /shpat_|shprt_|"access_token"|"refresh_token"|EAA[A-Za-z0-9]{10}/, "no token in output or export");

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import type { Logger } from "../log.js";
 import { backoffDelay } from "../retry.js";
+import { llmCalls, llmSeconds, llmTokens } from "../web/metrics.js";
 
 /** A chat message as the API takes it. */
 export interface ChatMessage {
@@ -188,8 +189,15 @@ export function createLlmClient(o: LlmClientOptions): LlmClient {
     model: o.model,
     async chat(req) {
       for (let attempt = 1; ; attempt++) {
+        const started = performance.now();
         const r = await once(req);
-        if (!("error" in r)) return { ...r, attempts: attempt };
+        llmSeconds.observe((performance.now() - started) / 1000);
+        llmCalls.inc({ outcome: "error" in r ? r.error.kind : "ok" });
+        if (!("error" in r)) {
+          llmTokens.inc({ kind: "prompt" }, r.usage.promptTokens);
+          llmTokens.inc({ kind: "completion" }, r.usage.completionTokens);
+          return { ...r, attempts: attempt };
+        }
         const { error } = r;
         if (!error.retryable || attempt >= maxAttempts || req.signal?.aborted) throw error;
         const delay = Math.min(cap, Math.max(r.retryAfterMs, backoffDelay(attempt - 1, { baseMs: base, capMs: cap, jitter: "equal" })));

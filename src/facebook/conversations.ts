@@ -8,6 +8,7 @@ import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
 import type { Database, FacebookEventsTable } from "../storage/schema.js";
 import type { MessengerEvent } from "./webhooks/payloads.js";
+import { applyLagSeconds, webhookDeliveries } from "../web/metrics.js";
 
 /** A message as exported (docs/export-format.md). */
 export interface ExportMessage {
@@ -172,6 +173,8 @@ export async function applyPendingEvents(
         if (msgs.length) await opts.onApplied(trx, msgs);
       }
     });
+    webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: "applied" }, rows.length);
+    for (const r of rows) applyLagSeconds.observe({ source: "facebook" }, Math.max(0, now - Number(r.received_at)) / 1000);
     total += rows.length;
     if (rows.length < (opts.batch ?? 500)) return total;
   }

@@ -83,7 +83,7 @@ export const graphCalls = new Counter({
 
 export const llmCalls = new Counter({
   name: "storelink_llm_calls_total",
-  help: "Chat completion calls to the LLM endpoint by outcome (ok, error, timeout)",
+  help: "Chat completion calls to the LLM endpoint by outcome (ok, or the error kind: timeout, network, rate_limited, server, refused, bad_response, aborted)",
   labelNames: ["outcome"] as const,
   registers: [registry],
 });
