@@ -12,9 +12,9 @@ import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
 import { commandLine, median, numArg, strArg } from "./lib/stats.js";
 import { openLoop } from "./lib/open-loop.js";
+import { scratchPostgresDatabase } from "../test/helpers/db.js";
 
 const child = strArg("child", "");
 if (child) {
@@ -56,22 +56,7 @@ function runChild(args: string[], env: Record<string, string>): Promise<Record<s
 async function createPgDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const base = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL;
   if (!base) throw new Error("--dialect postgres needs BENCH_DATABASE_URL or TEST_DATABASE_URL");
-  const name = `storelink_bench_${randomUUID().slice(0, 8)}`;
-  const admin = new pg.Client({ connectionString: base });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const u = new URL(base);
-  u.pathname = `/${name}`;
-  return {
-    url: u.toString(),
-    async drop() {
-      const c = new pg.Client({ connectionString: base });
-      await c.connect();
-      await c.query(`drop database if exists ${name} with (force)`);
-      await c.end();
-    },
-  };
+  return scratchPostgresDatabase(base, "storelink_bench");
 }
 
 const { loadConfig } = await import("../src/config.js");

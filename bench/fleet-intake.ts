@@ -8,8 +8,7 @@
 // generator, PostgreSQL and the N servers share the cores: read the ratios, not the absolute rates.
 // Usage: node --import tsx bench/fleet-intake.ts [--runs 3] [--seconds 10] [--connections 32] [--sizes 1,2,4]
 //          (TEST_DATABASE_URL or postgres://postgres@127.0.0.1:5432/postgres)
-import { randomBytes } from "node:crypto";
-import pg from "pg";
+import { scratchPostgresDatabase } from "../test/helpers/db.js";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
@@ -24,17 +23,11 @@ const SIZES = strArg("sizes", "1,2,4").split(",").map(Number);
 const ADMIN_URL = process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
 
 async function withDatabase<T>(fn: (url: string) => Promise<T>): Promise<T> {
-  const name = `storelink_bench_${randomBytes(5).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  const u = new URL(ADMIN_URL);
-  u.pathname = `/${name}`;
+  const db = await scratchPostgresDatabase(ADMIN_URL, "storelink_bench");
   try {
-    return await fn(u.toString());
+    return await fn(db.url);
   } finally {
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await admin.end();
+    await db.drop();
   }
 }
 

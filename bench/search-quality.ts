@@ -27,8 +27,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { sql } from "kysely";
 import { migrate, openDatabase, type DatabaseHandle } from "../src/storage/db.js";
 import { searchProducts, type SearchOptions } from "../src/bot/search/index.js";
@@ -37,6 +35,7 @@ import type { ExportProduct } from "../src/shopify/catalog/export-types.js";
 import { mulberry32 } from "../sim/catalog/generate.js";
 import { loadGeneratedShop } from "./lib/search-load.js";
 import { commandLine, median, numArg, percentile, strArg } from "./lib/stats.js";
+import { scratchPostgresDatabase } from "../test/helpers/db.js";
 
 const PRODUCTS = numArg("products", 10_000);
 const RUNS = numArg("runs", 3);
@@ -224,23 +223,14 @@ async function openFresh(dialect: "sqlite" | "postgres"): Promise<DatabaseHandle
     await migrate(h.db);
     return { ...h, drop: async () => { await h.close(); rmSync(dir, { recursive: true, force: true }); } };
   }
-  const name = `storelink_search_bench_${randomBytes(4).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: PG });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const u = new URL(PG);
-  u.pathname = `/${name}`;
-  const h = openDatabase({ kind: "postgres", url: u.toString() }, { poolSize: 4 });
+  const scratch = await scratchPostgresDatabase(PG, "storelink_search_bench");
+  const h = openDatabase({ kind: "postgres", url: scratch.url }, { poolSize: 4 });
   await migrate(h.db);
   return {
     ...h,
     drop: async () => {
       await h.close();
-      const c = new pg.Client({ connectionString: PG });
-      await c.connect();
-      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-      await c.end();
+      await scratch.drop();
     },
   };
 }

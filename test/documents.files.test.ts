@@ -16,32 +16,15 @@ describe("file document store", () => {
     return { store: createFileDocumentStore(root), cleanup: async () => rmSync(root, { recursive: true, force: true }) };
   });
 
-  it("puts, gets, lists by prefix, overwrites and deletes", async () => {
+  it("leaves no temp file beside the documents after writes and overwrites (the contract above covers the rest)", async () => {
     const root = mkdtempSync(join(tmpdir(), "storelink-docs-"));
     try {
       const s = createFileDocumentStore(root);
-      assert.equal(await s.get("users/u1/shopify/a.myshopify.com/shop_products.json"), null);
       await s.put("users/u1/shopify/a.myshopify.com/shop_products.json", '{"a":1}');
       await s.put("users/u1/shopify/a.myshopify.com/shop_metadata.json", Buffer.from("{}"));
-      await s.put("users/u2/shopify/b.myshopify.com/shop_products.json", "x");
-      assert.equal((await s.get("users/u1/shopify/a.myshopify.com/shop_products.json"))!.toString(), '{"a":1}');
-      assert.deepEqual(await s.list("users/u1/"), [
-        "users/u1/shopify/a.myshopify.com/shop_metadata.json",
-        "users/u1/shopify/a.myshopify.com/shop_products.json",
-      ]);
-      assert.deepEqual(await s.list("users/u"), [
-        "users/u1/shopify/a.myshopify.com/shop_metadata.json",
-        "users/u1/shopify/a.myshopify.com/shop_products.json",
-        "users/u2/shopify/b.myshopify.com/shop_products.json",
-      ]);
-      assert.deepEqual(await s.list("nothing/here/"), []);
       await s.put("users/u1/shopify/a.myshopify.com/shop_products.json", '{"a":2}');
-      assert.equal((await s.get("users/u1/shopify/a.myshopify.com/shop_products.json"))!.toString(), '{"a":2}');
-      // No temp files are left behind after writes.
       assert.deepEqual(readdirSync(join(root, "users/u1/shopify/a.myshopify.com")).sort(), ["shop_metadata.json", "shop_products.json"]);
-      await s.delete("users/u1/shopify/a.myshopify.com/shop_products.json");
-      await s.delete("users/u1/shopify/a.myshopify.com/shop_products.json");
-      assert.equal(await s.get("users/u1/shopify/a.myshopify.com/shop_products.json"), null);
+      assert.equal((await s.get("users/u1/shopify/a.myshopify.com/shop_products.json"))!.toString(), '{"a":2}');
     } finally {
       rmSync(root, { recursive: true, force: true });
     }

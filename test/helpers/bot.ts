@@ -7,12 +7,10 @@ import type { BotIntegration } from "../../src/bot/index.js";
 import type { ShopToolsFactory } from "../../src/bot/shop-tools.js";
 import { createContext, type AppContext } from "../../src/context.js";
 import type { FacebookIntegration } from "../../src/facebook/index.js";
-import { createGraphClient } from "../../src/facebook/graph/client.js";
-import { markPageNeedsReauth } from "../../src/facebook/pages.js";
 import { createFacebookSimulator, type FacebookSimulator, type FacebookSimulatorOptions } from "../../sim/facebook/index.js";
 import { createLlmSimulator, type LlmSimulator, type LlmSimulatorOptions } from "../../sim/llm/index.js";
 import type { TestDatabase } from "./db.js";
-import { FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, OTHER_APP_ID, type FbTest } from "./facebook.js";
+import { fastGraphClient, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, OTHER_APP_ID, type FbTest } from "./facebook.js";
 import { captureLogger, tempDir, testConfig } from "./foundation.js";
 import { waitUntil } from "./wait.js";
 
@@ -67,19 +65,7 @@ export async function startBotTest(db: TestDatabase, o: BotTestOptions = {}): Pr
       applyDelayMs: 5,
       exportDebounceMs: 10,
       schedules: false,
-      graph: (c) =>
-        createGraphClient({
-          origin: c.config.facebook.graphOrigin,
-          version: c.config.facebook.graphVersion,
-          appId: FB_APP_ID,
-          appSecret: FB_APP_SECRET,
-          log: c.log,
-          baseDelayMs: 5,
-          maxDelayMs: 50,
-          onInvalidToken: async ({ pageId }) => {
-            if (pageId) await markPageNeedsReauth(c.db, pageId);
-          },
-        }),
+      graph: fastGraphClient,
     },
     { llmBaseDelayMs: 5, shopTools: o.shopTools, textLimit: o.textLimit },
   ) as [FacebookIntegration, BotIntegration];

@@ -42,24 +42,19 @@ export async function openSqliteTestDb(opts: { migrate?: boolean } = {}): Promis
   };
 }
 
-export async function openPostgresTestDb(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  if (!TEST_DATABASE_URL) throw new Error("TEST_DATABASE_URL is not set");
-  const name = `storelink_t_${randomBytes(6).toString("hex")}`;
-  const admin = new pg.Client({ connectionString: TEST_DATABASE_URL });
+/** A database of its own on the PostgreSQL server of `adminUrl` (its URL), and how to drop it. */
+export async function scratchPostgresDatabase(adminUrl: string, prefix = "storelink_t"): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${randomBytes(6).toString("hex")}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   await admin.query(`CREATE DATABASE ${name}`);
   await admin.end();
-  const u = new URL(TEST_DATABASE_URL);
+  const u = new URL(adminUrl);
   u.pathname = `/${name}`;
-  const target: DatabaseTarget = { kind: "postgres", url: u.toString() };
-  const h = openDatabase(target, { poolSize: 5 });
-  if (opts.migrate !== false) await migrate(h.db);
   return {
-    ...h,
-    target,
-    async cleanup() {
-      await h.close();
-      const c = new pg.Client({ connectionString: TEST_DATABASE_URL });
+    url: u.toString(),
+    async drop() {
+      const c = new pg.Client({ connectionString: adminUrl });
       await c.connect();
       // pg's pool.end() resolves before its connections have finished closing; a FORCE drop
       // would then kill them and their client emits an uncaught 'error'. Wait for them to go.
@@ -70,6 +65,22 @@ export async function openPostgresTestDb(opts: { migrate?: boolean } = {}): Prom
       }
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
       await c.end();
+    },
+  };
+}
+
+export async function openPostgresTestDb(opts: { migrate?: boolean } = {}): Promise<TestDatabase> {
+  if (!TEST_DATABASE_URL) throw new Error("TEST_DATABASE_URL is not set");
+  const scratch = await scratchPostgresDatabase(TEST_DATABASE_URL);
+  const target: DatabaseTarget = { kind: "postgres", url: scratch.url };
+  const h = openDatabase(target, { poolSize: 5 });
+  if (opts.migrate !== false) await migrate(h.db);
+  return {
+    ...h,
+    target,
+    async cleanup() {
+      await h.close();
+      await scratch.drop();
     },
   };
 }

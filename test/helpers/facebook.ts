@@ -7,7 +7,7 @@ import type { AddressInfo } from "node:net";
 import { buildApp, startRuntime, type Runtime } from "../../src/app.js";
 import { createContext, type AppContext } from "../../src/context.js";
 import { createFacebookIntegration, type FacebookIntegration } from "../../src/facebook/index.js";
-import { createGraphClient } from "../../src/facebook/graph/client.js";
+import { createGraphClient, type GraphClient } from "../../src/facebook/graph/client.js";
 import { markPageNeedsReauth } from "../../src/facebook/pages.js";
 import { createFacebookSimulator, type FacebookSimulator, type FacebookSimulatorOptions } from "../../sim/facebook/index.js";
 import type { TestDatabase } from "./db.js";
@@ -67,19 +67,7 @@ export async function startFacebookTest(db: TestDatabase, o: FbTestOptions = {})
   const fb = createFacebookIntegration(ctx, {
     applyDelayMs: 5,
     exportDebounceMs: 10,
-    graph: (c) =>
-      createGraphClient({
-        origin: c.config.facebook.graphOrigin,
-        version: c.config.facebook.graphVersion,
-        appId: FB_APP_ID,
-        appSecret: FB_APP_SECRET,
-        log: c.log,
-        baseDelayMs: 5,
-        maxDelayMs: 50,
-        onInvalidToken: async ({ pageId }) => {
-          if (pageId) await markPageNeedsReauth(c.db, pageId);
-        },
-      }),
+    graph: fastGraphClient,
   });
   const app = await buildApp(ctx, { integrations: [fb] });
   await app.listen({ host: "127.0.0.1", port: 0 });
@@ -170,4 +158,20 @@ export async function webhooksSettled(sim: FacebookSimulator, ms = 15_000): Prom
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** The Graph client of the tests: the test app's id and secret, retries after 5-50 ms instead of seconds. */
+export function fastGraphClient(c: Pick<AppContext, "config" | "db" | "log">): GraphClient {
+  return createGraphClient({
+    origin: c.config.facebook.graphOrigin,
+    version: c.config.facebook.graphVersion,
+    appId: FB_APP_ID,
+    appSecret: FB_APP_SECRET,
+    log: c.log,
+    baseDelayMs: 5,
+    maxDelayMs: 50,
+    onInvalidToken: async ({ pageId }) => {
+      if (pageId) await markPageNeedsReauth(c.db, pageId);
+    },
+  });
 }
