@@ -15,7 +15,7 @@ import { createContext, type AppContext } from "../src/context.js";
 import { createLogger } from "../src/log.js";
 import { createFacebookSimulator, type FacebookSimulator } from "../sim/facebook/index.js";
 import { createLlmSimulator, type LlmSimulator } from "../sim/llm/index.js";
-import { FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, login, type FbTest } from "../test/helpers/facebook.js";
+import { facebookTestEnv, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, login, type FbTest } from "../test/helpers/facebook.js";
 import { GENAI_KEY } from "../test/helpers/bot.js";
 import { ITEMS, seedBotCatalog, type CatalogItem } from "../test/helpers/bot-catalog.js";
 import { ENCRYPTION_KEY, STATE_SECRET } from "../test/helpers/foundation.js";
@@ -76,12 +76,7 @@ export async function startBotBench(o: { extraItems?: number; postgres?: string;
     STATE_TOKEN_SECRET: STATE_SECRET,
     SHOPIFY_API_KEY: "bench-key",
     SHOPIFY_API_SECRET: "shpss_bench_secret_0123456789",
-    FACEBOOK_APP_ID: FB_APP_ID,
-    FACEBOOK_APP_SECRET: FB_APP_SECRET,
-    FACEBOOK_VERIFY_TOKEN: FB_VERIFY_TOKEN,
-    FACEBOOK_REDIRECT_URI: FB_REDIRECT_URI,
-    FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
-    FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
+    ...facebookTestEnv(sim),
     GENAI_ENDPOINT: llm.baseUrl,
     GENAI_API_KEY: GENAI_KEY,
     GENAI_MODEL: "sim-model",

@@ -10,7 +10,7 @@ import type { FacebookIntegration } from "../../src/facebook/index.js";
 import { createFacebookSimulator, type FacebookSimulator, type FacebookSimulatorOptions } from "../../sim/facebook/index.js";
 import { createLlmSimulator, type LlmSimulator, type LlmSimulatorOptions } from "../../sim/llm/index.js";
 import type { TestDatabase } from "./db.js";
-import { fastGraphClient, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, OTHER_APP_ID, type FbTest } from "./facebook.js";
+import { facebookTestEnv, fastGraphClient, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, OTHER_APP_ID, type FbTest } from "./facebook.js";
 import { captureLogger, tempDir, testConfig } from "./foundation.js";
 import { waitUntil } from "./wait.js";
 
@@ -47,12 +47,7 @@ export async function startBotTest(db: TestDatabase, o: BotTestOptions = {}): Pr
   const { log, lines } = captureLogger();
   const config = testConfig({
     DATA_DIR: tmp.dir,
-    FACEBOOK_APP_ID: FB_APP_ID,
-    FACEBOOK_APP_SECRET: FB_APP_SECRET,
-    FACEBOOK_VERIFY_TOKEN: FB_VERIFY_TOKEN,
-    FACEBOOK_REDIRECT_URI: FB_REDIRECT_URI,
-    FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
-    FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
+    ...facebookTestEnv(sim),
     GENAI_ENDPOINT: llm.baseUrl,
     GENAI_API_KEY: GENAI_KEY,
     GENAI_MODEL: "sim-model",

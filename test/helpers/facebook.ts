@@ -55,12 +55,7 @@ export async function startFacebookTest(db: TestDatabase, o: FbTestOptions = {})
   const { log, lines } = captureLogger();
   const config = testConfig({
     DATA_DIR: tmp.dir,
-    FACEBOOK_APP_ID: FB_APP_ID,
-    FACEBOOK_APP_SECRET: FB_APP_SECRET,
-    FACEBOOK_VERIFY_TOKEN: FB_VERIFY_TOKEN,
-    FACEBOOK_REDIRECT_URI: FB_REDIRECT_URI,
-    FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
-    FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
+    ...facebookTestEnv(sim),
     ...o.env,
   });
   const ctx = await createContext(config, { database: db, log });
@@ -174,4 +169,16 @@ export function fastGraphClient(c: Pick<AppContext, "config" | "db" | "log">): G
       if (pageId) await markPageNeedsReauth(c.db, pageId);
     },
   });
+}
+
+/** The FACEBOOK_* settings of a storelink under test, pointed at the Graph simulator `sim` with the test app. */
+export function facebookTestEnv(sim: { graphOrigin: string; wwwOrigin: string }): Record<string, string> {
+  return {
+    FACEBOOK_APP_ID: FB_APP_ID,
+    FACEBOOK_APP_SECRET: FB_APP_SECRET,
+    FACEBOOK_VERIFY_TOKEN: FB_VERIFY_TOKEN,
+    FACEBOOK_REDIRECT_URI: FB_REDIRECT_URI,
+    FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
+    FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
+  };
 }
