@@ -3,19 +3,18 @@
 // concurrency) in this process too, on a SQLite file in a temp dir (or PostgreSQL with
 // --postgres <url>), a Page connected through the real Login flow, and a catalog of the owner's
 // shop written through the catalog store (search index included).
-import type { AddressInfo } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { randomBytes } from "node:crypto";
-import { buildApp, messengerIntegrations, startRuntime } from "../src/app.js";
+import { messengerIntegrations } from "../src/app.js";
 import { loadConfig } from "../src/config.js";
 import { createContext, type AppContext } from "../src/context.js";
 import { createLogger } from "../src/log.js";
 import { createFacebookSimulator, type FacebookSimulator } from "../sim/facebook/index.js";
 import { createLlmSimulator, type LlmSimulator } from "../sim/llm/index.js";
-import { facebookTestEnv, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, login, type FbTest } from "../test/helpers/facebook.js";
+import { facebookTestEnv, serveWithGraphSim, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, login, type FbTest } from "../test/helpers/facebook.js";
 import { GENAI_KEY } from "../test/helpers/bot.js";
 import { ITEMS, seedBotCatalog, type CatalogItem } from "../test/helpers/bot-catalog.js";
 import { ENCRYPTION_KEY, STATE_SECRET } from "../test/helpers/foundation.js";
@@ -84,11 +83,7 @@ export async function startBotBench(o: { extraItems?: number; postgres?: string;
   });
   const ctx = await createContext(config, { log: createLogger("error") });
   const integrations = messengerIntegrations(ctx, { schedules: false });
-  const app = await buildApp(ctx, { integrations });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const runtime = await startRuntime(ctx, integrations, { scheduler: false });
-  await sim.control.setWebhook(FB_APP_ID, { callbackUrl: `${url}/facebook/webhook`, verifyToken: FB_VERIFY_TOKEN });
+  const { app, url, runtime } = await serveWithGraphSim(ctx, integrations, sim);
   const r = await login({ url, sim } as unknown as FbTest);
   const page = r.body.pages[0]!.id;
   for (let i = 0; ; i++) {

@@ -1,8 +1,7 @@
 // The sales bot end to end over real HTTP: the Graph simulator (sim/facebook), the LLM simulator
 // (sim/llm), and storelink listening on 127.0.0.1:0 with the Facebook integration and the bot
 // wired as app.ts wires them (messengerIntegrations), with the worker running their jobs.
-import type { AddressInfo } from "node:net";
-import { buildApp, messengerIntegrations, startRuntime, type Runtime } from "../../src/app.js";
+import { messengerIntegrations } from "../../src/app.js";
 import type { BotIntegration } from "../../src/bot/index.js";
 import type { ShopToolsFactory } from "../../src/bot/shop-tools.js";
 import { createContext, type AppContext } from "../../src/context.js";
@@ -10,7 +9,7 @@ import type { FacebookIntegration } from "../../src/facebook/index.js";
 import { createFacebookSimulator, type FacebookSimulator, type FacebookSimulatorOptions } from "../../sim/facebook/index.js";
 import { createLlmSimulator, type LlmSimulator, type LlmSimulatorOptions } from "../../sim/llm/index.js";
 import type { TestDatabase } from "./db.js";
-import { facebookTestEnv, fastGraphClient, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, OTHER_APP_ID, type FbTest } from "./facebook.js";
+import { facebookTestEnv, fastGraphClient, serveWithGraphSim, FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, OTHER_APP_ID, type FbTest } from "./facebook.js";
 import { captureLogger, tempDir, testConfig } from "./foundation.js";
 import { waitUntil } from "./wait.js";
 
@@ -64,11 +63,7 @@ export async function startBotTest(db: TestDatabase, o: BotTestOptions = {}): Pr
     },
     { llmBaseDelayMs: 5, shopTools: o.shopTools, textLimit: o.textLimit },
   ) as [FacebookIntegration, BotIntegration];
-  const app = await buildApp(ctx, { integrations: [fb, bot] });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const runtime: Runtime = await startRuntime(ctx, [fb, bot], { scheduler: false, worker: { pollMs: 20, concurrency: 4 } });
-  await sim.control.setWebhook(FB_APP_ID, { callbackUrl: `${url}/facebook/webhook`, verifyToken: FB_VERIFY_TOKEN });
+  const { app, url, runtime } = await serveWithGraphSim(ctx, [fb, bot], sim, { worker: { pollMs: 20, concurrency: 4 } });
   return {
     sim,
     llm,

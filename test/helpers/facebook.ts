@@ -3,8 +3,10 @@
 // Facebook integration pointed at it, and the background runtime (worker) running its jobs.
 // login() plays the browser: /facebook/login -> the dialog (auto-approve) -> /facebook/callback.
 import assert from "node:assert/strict";
+import type { FastifyInstance } from "fastify";
+import type { Integration } from "../../src/integration.js";
 import type { AddressInfo } from "node:net";
-import { buildApp, startRuntime, type Runtime } from "../../src/app.js";
+import { buildApp, startRuntime, type Runtime, type RuntimeOptions } from "../../src/app.js";
 import { createContext, type AppContext } from "../../src/context.js";
 import { createFacebookIntegration, type FacebookIntegration } from "../../src/facebook/index.js";
 import { createGraphClient, type GraphClient } from "../../src/facebook/graph/client.js";
@@ -64,11 +66,7 @@ export async function startFacebookTest(db: TestDatabase, o: FbTestOptions = {})
     exportDebounceMs: 10,
     graph: fastGraphClient,
   });
-  const app = await buildApp(ctx, { integrations: [fb] });
-  await app.listen({ host: "127.0.0.1", port: 0 });
-  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
-  const runtime = await startRuntime(ctx, [fb], { scheduler: false, worker: { pollMs: 20, concurrency: 4 } });
-  if (o.webhook !== false) await sim.control.setWebhook(FB_APP_ID, { callbackUrl: `${url}/facebook/webhook`, verifyToken: FB_VERIFY_TOKEN });
+  const { app, url, runtime } = await serveWithGraphSim(ctx, [fb], sim, { webhook: o.webhook !== false, worker: { pollMs: 20, concurrency: 4 } });
   return {
     sim,
     ctx,
@@ -181,4 +179,22 @@ export function facebookTestEnv(sim: { graphOrigin: string; wwwOrigin: string })
     FACEBOOK_GRAPH_ORIGIN: sim.graphOrigin,
     FACEBOOK_DIALOG_ORIGIN: sim.wwwOrigin,
   };
+}
+
+/**
+ * Serves `integrations` on 127.0.0.1:0, starts their runtime (no scheduler) and, unless
+ * `webhook: false`, points the Graph simulator's webhook for the test app at the app's intake.
+ */
+export async function serveWithGraphSim(
+  ctx: AppContext,
+  integrations: Integration[],
+  sim: { control: { setWebhook(appId: string, w: { callbackUrl: string; verifyToken: string }): unknown } },
+  o: { webhook?: boolean; worker?: RuntimeOptions["worker"] } = {},
+): Promise<{ app: FastifyInstance; url: string; runtime: Runtime }> {
+  const app = await buildApp(ctx, { integrations });
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  const runtime = await startRuntime(ctx, integrations, { scheduler: false, worker: o.worker });
+  if (o.webhook !== false) await sim.control.setWebhook(FB_APP_ID, { callbackUrl: `${url}/facebook/webhook`, verifyToken: FB_VERIFY_TOKEN });
+  return { app, url, runtime };
 }
