@@ -7,10 +7,9 @@
 //     job finds the message in the conversation and does not send it again.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,24 +19,10 @@ import { createLlmSimulator } from "../sim/llm/index.js";
 import { FB_APP_ID, FB_APP_SECRET, FB_REDIRECT_URI, FB_VERIFY_TOKEN, login, type FbTest } from "./helpers/facebook.js";
 import { GENAI_KEY } from "./helpers/bot.js";
 import { waitUntil } from "./helpers/wait.js";
+import { kill9, startUrlChild } from "./helpers/child.js";
 
-async function startChild(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/bot-child.ts", ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once("line", resolve);
-    setTimeout(() => reject(new Error("child did not print its URL within 60 s")), 60_000).unref();
-    child.once("exit", (code) => reject(new Error(`child exited early (${code})`)));
-  });
-  return { child, url: (JSON.parse(line) as { url: string }).url };
-}
-
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
+function startChild(args: string[]) {
+  return startUrlChild("test/helpers/bot-child.ts", args);
 }
 
 /** Forwards to the Graph simulator; while `swallow` is on, a Send API text message is forwarded but its answer withheld. */

@@ -2,34 +2,20 @@
 // durably recorded and is applied after a restart; events Meta sends again are recorded once.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { createInterface } from "node:readline";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { migrate, openDatabase } from "../src/storage/db.js";
 import { countPendingEvents } from "../src/facebook/webhooks/events.js";
+import { kill9, startUrlChild } from "./helpers/child.js";
 
 const CHILD_APP_SECRET = "facebook-crash-test-secret";
 const PAGE = "104857600000001";
 
-async function startChild(dbPath: string, dataDir: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/facebook-child.ts", dbPath, dataDir, CHILD_APP_SECRET], { stdio: ["ignore", "pipe", "inherit"] });
-  const line = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once("line", resolve);
-    setTimeout(() => reject(new Error("child did not print its URL within 60 s")), 60_000).unref();
-    child.once("exit", (code) => reject(new Error(`child exited early (${code})`)));
-  });
-  return { child, url: (JSON.parse(line) as { url: string }).url };
-}
-
-function kill9(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    child.once("exit", () => resolve());
-    child.kill("SIGKILL");
-  });
+function startChild(dbPath: string, dataDir: string) {
+  return startUrlChild("test/helpers/facebook-child.ts", [dbPath, dataDir, CHILD_APP_SECRET]);
 }
 
 function post(url: string, body: string): Promise<Response> {
