@@ -14,6 +14,8 @@ import { countJobs } from "../src/jobs/queue.js";
 import { SYNC_JOB } from "../src/shopify/jobs.js";
 import { getPage } from "../src/facebook/pages.js";
 import { acceptsHtml } from "../src/http/negotiate.js";
+import { openDocumentStore } from "../src/storage/document-store.js";
+import { exportKeys } from "../src/shopify/catalog/export.js";
 
 /** Alice's ids in every route parameter. */
 function aliceUrl(pattern: string): string {
@@ -233,11 +235,18 @@ for (const d of testDialects()) {
         assert.equal(await snapshot(dt.ctx), before, "nothing purged without the confirmation");
 
         await send(dt.url, "POST", `/shops/${BOT_SHOP}/resync`, { cookie: dt.alice.cookie, form: { csrf: dt.alice.csrf } });
+        // The shop's export documents (where the Shopify integration keeps them) go too.
+        const documents = openDocumentStore(dt.ctx.config);
+        const keys = exportKeys(dt.alice.userId, BOT_SHOP);
+        await documents.put(keys.products, "{}");
+        await documents.put(keys.metadata, "{}");
         const done = await send(dt.url, "POST", `/shops/${BOT_SHOP}/disconnect`, { cookie: dt.alice.cookie, form: { csrf: dt.alice.csrf, confirm: BOT_SHOP } });
         assert.equal(done.status, 303, done.text);
         assert.equal(done.location, "/?done=shop-disconnected");
         assert.deepEqual(await shopRows(), { shop: 0, products: 0, levels: 0, search: 0 });
         assert.equal(await countSync(dt, BOT_SHOP), 0, "its jobs are gone too");
+        assert.equal(await documents.get(keys.products), null, "shop_products.json deleted");
+        assert.equal(await documents.get(keys.metadata), null, "shop_metadata.json deleted");
         assert.equal((await send(dt.url, "GET", `/shops/${BOT_SHOP}`, { cookie: dt.alice.cookie })).status, 404);
         const home = await send(dt.url, "GET", "/?done=shop-disconnected", { cookie: dt.alice.cookie });
         assert.match(home.text, /The store was disconnected/);
