@@ -70,6 +70,32 @@ for (const d of testDialects()) {
       }
     });
 
+    it("home: the session's shops and Pages link to their pages, with the time of the last webhook applied", async () => {
+      const t = await d.open();
+      const dt = await startDashboardTest(t);
+      try {
+        const row = (id: string, status: "applied" | "pending", triggered: number, applied: number | null) => ({ webhook_id: id, shop: BOT_SHOP, topic: "products/update", api_version: "2026-10", event_id: null,
+          triggered_at: triggered, received_at: triggered, payload: "{}", status, applied_at: applied, error: null });
+        const older = Date.parse("2026-03-01T10:00:00Z");
+        const newer = Date.parse("2026-03-02T11:30:00Z");
+        await dt.ctx.db.insertInto("webhook_deliveries").values([row("w1", "applied", older, older + 500), row("w2", "applied", newer, newer + 250), row("w3", "pending", newer + 9000, null), { ...row("w4", "applied", 0, older), triggered_at: null }]).execute();
+        const home = await send(dt.url, "GET", "/", { cookie: dt.alice.cookie });
+        assert.equal(home.status, 200);
+        noInline(home.text);
+        assert.ok(home.text.includes(`<a href="/shops/${BOT_SHOP}">${BOT_SHOP}</a>`));
+        assert.ok(home.text.includes(`<a href="/pages/${ALICE_PAGE}">Alice&#39;s Page</a>`));
+        assert.ok(home.text.includes(`<td data-label="Last webhook applied">${new Date(newer + 250).toISOString()}</td>`), "the newest applied delivery, not the pending one nor one without a trigger time");
+        assert.match(home.text, /name="csrf"/, "the sign-out form carries the token");
+        const shop = await send(dt.url, "GET", `/shops/${BOT_SHOP}`, { cookie: dt.alice.cookie });
+        assert.equal(shop.status, 200);
+        for (const s of ["Resync now", "Reconnect", "Disconnect", `/shopify/install?shop=${BOT_SHOP}`, `/shops/${BOT_SHOP}/catalog`]) assert.ok(shop.text.includes(s), s);
+        assert.ok(shop.text.includes(new Date(newer + 250).toISOString()));
+      } finally {
+        await dt.close();
+        await t.cleanup();
+      }
+    });
+
     it("Page: recent conversations newest first; a conversation marks the bot's replies apart from a person's", async () => {
       const t = await d.open();
       const dt = await startDashboardTest(t);

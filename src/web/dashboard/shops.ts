@@ -29,9 +29,9 @@ export function shopsTable(rows: ShopStatusRow[]): Html {
   if (!rows.length) return html`<p>No Shopify store connected yet.</p>`;
   return html`<table class="rows">
 <caption class="visually-hidden">Your Shopify stores</caption>
-<thead><tr><th scope="col">Store</th><th scope="col">Status</th><th scope="col">Sync</th><th scope="col">Last good sync</th><th scope="col">Products</th><th scope="col">Pending webhooks</th><th scope="col">Drift repaired (last / total)</th></tr></thead>
+<thead><tr><th scope="col">Store</th><th scope="col">Status</th><th scope="col">Sync</th><th scope="col">Last good sync</th><th scope="col">Products</th><th scope="col">Pending webhooks</th><th scope="col">Last webhook applied</th><th scope="col">Drift repaired (last / total)</th></tr></thead>
 <tbody>
-${rows.map((r) => html`<tr><td><a href="/shops/${seg(r.shop)}">${r.shop}</a></td><td data-label="Status">${statusWord(r.install)}</td><td data-label="Sync">${r.sync}</td><td data-label="Last good sync">${r.lastSync ?? "never"}</td><td data-label="Products" class="num">${r.products}</td><td data-label="Pending webhooks" class="num">${r.pendingDeliveries}</td><td data-label="Drift repaired" class="num">${r.driftRepairedLast} / ${r.driftRepairedTotal}</td></tr>\n`)}
+${rows.map((r) => html`<tr><td><a href="/shops/${seg(r.shop)}">${r.shop}</a></td><td data-label="Status">${statusWord(r.install)}</td><td data-label="Sync">${r.sync}</td><td data-label="Last good sync">${r.lastSync ?? "never"}</td><td data-label="Products" class="num">${r.products}</td><td data-label="Pending webhooks" class="num">${r.pendingDeliveries}</td><td data-label="Last webhook applied">${r.lastWebhookApplied ?? "never"}</td><td data-label="Drift repaired" class="num">${r.driftRepairedLast} / ${r.driftRepairedTotal}</td></tr>\n`)}
 </tbody>
 </table>`;
 }
@@ -87,6 +87,7 @@ export function renderShop(shop: Shop, status: ShopStatusRow | null, csrf: strin
 <dt>Last good sync</dt><dd>${status?.lastSync ?? "never"}</dd>
 <dt>Products</dt><dd>${status?.products ?? 0}</dd>
 <dt>Pending webhooks</dt><dd>${status?.pendingDeliveries ?? 0}</dd>
+<dt>Last webhook applied</dt><dd>${status?.lastWebhookApplied ?? "never"}</dd>
 <dt>Drift repaired (last / total)</dt><dd>${status?.driftRepairedLast ?? 0} / ${status?.driftRepairedTotal ?? 0}</dd>
 </dl>
 <p><a class="button" href="/shops/${s}/catalog">See the catalog the bot sees</a></p>
