@@ -59,7 +59,8 @@ export async function session(ctx: AppContext, userId: string): Promise<Merchant
 }
 
 /**
- * Alice: BOT_SHOP (three products, two locations, plus EVIL_TITLE as a DRAFT-free ACTIVE product),
+ * Alice: BOT_SHOP (three products, two locations, plus an ACTIVE product titled EVIL_TITLE with a
+ * 64-bit id EVIL_ID),
  * Page ALICE_PAGE with two conversations (the newer one has a shopper message, the bot's reply and a
  * person's reply). Bob: BOB_SHOP (no products) and BOB_PAGE with one conversation.
  */
