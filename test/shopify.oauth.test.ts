@@ -147,7 +147,7 @@ for (const d of testDialects()) {
       assert.deepEqual(usersOfShops.map((r) => r.user_id), [u1, u1]);
     });
 
-    it("sends a browser (Accept: text/html) on to the dashboard with its session; API clients keep the JSON", async () => {
+    it("sends a browser (Accept: text/html) on to the dashboard with its session (the other installs here, with fetch's */*, still get the JSON)", async () => {
       const { state, cookie } = await login("browser-land");
       const res = await fetch(`${t.url}/shopify/callback?${signQuery(await callbackParams("browser-land.myshopify.com", state))}`, {
         redirect: "manual",
