@@ -6,11 +6,11 @@ import type { Integration } from "./integration.js";
 import { startScheduler, type Scheduler } from "./jobs/scheduler.js";
 import { queueStats } from "./web/metrics.js";
 import { metricsRoutes } from "./web/metrics-route.js";
-import { dashboardRoutes } from "./web/dashboard.js";
+import { dashboardRoutes } from "./web/dashboard/index.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
 import { botMessageHook, createBotIntegration } from "./bot/index.js";
 import { createFacebookIntegration, type FacebookOptions } from "./facebook/index.js";
-import { createShopifyIntegration } from "./shopify/index.js";
+import { createShopifyIntegration, type ShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
 import { createBackupIntegration } from "./backup-schedule.js";
 
@@ -75,8 +75,11 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   });
 
   await app.register(metricsRoutes(ctx));
-  await app.register(dashboardRoutes(ctx));
-  for (const integration of opts.integrations ?? defaultIntegrations(ctx)) {
+  const integrations = opts.integrations ?? defaultIntegrations(ctx);
+  // The dashboard's disconnect deletes a shop's exports from the Shopify integration's store.
+  const shopify = integrations.find((i) => i.name === "shopify") as Partial<ShopifyIntegration> | undefined;
+  await app.register(dashboardRoutes(ctx, { documents: shopify?.documents }));
+  for (const integration of integrations) {
     if (integration.routes) await app.register(integration.routes);
   }
   return app;

@@ -18,6 +18,7 @@ import { appSecretProof } from "../sim/facebook/index.js";
 import { testDialects, type TestDatabase } from "./helpers/db.js";
 import { FB_APP_ID, FB_APP_SECRET, finishLogin, jobsIdle, login, startFacebookTest, startLogin, type FbTest } from "./helpers/facebook.js";
 import { schemaErrors, validatePageMetadata } from "./helpers/facebook-schema.js";
+import { cookiesOf } from "./helpers/foundation.js";
 import { waitUntil } from "./helpers/wait.js";
 
 /** The Page (or user) a token authenticates as, asked of the simulator. */
@@ -153,6 +154,23 @@ for (const d of testDialects()) {
         // Logging in again from a fresh browser finds the same user through the Facebook account.
         const again = await login(t);
         assert.equal(again.body.user, existing.id);
+      } finally {
+        t.sim.control.setLoginUser(merchant1);
+      }
+    });
+
+    it("a browser (Accept: text/html) is sent on to the dashboard with its session, and the dashboard lists its Pages", async () => {
+      const m4 = t.sim.control.addMerchant({ seed: 4, pages: 1, conversationsPerPage: 1 });
+      t.sim.control.setLoginUser(m4.userId);
+      try {
+        const a = await startLogin(t);
+        const res = await fetch(`${t.url}/facebook/callback${a.callbackQuery}`, { redirect: "manual", headers: { cookie: a.stateCookie, accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" } });
+        assert.equal(res.status, 303, await res.clone().text());
+        assert.equal(res.headers.get("location"), "/");
+        const sid = cookiesOf(res).values.storelink_session;
+        assert.ok(sid, "the session cookie is set on the redirect");
+        const home = await (await fetch(`${t.url}/`, { headers: { cookie: `storelink_session=${sid}` } })).text();
+        assert.ok(home.includes(m4.pages[0]!), "the dashboard lists the Page just connected");
       } finally {
         t.sim.control.setLoginUser(merchant1);
       }

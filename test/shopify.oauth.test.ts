@@ -24,7 +24,7 @@ import { getShop } from "../src/shopify/shops.js";
 
 const SHOP = "demo-store.myshopify.com";
 /** The shops the simulator serves (every install in this file exchanges a code on one of them). */
-const SIM_SHOPS = [SHOP, "uuid-one.myshopify.com", "uuid-two.myshopify.com", "order-test.myshopify.com", "plain-check.myshopify.com", "refused-code.myshopify.com", "other-store.myshopify.com"];
+const SIM_SHOPS = [SHOP, "uuid-one.myshopify.com", "uuid-two.myshopify.com", "order-test.myshopify.com", "plain-check.myshopify.com", "refused-code.myshopify.com", "other-store.myshopify.com", "browser-land.myshopify.com"];
 
 for (const d of testDialects()) {
   describe(`Shopify install [${d.name}]`, { skip: d.skip }, () => {
@@ -145,6 +145,21 @@ for (const d of testDialects()) {
       assert.notEqual(`storelink_session=${cookiesOf(r3).values.storelink_session}`, sessionCookie, "session rotated at login");
       const usersOfShops = await db.db.selectFrom("shops").select("user_id").where("domain", "in", ["uuid-one.myshopify.com", "uuid-two.myshopify.com"]).execute();
       assert.deepEqual(usersOfShops.map((r) => r.user_id), [u1, u1]);
+    });
+
+    it("sends a browser (Accept: text/html) on to the dashboard with its session (the other installs here, with fetch's */*, still get the JSON)", async () => {
+      const { state, cookie } = await login("browser-land");
+      const res = await fetch(`${t.url}/shopify/callback?${signQuery(await callbackParams("browser-land.myshopify.com", state))}`, {
+        redirect: "manual",
+        headers: { cookie, accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" },
+      });
+      assert.equal(res.status, 303, await res.clone().text());
+      assert.equal(res.headers.get("location"), "/");
+      const sid = cookiesOf(res).values.storelink_session;
+      assert.ok(sid, "the session cookie is set on the redirect");
+      const home = await (await fetch(`${t.url}/`, { headers: { cookie: `storelink_session=${sid}` } })).text();
+      assert.ok(home.includes("browser-land.myshopify.com"), "the dashboard lists the shop just installed");
+      assert.equal((await getShop(db.db, "browser-land.myshopify.com"))?.status, "active");
     });
 
     it("accepts the callback's parameters in any order (hmac is over the sorted query)", async () => {

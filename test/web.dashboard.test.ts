@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { buildApp } from "../src/app.js";
 import { createSession } from "../src/storage/sessions.js";
-import { DASHBOARD_CSP } from "../src/web/dashboard.js";
+import { DASHBOARD_CSP } from "../src/web/dashboard/index.js";
 import { escapeHtml, html } from "../src/web/html.js";
 import { testDialects } from "./helpers/db.js";
 import { installShopRow, webhookContext } from "./helpers/webhooks.js";

@@ -10,7 +10,7 @@ import { enqueueReply, pauseConversation, REPLY_JOB } from "./replies.js";
 import { toolsForShops, type ShopToolsFactory } from "./shop-tools.js";
 import { createCatalogTools } from "./tools.js";
 
-export { REPLY_JOB, replySerialKey, setPagePaused, setInstructions, getBotPage } from "./replies.js";
+export { REPLY_JOB, replySerialKey, setPagePaused, setInstructions, getBotPage, MAX_INSTRUCTIONS } from "./replies.js";
 export type { BotMessenger } from "./pipeline.js";
 export { FALLBACK_ERROR, FALLBACK_UNGROUNDED } from "./compose.js";
 

@@ -89,6 +89,9 @@ export async function setPagePaused(db: Db, pageId: string, paused: boolean, now
   });
 }
 
+/** Longest merchant instructions accepted (characters, after trimming); the prompt quotes at most this much. */
+export const MAX_INSTRUCTIONS = 4000;
+
 /** Sets the merchant's instructions for the bot on a Page (null clears them). */
 export async function setInstructions(db: Db, pageId: string, instructions: string | null, now = Date.now()): Promise<void> {
   await db

@@ -72,6 +72,24 @@ export async function markPageNeedsReauth(db: Db, pageId: string, now = Date.now
   await db.updateTable("facebook_pages").set({ status: "needs_reauth", updated_at: now }).where("page_id", "=", pageId).where("status", "=", "active").execute();
 }
 
+/**
+ * The merchant disconnects the Page (the dashboard's "Disconnect"): status disconnected, its Page
+ * token deleted. From then on the webhook intake drops its events (isPageConnected), the bot cannot
+ * send on it and reconciliation skips it; its stored conversations stay (the merchant's data). The
+ * app stays subscribed on Facebook's side (storelink no longer holds a token to unsubscribe with);
+ * the merchant removes it under the Page's Business Integrations, or reconnects by logging in again.
+ * Returns whether a Page that was not yet disconnected changed.
+ */
+export async function disconnectPage(db: Db, pageId: string, now = Date.now()): Promise<boolean> {
+  const r = await db
+    .updateTable("facebook_pages")
+    .set({ status: "disconnected", access_token_enc: null, disconnected_at: now, updated_at: now })
+    .where("page_id", "=", pageId)
+    .where("status", "!=", "disconnected")
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** Records a successful POST /{page-id}/subscribed_apps. */
 export async function markPageSubscribed(db: Db, pageId: string, fields: readonly string[], now = Date.now()): Promise<void> {
   await db.updateTable("facebook_pages").set({ subscribed_fields: fields.join(","), subscribed_at: now, updated_at: now }).where("page_id", "=", pageId).execute();

@@ -5,6 +5,7 @@ import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../http/cookies.js";
+import { acceptsHtml } from "../http/negotiate.js";
 import { parseInput } from "../http/validate.js";
 import { getSessionUserId } from "../storage/sessions.js";
 import type { GraphClient } from "./graph/client.js";
@@ -54,6 +55,8 @@ export async function facebookLoginRoutes(app: FastifyInstance, opts: FacebookLo
     clearCookie(reply, ctx.config, STATE_COOKIE, STATE_COOKIE_PATH);
     setSessionCookie(reply, ctx.config, session.id, session.expiresAt);
     opts.onLogin?.(result);
+    // A browser lands on the dashboard; API-style clients (no text/html in Accept) get the JSON.
+    if (acceptsHtml(req.headers.accept)) return reply.redirect("/", 303);
     return reply.status(200).send(result);
   });
 }

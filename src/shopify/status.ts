@@ -1,6 +1,6 @@
 import type { Db } from "../storage/db.js";
 import { listSyncStates } from "./catalog/sync-state.js";
-import { countPendingDeliveries } from "./webhooks/deliveries.js";
+import { countPendingDeliveries, lastAppliedDeliveryAt } from "./webhooks/deliveries.js";
 
 /** One shop in `storelink status` and on the dashboard. */
 export interface ShopStatusRow {
@@ -10,6 +10,8 @@ export interface ShopStatusRow {
   lastSync: string | null;
   products: number;
   pendingDeliveries: number;
+  /** When the newest webhook was applied (ISO-8601 UTC), or null. */
+  lastWebhookApplied: string | null;
   driftRepairedLast: number;
   driftRepairedTotal: number;
   lastError: string | null;
@@ -36,6 +38,7 @@ export async function collectStatus(db: Db, userId?: string): Promise<ShopStatus
       lastSync: st?.last_good_sync_at ? new Date(st.last_good_sync_at).toISOString() : null,
       products: st?.product_count ?? 0,
       pendingDeliveries: await countPendingDeliveries(db, s.domain),
+      lastWebhookApplied: await lastAppliedDeliveryAt(db, s.domain).then((t) => (t === null ? null : new Date(t).toISOString())),
       driftRepairedLast: st?.drift_repaired_last ?? 0,
       driftRepairedTotal: st?.drift_repaired_total ?? 0,
       lastError: st?.last_error ?? null,

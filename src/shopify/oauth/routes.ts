@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { AppContext } from "../../context.js";
 import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../../http/cookies.js";
 import { badRequest, tooManyRequests } from "../../http/errors.js";
+import { acceptsHtml } from "../../http/negotiate.js";
 import { parseInput } from "../../http/validate.js";
 import { getSessionUserId } from "../../storage/sessions.js";
 import { OAUTH_STATE_TTL_SECONDS } from "../../storage/oauth-states.js";
@@ -88,6 +89,8 @@ export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAut
     );
     clearCookie(reply, ctx.config, STATE_COOKIE, STATE_COOKIE_PATH);
     setSessionCookie(reply, ctx.config, session.id, session.expiresAt);
+    // A browser lands on the dashboard; API-style clients (no text/html in Accept) get the JSON.
+    if (acceptsHtml(req.headers.accept)) return reply.redirect("/", 303);
     return reply.status(200).send(result);
   });
 }

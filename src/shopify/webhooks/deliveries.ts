@@ -175,6 +175,22 @@ export async function countPendingDeliveries(db: Kysely<Database>, shop?: string
   return Number((await q.executeTakeFirstOrThrow()).n);
 }
 
+/**
+ * When the shop's most recent webhook was applied (epoch ms): the applied delivery with the newest
+ * trigger time (read along the shop/status/triggered_at index, so it costs one row), or null.
+ */
+export async function lastAppliedDeliveryAt(db: Kysely<Database>, shop: string): Promise<number | null> {
+  const newest = (withTrigger: boolean) => {
+    // NULL sorts first in a descending PostgreSQL index scan: deliveries without a trigger time
+    // (Shopify always sends one) are looked at only when there is no other.
+    let q = db.selectFrom("webhook_deliveries").select("applied_at").where("shop", "=", shop).where("status", "=", "applied");
+    q = withTrigger ? q.where("triggered_at", "is not", null).orderBy("triggered_at", "desc") : q.where("triggered_at", "is", null);
+    return q.orderBy("received_at", "desc").limit(1).executeTakeFirst();
+  };
+  const r = (await newest(true)) ?? (await newest(false));
+  return r?.applied_at == null ? null : Number(r.applied_at);
+}
+
 /** Deletes every delivery of the shop, whatever its status (shop/redact); returns how many. */
 export async function deleteShopDeliveries(db: Kysely<Database>, shop: string): Promise<number> {
   const r = await db.deleteFrom("webhook_deliveries").where("shop", "=", shop).executeTakeFirst();
