@@ -52,5 +52,5 @@ export async function intakePhase<T>(script: string, mode: IntakeMode, load: (ur
 export function describe(sat: IntakeServerReport, answered: number, fixed: IntakeServerReport): string {
   const w = sat.writer;
   const commits = w && sat.recorded ? `; ${(sat.recorded / w.transactions).toFixed(1)} rows per commit (${w.transactions} commits, writer busy ${((w.busyMs / w.transactions) || 0).toFixed(2)} ms each)` : "";
-  return `server CPU ${answered ? ((sat.cpuMs * 1000) / answered).toFixed(0) : "?"} us per answered request (all threads, start-up included)${commits}; event-loop delay p99 ${sat.eventLoop.p99} ms saturated, ${fixed.eventLoop.p99} ms at 1000/s`;
+  return `server CPU ${answered ? ((sat.cpuMs * 1000) / answered).toFixed(0) : "?"} us per answered request (all threads, from listen to stop)${commits}; event-loop delay p99 ${sat.eventLoop.p99} ms saturated, ${fixed.eventLoop.p99} ms at 1000/s`;
 }

@@ -67,7 +67,8 @@ export type EnqueueFields = "serial_key" | "key" | "payload" | "run_at" | "creat
  */
 export function enqueueTemplate(db: Conn, kind: string): StatementTemplate<EnqueueFields> {
   return compileTemplate(["serial_key", "key", "payload", "run_at", "created_at"], (v) =>
-    keyedEnqueue(db, { kind, attempts: 0, ...v } as unknown as Parameters<typeof keyedEnqueue>[1]),
+    // The same column order as enqueueQuery's row, so the SQL is identical to enqueue()'s.
+    keyedEnqueue(db, { kind, serial_key: v.serial_key, key: v.key, payload: v.payload, run_at: v.run_at, attempts: 0, created_at: v.created_at } as unknown as Parameters<typeof keyedEnqueue>[1]),
   );
 }
 

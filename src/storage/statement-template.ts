@@ -25,10 +25,8 @@ export function compileTemplate<K extends string>(fields: readonly K[], build: (
   const sentinels = Object.fromEntries(fields.map((f) => [f, `${SENTINEL}${f}`])) as Record<K, unknown>;
   const compiled = build(sentinels).compile();
   const byPosition: ({ field: K } | { constant: unknown })[] = compiled.parameters.map((p) => {
-    if (typeof p === "string" && p.startsWith(SENTINEL)) {
-      const field = p.slice(SENTINEL.length) as K;
-      if (!fields.includes(field)) throw new Error(`statement template: unknown field in ${p.slice(1)}`);
-      return { field };
+    if (typeof p === "string" && p.startsWith(SENTINEL) && fields.includes(p.slice(SENTINEL.length) as K)) {
+      return { field: p.slice(SENTINEL.length) as K };
     }
     if (typeof p === "string" && p.includes(SENTINEL)) throw new Error("statement template: a field was transformed before it became a parameter");
     return { constant: p };
