@@ -58,7 +58,7 @@ async function fleet(mode: IntakeMode, size: number): Promise<Row> {
       const r = await saturate(lb.url, { duration: SECONDS, connections: CONNECTIONS });
       await lb.close();
       const counts = [];
-      for (const s of servers.splice(0)) counts.push(await s.stop());
+      for (const s of servers.splice(0)) counts.push((await s.stop()).recorded);
       const recorded = counts[0] ?? null; // every server counts the same shared table
       const row: Row = { mode, size, rps: r["2xx"] / SECONDS, ok: r["2xx"], sent: r.requests.sent, errors: r.non2xx + r.errors, recorded, failed: false };
       if (recorded !== null && (recorded < row.ok || recorded > row.sent)) row.failed = true;

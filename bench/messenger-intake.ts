@@ -10,7 +10,7 @@
 import { createHmac } from "node:crypto";
 import http from "node:http";
 import { performance } from "node:perf_hooks";
-import { intakePhase } from "./lib/intake-phase.js";
+import { describe, intakePhase } from "./lib/intake-phase.js";
 import { pct } from "./lib/open-loop.js";
 import { commandLine, median, numArgs } from "./lib/stats.js";
 
@@ -108,7 +108,8 @@ for (let i = 0; i < RUNS; i++) {
     rows.push(row);
     console.log(
       `${mode.padEnd(9)} run ${i + 1}: ${rps.toFixed(0)} events/s saturated, at 1000/s p50 ${row.p50At1000.toFixed(1)} ms p99 ${row.p99At1000.toFixed(1)} ms, ` +
-        `errors ${sat.result.errors + fixed.result.errors}` + (sat.recorded === null ? "" : `, recorded ${sat.recorded} for ${sat.result.ok} answered 200 (${sat.result.sent} sent)`),
+        `errors ${sat.result.errors + fixed.result.errors}` + (sat.recorded === null ? "" : `, recorded ${sat.recorded} for ${sat.result.ok} answered 200 (${sat.result.sent} sent)`) +
+        `\n          ${describe(sat.report, sat.result.ok, fixed.report)}`,
     );
     if (sat.recorded !== null && (sat.recorded < sat.result.ok || sat.recorded > sat.result.sent)) {
       console.error(`MISMATCH: ${sat.result.ok} answered 200, ${sat.result.sent} sent, but ${sat.recorded} events recorded: run excluded from the medians`);

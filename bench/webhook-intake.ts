@@ -6,7 +6,7 @@
 // and the same two runs against a bare Fastify route that only answers 200, for the ratio.
 // Usage: node --import tsx bench/webhook-intake.ts [--runs 3] [--seconds 10] [--connections 32]
 import { body, saturate, signedHeaders, uniqueIds } from "./lib/shopify-delivery.js";
-import { intakePhase, type IntakeMode } from "./lib/intake-phase.js";
+import { describe, intakePhase, type IntakeMode } from "./lib/intake-phase.js";
 import { openLoop, pct, type OpenLoopResult } from "./lib/open-loop.js";
 import { commandLine, median, numArg } from "./lib/stats.js";
 
@@ -27,7 +27,7 @@ async function fixedRate(url: string, rate: number): Promise<OpenLoopResult> {
 }
 
 
-interface Row { mode: string; failed: boolean; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number }
+interface Row { mode: string; failed: boolean; rps: number; ok: number; sent: number; non2xx: number; recorded: number | null; p50: number; p99: number; p99At1000: number; p50At1000: number; detail: string }
 
 const phase = <T>(mode: IntakeMode, load: (url: string) => Promise<T>) => intakePhase("bench/intake-server.ts", mode, load);
 
@@ -50,6 +50,7 @@ async function one(mode: IntakeMode): Promise<Row> {
     p99: sat.latency.p99,
     p50At1000: pct(fixed.latenciesMs, 50),
     p99At1000: pct(fixed.latenciesMs, 99),
+    detail: describe(a.report, sat["2xx"], b.report),
   };
 }
 
@@ -62,7 +63,8 @@ for (let i = 0; i < RUNS; i++) {
     console.log(
       `${mode.padEnd(9)} run ${i + 1}: ${r.rps.toFixed(0)} deliveries/s saturated (p99 ${r.p99} ms), ` +
         `at 1000/s p50 ${r.p50At1000.toFixed(1)} ms p99 ${r.p99At1000.toFixed(1)} ms, 2xx ${r.ok}, errors/non-2xx ${r.non2xx}` +
-        (r.recorded === null ? "" : `, rows recorded ${r.recorded}`),
+        (r.recorded === null ? "" : `, rows recorded ${r.recorded}`) +
+        `\n          ${r.detail}`,
     );
     // Every 200 must be a recorded row; requests still in flight when a run ends may be recorded
     // without their answer being counted, so recorded lies between answered and sent.

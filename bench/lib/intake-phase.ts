@@ -4,14 +4,15 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createInterface } from "node:readline";
+import type { IntakeServerReport } from "./intake-server.js";
 
 export type IntakeMode = "storelink" | "bare";
 
 export interface IntakeServer {
   url: string;
   child: ChildProcess;
-  /** SIGTERM; resolves with the rows the server recorded (null for the bare route). */
-  stop(): Promise<number | null>;
+  /** SIGTERM; resolves with the server's report (rows recorded: null for the bare route). */
+  stop(): Promise<IntakeServerReport>;
 }
 
 /** Runs `node --import tsx <script> <mode>` and waits for its {"url"} line. */
@@ -24,9 +25,9 @@ export async function startIntakeServer(script: string, mode: IntakeMode): Promi
     child,
     async stop() {
       child.kill("SIGTERM");
-      const last = JSON.parse((await it.next()).value as string) as { recorded: number | null };
+      const last = JSON.parse((await it.next()).value as string) as IntakeServerReport;
       await once(child, "exit");
-      return last.recorded;
+      return last;
     },
   };
 }
@@ -35,13 +36,21 @@ export async function startIntakeServer(script: string, mode: IntakeMode): Promi
  * One phase on a fresh server (and database): a steady-state figure never includes, say, the
  * checkpointing of an earlier phase's rows. Resolves with the load's result and the rows recorded.
  */
-export async function intakePhase<T>(script: string, mode: IntakeMode, load: (url: string) => Promise<T>): Promise<{ result: T; recorded: number | null }> {
+export async function intakePhase<T>(script: string, mode: IntakeMode, load: (url: string) => Promise<T>): Promise<{ result: T; recorded: number | null; report: IntakeServerReport }> {
   const s = await startIntakeServer(script, mode);
   try {
     const result = await load(s.url);
-    return { result, recorded: await s.stop() };
+    const report = await s.stop();
+    return { result, recorded: report.recorded, report };
   } catch (e) {
     s.child.kill("SIGKILL");
     throw e;
   }
+}
+
+/** Where the server's time went (its own report): commits per delivery, CPU per request, event-loop delay. */
+export function describe(sat: IntakeServerReport, answered: number, fixed: IntakeServerReport): string {
+  const w = sat.writer;
+  const commits = w && sat.recorded ? `; ${(sat.recorded / w.transactions).toFixed(1)} rows per commit (${w.transactions} commits, writer busy ${((w.busyMs / w.transactions) || 0).toFixed(2)} ms each)` : "";
+  return `server CPU ${answered ? ((sat.cpuMs * 1000) / answered).toFixed(0) : "?"} us per answered request (all threads, from listen to stop)${commits}; event-loop delay p99 ${sat.eventLoop.p99} ms saturated, ${fixed.eventLoop.p99} ms at 1000/s`;
 }

@@ -2,11 +2,12 @@
 // bench/messenger-intake-server.ts for Messenger): either storelink's real app (SQLite under a
 // temp DATA_DIR, production log level with lines serialized to /dev/null, no background worker, so
 // only intake is measured) or a bare Fastify route that only answers 200. Prints {"url": ...} on
-// stdout; on SIGTERM prints {"recorded": N} (rows in the intake's table; null for the bare route)
-// and exits.
+// stdout; on SIGTERM prints an IntakeServerReport (rows in the intake's table, null for the bare
+// route; the writer thread's commits; event-loop delay; CPU) and exits.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { monitorEventLoopDelay } from "node:perf_hooks";
 import Fastify from "fastify";
 import type { AppContext } from "../../src/context.js";
 import type { Integration } from "../../src/integration.js";
@@ -24,10 +25,32 @@ export interface IntakeServerOptions {
   table: "webhook_deliveries" | "facebook_events";
 }
 
-function onStop(close: () => Promise<number | null>): void {
+/** What the server reports when it stops (the bench prints it next to its own figures). */
+export interface IntakeServerReport {
+  /** Rows in the intake's table (null for the bare route). */
+  recorded: number | null;
+  /** The writer thread's transactions (each committed one is one WAL fsync), statements and busy ms; null without one. */
+  writer: { transactions: number; statements: number; busyMs: number } | null;
+  /** Event-loop delay of the server's main thread during the run, ms. */
+  eventLoop: { p50: number; p99: number; max: number };
+  /** CPU time of the whole server process (all threads) during the run, ms. */
+  cpuMs: number;
+}
+
+function onStop(close: () => Promise<Pick<IntakeServerReport, "recorded" | "writer">>): void {
+  const eld = monitorEventLoopDelay({ resolution: 1 });
+  eld.enable();
+  const cpu0 = process.cpuUsage();
   process.once("SIGTERM", async () => {
-    const recorded = await close();
-    console.log(JSON.stringify({ recorded }));
+    eld.disable();
+    const cpu = process.cpuUsage(cpu0);
+    const ms = (ns: number) => Math.round(ns / 1e4) / 100;
+    const report: IntakeServerReport = {
+      ...(await close()),
+      eventLoop: { p50: ms(eld.percentile(50)), p99: ms(eld.percentile(99)), max: ms(eld.max) },
+      cpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    };
+    console.log(JSON.stringify(report));
     process.exit(0);
   });
 }
@@ -40,7 +63,7 @@ export async function serveIntake(mode: string, o: IntakeServerOptions): Promise
     console.log(JSON.stringify({ url: await app.listen({ host: "127.0.0.1", port: 0 }) }));
     onStop(async () => {
       await app.close();
-      return null;
+      return { recorded: null, writer: null };
     });
     return;
   }
@@ -70,8 +93,9 @@ export async function serveIntake(mode: string, o: IntakeServerOptions): Promise
   onStop(async () => {
     await app.close();
     const row = await ctx.db.selectFrom(o.table).select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow();
+    const writer = ctx.writer()?.stats() ?? null;
     await ctx.close();
     rmSync(dir, { recursive: true, force: true });
-    return Number(row.n);
+    return { recorded: Number(row.n), writer };
   });
 }

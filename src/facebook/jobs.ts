@@ -2,7 +2,8 @@
 // its own serial key; Page-level work (subscription, details) on the Page's key.
 import { createHash } from "node:crypto";
 import type { CompiledQuery, Transaction } from "kysely";
-import { compileEnqueue, enqueue } from "../jobs/queue.js";
+import { compileEnqueue, enqueue, enqueueTemplate, enqueueValues, type EnqueueFields } from "../jobs/queue.js";
+import type { StatementTemplate } from "../storage/statement-template.js";
 import type { Db } from "../storage/db.js";
 import type { Database } from "../storage/schema.js";
 
@@ -24,6 +25,16 @@ export async function enqueueApply(db: Conn, pageId: string, psid: string, opts:
 /** enqueueApply's statement, compiled (for the SQLite writer thread's transaction). */
 export function compileApply(db: Conn, pageId: string, psid: string, opts: { now?: number; delayMs?: number } = {}): CompiledQuery {
   return compileEnqueue(db, APPLY_JOB, { pageId, psid }, { serialKey: conversationSerialKey(pageId, psid), key: `${pageId}:${psid}`, ...opts });
+}
+
+/** compileApply's statement compiled once, for many conversations per transaction (bind it with applyValues). */
+export function applyTemplate(db: Conn): StatementTemplate<EnqueueFields> {
+  return enqueueTemplate(db, APPLY_JOB);
+}
+
+/** The values of one conversation's apply job for applyTemplate's statement. */
+export function applyValues(pageId: string, psid: string, opts: { now?: number; delayMs?: number } = {}): Record<EnqueueFields, unknown> {
+  return enqueueValues({ pageId, psid }, { serialKey: conversationSerialKey(pageId, psid), key: `${pageId}:${psid}`, ...opts });
 }
 
 /** Enqueues (or coalesces) the Page's setup job: subscribe to the app, fetch details. */

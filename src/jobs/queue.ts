@@ -5,6 +5,7 @@ import { sql, type CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, JobsTable } from "../storage/schema.js";
 import type { Dialect } from "../storage/db.js";
 import { backoffDelay } from "../retry.js";
+import { compileTemplate, type StatementTemplate } from "../storage/statement-template.js";
 
 type Conn = Kysely<Database> | Transaction<Database>;
 
@@ -56,6 +57,27 @@ export function compileEnqueue(db: Conn, kind: string, payload: unknown, opts: E
   return enqueueQuery(db, kind, payload, opts).compile();
 }
 
+/** The fields of a keyed enqueue's statement (enqueueTemplate). */
+export type EnqueueFields = "serial_key" | "key" | "payload" | "run_at" | "created_at";
+
+/**
+ * enqueue()'s statement for coalesced (keyed) jobs of `kind`, compiled once: bind it with
+ * `enqueueValues` for each job. For hot paths that enqueue many jobs per transaction (the SQLite
+ * writer thread's RepeatedQuery), where compiling one statement per job would cost more than running it.
+ */
+export function enqueueTemplate(db: Conn, kind: string): StatementTemplate<EnqueueFields> {
+  return compileTemplate(["serial_key", "key", "payload", "run_at", "created_at"], (v) =>
+    // The same column order as enqueueQuery's row, so the SQL is identical to enqueue()'s.
+    keyedEnqueue(db, { kind, serial_key: v.serial_key, key: v.key, payload: v.payload, run_at: v.run_at, attempts: 0, created_at: v.created_at } as unknown as Parameters<typeof keyedEnqueue>[1]),
+  );
+}
+
+/** The values of one keyed job for enqueueTemplate's statement (the same defaults as enqueue()). */
+export function enqueueValues(payload: unknown, opts: EnqueueOptions & { key: string }): Record<EnqueueFields, unknown> {
+  const now = opts.now ?? Date.now();
+  return { serial_key: opts.serialKey ?? null, key: opts.key, payload: JSON.stringify(payload ?? {}), run_at: opts.runAt ?? now + (opts.delayMs ?? 0), created_at: now };
+}
+
 function enqueueQuery(db: Conn, kind: string, payload: unknown, opts: EnqueueOptions) {
   const now = opts.now ?? Date.now();
   const runAt = opts.runAt ?? now + (opts.delayMs ?? 0);
@@ -69,6 +91,10 @@ function enqueueQuery(db: Conn, kind: string, payload: unknown, opts: EnqueueOpt
     created_at: now,
   };
   if (row.key === null) return db.insertInto("jobs").values(row);
+  return keyedEnqueue(db, row);
+}
+
+function keyedEnqueue(db: Conn, row: { kind: string; serial_key: string | null; key: string | null; payload: string; run_at: number; attempts: number; created_at: number }) {
   return db
     .insertInto("jobs")
     .values(row)

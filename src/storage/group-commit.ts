@@ -1,7 +1,9 @@
 /**
  * Group commit for an intake hot path: items submitted while a write is in flight are written
  * together by the next call of `write`, so the per-transaction cost (BEGIN/COMMIT, the fsync) is
- * shared under load, and an idle system still writes each submission at once. A submission is never
+ * shared under load, and an idle system still writes each submission at once. Classic group
+ * commit: each write takes everything queued when the previous one returned (no fixed batch size;
+ * batches grow with the load by themselves; `maxItems` is only for statement limits). A submission is never
  * split across writes. Each caller's promise settles only after ITS write finished (durable before
  * the caller answers), with the results of its own items in order, or rejects with that write's error.
  */
@@ -10,13 +12,14 @@ export class GroupCommit<I, O> {
   private running = false;
   /**
    * @param write writes a batch in one transaction; returns one result per item, in order
-   * @param maxItems items per write (a larger single submission is still written whole)
+   * @param maxItems items per write at most (default unbounded; a larger single submission is still written whole)
    */
   constructor(
     private readonly write: (items: I[]) => Promise<O[]>,
-    private readonly maxItems = 200,
+    private readonly maxItems = Infinity,
   ) {}
 
+  /** Queues `items` for the next write; resolves with their results once that write finished. */
   submit(items: I[]): Promise<O[]> {
     if (!items.length) return Promise.resolve([]);
     return new Promise((resolve, reject) => {

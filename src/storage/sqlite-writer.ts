@@ -24,23 +24,53 @@ const prep = (sql) => {
   if (!s) { s = db.prepare(sql); cache.set(sql, s); }
   return s;
 };
+const exec = (s, params) => {
+  if (s.reader) return s.all(...params);
+  s.run(...params);
+  return [];
+};
+// A write is { sql, parameters } (one execution) or { sql, parameterSets } (one execution per set,
+// the rows of all of them concatenated): a batch of like rows sends its SQL text once.
 const run = db.transaction((writes) => writes.map((w) => {
   const s = prep(w.sql);
-  if (s.reader) return s.all(...w.parameters);
-  s.run(...w.parameters);
-  return [];
+  if (!w.parameterSets) return exec(s, w.parameters);
+  const out = [];
+  for (const p of w.parameterSets) for (const r of exec(s, p)) out.push(r);
+  return out;
 }));
 parentPort.on("message", (m) => {
   if (m === "stop") { db.close(); parentPort.close(); return; }
-  try { parentPort.postMessage({ id: m.id, results: run.immediate(m.writes) }); }
-  catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e), code: e && e.code }); }
+  const t0 = performance.now();
+  try { const results = run.immediate(m.writes); parentPort.postMessage({ id: m.id, results, ms: performance.now() - t0 }); }
+  catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e), code: e && e.code, ms: performance.now() - t0 }); }
 });
 `;
 
+/** One statement run once per parameter set in the same transaction (SQL text sent once). */
+export interface RepeatedQuery {
+  readonly sql: string;
+  readonly parameterSets: readonly (readonly unknown[])[];
+}
+
+/** Counters of a writer thread since it started (bench/ and tests read them). */
+export interface WriterStats {
+  /** Transactions committed or rolled back (each committed one is one fsync of the WAL). */
+  transactions: number;
+  /** Statement executions (a RepeatedQuery counts once per parameter set). */
+  statements: number;
+  /** Time the thread spent inside transactions, ms (statements, commit and its fsync). */
+  busyMs: number;
+}
+
 /** Executes compiled write statements in one IMMEDIATE transaction off the event loop. */
 export interface SqliteWriter {
-  /** Runs `writes` in order in one transaction; resolves after the commit with each statement's rows. */
-  transaction(writes: readonly CompiledQuery[]): Promise<unknown[][]>;
+  /**
+   * Runs `writes` in order in one transaction; resolves after the commit with each write's rows (a
+   * RepeatedQuery's rows concatenated over its parameter sets).
+   */
+  transaction(writes: readonly (CompiledQuery | RepeatedQuery)[]): Promise<unknown[][]>;
+  /** Counters since the thread started. */
+  stats(): WriterStats;
   stop(): Promise<void>;
 }
 
@@ -55,7 +85,10 @@ export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWr
   let dead: Error | null = null;
   const pending = new Map<number, { resolve: (r: unknown[][]) => void; reject: (e: Error) => void }>();
   let drained: (() => void) | null = null;
-  worker.on("message", (m: { id: number; results?: unknown[][]; error?: string; code?: string }) => {
+  const counters: WriterStats = { transactions: 0, statements: 0, busyMs: 0 };
+  worker.on("message", (m: { id: number; results?: unknown[][]; error?: string; code?: string; ms?: number }) => {
+    counters.transactions++;
+    counters.busyMs += m.ms ?? 0;
     const p = pending.get(m.id);
     if (!p) return;
     pending.delete(m.id);
@@ -81,9 +114,20 @@ export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWr
       return new Promise((resolve, reject) => {
         pending.set(id, { resolve, reject });
         worker.ref(); // a write in flight keeps the process alive until it commits
-        worker.postMessage({ id, writes: writes.map((w) => ({ sql: w.sql, parameters: w.parameters })) });
+        worker.postMessage({
+          id,
+          writes: writes.map((w) => {
+            if ("parameterSets" in w) {
+              counters.statements += w.parameterSets.length;
+              return { sql: w.sql, parameterSets: w.parameterSets };
+            }
+            counters.statements++;
+            return { sql: w.sql, parameters: w.parameters };
+          }),
+        });
       });
     },
+    stats: () => ({ ...counters }),
     stop() {
       return (stopping ??= (async () => {
         if (dead) return;

@@ -7,7 +7,9 @@ import type { Insertable, Kysely } from "kysely";
 import type { Database, FacebookEventsTable } from "../../storage/schema.js";
 import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
-import { compileApply, enqueueApply } from "../jobs.js";
+import { applyTemplate, applyValues, enqueueApply } from "../jobs.js";
+import { compileTemplate, type StatementTemplate } from "../../storage/statement-template.js";
+import type { EnqueueFields } from "../../jobs/queue.js";
 import type { RecordedEvent } from "./payloads.js";
 
 export interface RecordOptions {
@@ -16,7 +18,29 @@ export interface RecordOptions {
   writer?: SqliteWriter | null;
 }
 
-/** Records events in ONE transaction; returns, per input, whether it was new. */
+const EVENT_FIELDS = ["event_key", "page_id", "psid", "kind", "source", "event_time", "received_at", "payload", "status"] as const;
+type EventField = (typeof EVENT_FIELDS)[number];
+const cache = new WeakMap<Kysely<Database>, { insert: StatementTemplate<EventField>; apply: StatementTemplate<EnqueueFields> }>();
+/** The writer path's two statements, compiled once per db. */
+function templates(db: Kysely<Database>) {
+  let t = cache.get(db);
+  if (!t) {
+    t = {
+      insert: compileTemplate(EVENT_FIELDS, (v) =>
+        db
+          .insertInto("facebook_events")
+          .values(v as unknown as Insertable<FacebookEventsTable>)
+          .onConflict((oc) => oc.column("event_key").doNothing())
+          .returning(["event_key"]),
+      ),
+      apply: applyTemplate(db),
+    };
+    cache.set(db, t);
+  }
+  return t;
+}
+
+/** Records events in ONE transaction (on the writer thread; else in chunks of 500); returns, per input, whether it was new. */
 export async function recordEvents(db: Kysely<Database>, evs: readonly RecordedEvent[], receivedAt: number, opts: RecordOptions = {}): Promise<boolean[]> {
   const out = new Array<boolean>(evs.length).fill(false);
   if (!evs.length) return out;
@@ -29,51 +53,51 @@ export async function recordEvents(db: Kysely<Database>, evs: readonly RecordedE
   });
   const convKey = (p: string, s: string) => `${p}:${s}`;
   const delayMs = opts.applyDelayMs ?? 0;
+  if (opts.writer) {
+    // One transaction for the whole batch on the writer thread: a precompiled single-row INSERT and
+    // a precompiled job upsert, each run per row / per conversation (RepeatedQuery), so the main
+    // thread compiles nothing per event and SQLite's parameter limit never splits the batch. Which
+    // rows are new is known only inside the transaction: every conversation of the batch gets its
+    // apply job (coalesced into a pending one; a job finding nothing pending just ends).
+    const t = templates(db);
+    const convs = new Map<string, [string, string]>();
+    for (const r of rows) convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
+    const insert = { sql: t.insert.sql, parameterSets: rows.map((r) => t.insert.bind(r as Record<EventField, unknown>)) };
+    const jobs = { sql: t.apply.sql, parameterSets: [...convs.values()].map(([p, s]) => t.apply.bind(applyValues(p, s, { now: receivedAt, delayMs }))) };
+    const [inserted] = await opts.writer.transaction([insert, jobs]);
+    for (const r of inserted as { event_key: string }[]) out[firstIndex.get(r.event_key)!] = true;
+    return out;
+  }
   for (let i = 0; i < rows.length; i += 500) {
     const chunk = rows.slice(i, i + 500);
-    if (opts.writer) {
-      const insert = db
+    await db.transaction().execute(async (trx) => {
+      const inserted = await trx
         .insertInto("facebook_events")
         .values(chunk)
         .onConflict((oc) => oc.column("event_key").doNothing())
-        .returning(["event_key"])
-        .compile();
-      // Which rows are new is known only inside the transaction: every conversation of the chunk
-      // gets its apply job (coalesced into a pending one; a job finding nothing pending just ends).
+        .returning(["event_key", "page_id", "psid"])
+        .execute();
       const convs = new Map<string, [string, string]>();
-      for (const r of chunk) convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
-      const jobs = [...convs.values()].map(([p, s]) => compileApply(db, p, s, { now: receivedAt, delayMs }));
-      const [inserted] = await opts.writer.transaction([insert, ...jobs]);
-      for (const r of inserted as { event_key: string }[]) out[firstIndex.get(r.event_key)!] = true;
-    } else {
-      await db.transaction().execute(async (trx) => {
-        const inserted = await trx
-          .insertInto("facebook_events")
-          .values(chunk)
-          .onConflict((oc) => oc.column("event_key").doNothing())
-          .returning(["event_key", "page_id", "psid"])
-          .execute();
-        const convs = new Map<string, [string, string]>();
-        for (const r of inserted) {
-          out[firstIndex.get(r.event_key)!] = true;
-          convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
-        }
-        for (const [p, s] of convs.values()) await enqueueApply(trx, p, s, { now: receivedAt, delayMs });
-      });
-    }
+      for (const r of inserted) {
+        out[firstIndex.get(r.event_key)!] = true;
+        convs.set(convKey(r.page_id, r.psid), [r.page_id, r.psid]);
+      }
+      for (const [p, s] of convs.values()) await enqueueApply(trx, p, s, { now: receivedAt, delayMs });
+    });
   }
   return out;
 }
 
 /**
  * Group commit for the intake: the events of requests arriving while a write is in flight are
- * written together in the next transaction. Each caller's promise settles after ITS transaction
+ * written together in the next transaction (everything queued when the previous one returns, up to
+ * `maxEvents`, default 5,000). Each caller's promise settles after ITS transaction
  * committed (durable before the 200) with the number of new events, or rejects.
  */
 export class EventBatcher {
   private readonly group: GroupCommit<{ ev: RecordedEvent; at: number }, boolean>;
   constructor(db: Kysely<Database>, opts: RecordOptions & { maxEvents?: number } = {}) {
-    this.group = new GroupCommit((items) => recordEvents(db, items.map((i) => i.ev), items[0]!.at, opts), opts.maxEvents ?? 1000);
+    this.group = new GroupCommit((items) => recordEvents(db, items.map((i) => i.ev), items[0]!.at, opts), opts.maxEvents ?? 5000);
   }
 
   /** Records the events of one request in the next group transaction; resolves with how many were new. */

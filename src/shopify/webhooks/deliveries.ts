@@ -6,6 +6,7 @@ import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
 import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
+import { compileTemplate, type StatementTemplate } from "../../storage/statement-template.js";
 import { compileApply, enqueueApply } from "../jobs.js";
 
 /** A stored delivery row. */
@@ -37,6 +38,25 @@ export interface RecordOptions {
   applyDelayMs?: number;
   /** Run the transaction on this writer thread (SQLite files), off the event loop. */
   writer?: SqliteWriter | null;
+}
+
+const DELIVERY_FIELDS = ["webhook_id", "shop", "topic", "api_version", "event_id", "triggered_at", "received_at", "payload", "status"] as const;
+type DeliveryField = (typeof DELIVERY_FIELDS)[number];
+const insertTemplates = new WeakMap<Kysely<Database>, StatementTemplate<DeliveryField>>();
+/** `insert into webhook_deliveries ... on conflict (webhook_id) do nothing returning webhook_id`, compiled once per db. */
+function insertOne(db: Kysely<Database>): StatementTemplate<DeliveryField> {
+  let t = insertTemplates.get(db);
+  if (!t) {
+    t = compileTemplate(DELIVERY_FIELDS, (v) =>
+      db
+        .insertInto("webhook_deliveries")
+        .values(v as unknown as Insertable<WebhookDeliveriesTable>)
+        .onConflict((oc) => oc.column("webhook_id").doNothing())
+        .returning(["webhook_id"]),
+    );
+    insertTemplates.set(db, t);
+  }
+  return t;
 }
 
 /**
@@ -77,12 +97,9 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
     // The same statements, compiled here and committed by the writer thread. Which rows are new is
     // known only inside the transaction, so every shop of the batch gets its apply job enqueued
     // (coalesced into a pending one; a job that finds nothing pending simply ends).
-    const insert = db
-      .insertInto("webhook_deliveries")
-      .values(rows)
-      .onConflict((oc) => oc.column("webhook_id").doNothing())
-      .returning(["webhook_id"])
-      .compile();
+    // One precompiled single-row INSERT run per row (RepeatedQuery): no Kysely compile per batch,
+    // and the SQL text crosses to the thread once.
+    const insert = { sql: insertOne(db).sql, parameterSets: rows.map((r) => insertOne(db).bind(r as Record<DeliveryField, unknown>)) };
     const shops = new Map<string, number>();
     for (const r of rows) if (!shops.has(r.shop)) shops.set(r.shop, r.received_at);
     const jobs = [...shops].map(([shop, receivedAt]) => compileApply(db, shop, { now: receivedAt, delayMs: opts.applyDelayMs ?? 0 }));
@@ -109,17 +126,22 @@ export async function recordDeliveries(db: Kysely<Database>, ds: readonly Delive
   return out;
 }
 
+/** Deliveries per transaction at most: 9 parameters each stays under SQLite's 32,766 and PostgreSQL's 65,535. */
+export const MAX_DELIVERY_BATCH = 3000;
+
 /**
  * Group commit for the intake hot path: deliveries that arrive while a write is in flight are
  * written together in the next transaction, so the per-transaction cost (BEGIN/COMMIT, WAL append)
  * is shared under load, and an idle system still writes each delivery at once. Every caller's
  * promise settles only after ITS transaction committed (durable before the 200), or rejects with
- * that transaction's error. `opts.maxBatch` (default 200) caps the deliveries in one transaction.
+ * that transaction's error. Classic group commit: the next transaction takes everything queued when
+ * the previous one returns, so batches grow with the load by themselves; `opts.maxBatch` (default
+ * MAX_DELIVERY_BATCH) only keeps one multi-row INSERT under the databases' parameter limits.
  */
 export class DeliveryBatcher {
   private readonly group: GroupCommit<DeliveryInput, boolean>;
   constructor(db: Kysely<Database>, opts: RecordOptions & { maxBatch?: number } = {}) {
-    this.group = new GroupCommit((ds) => recordDeliveries(db, ds, opts), opts.maxBatch ?? 200);
+    this.group = new GroupCommit((ds) => recordDeliveries(db, ds, opts), opts.maxBatch ?? MAX_DELIVERY_BATCH);
   }
 
   /** Records `d` in the next group transaction; resolves as recordDelivery would, after it committed. */
