@@ -10,7 +10,8 @@
 //
 // Skipped suites are counted in the totals by scripts/test-reporter.mjs, which also prints
 // "PostgreSQL: not run, set TEST_DATABASE_URL" when the PostgreSQL halves were skipped.
-// REQUIRE_POSTGRES=1 (set by .ci/run) makes the run fail when they did not run.
+// REQUIRE_POSTGRES=1 (set by .ci/run) makes the run fail when they did not run; REQUIRE_BROWSER=1
+// (set by .ci/run when Chromium is installed) does the same for the browser tests.
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,6 +32,7 @@ function walk(dir) {
 }
 
 const requirePostgres = process.env.REQUIRE_POSTGRES === "1";
+const requireBrowser = process.env.REQUIRE_BROWSER === "1";
 if (requirePostgres && !process.env.TEST_DATABASE_URL) {
   console.error("REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set: the PostgreSQL tests would not run");
   process.exit(1);
@@ -68,6 +70,16 @@ if (requirePostgres) {
   }
   if (summary.postgresSkipped > 0) {
     console.error(`REQUIRE_POSTGRES=1 but ${summary.postgresSkipped} PostgreSQL suites were skipped: ${summary.postgresSuites.join(", ")}`);
+    process.exit(1);
+  }
+}
+if (requireBrowser) {
+  if (!summary) {
+    console.error("REQUIRE_BROWSER=1: the test reporter wrote no summary, cannot tell whether the browser tests ran");
+    process.exit(1);
+  }
+  if (summary.browserSkipped > 0) {
+    console.error(`REQUIRE_BROWSER=1 but ${summary.browserSkipped} browser suites were skipped: ${summary.browserSuites.join(", ")}`);
     process.exit(1);
   }
 }

@@ -2,7 +2,8 @@
 // "suites" but not under "skipped" (its tests are never created), so a run without
 // TEST_DATABASE_URL used to print "skipped 0" while every PostgreSQL half was left out.
 // This reporter adds skipped suites to the "skipped" total, prints one line per reason for the
-// PostgreSQL halves ("PostgreSQL: not run, set TEST_DATABASE_URL"), and writes the counts as JSON
+// PostgreSQL halves ("PostgreSQL: not run, set TEST_DATABASE_URL") and for the browser tests
+// when Chromium is missing ("Browser: not run, no Chromium at ..."), and writes the counts as JSON
 // to $STORELINK_TEST_SUMMARY (scripts/run-tests.mjs reads it to enforce REQUIRE_POSTGRES=1).
 import { writeFileSync } from "node:fs";
 import { Readable } from "node:stream";
@@ -10,10 +11,14 @@ import { spec } from "node:test/reporters";
 
 /** The skip reason test/helpers/db.ts gives the PostgreSQL halves; matched here by prefix. */
 export const POSTGRES_SKIP = "PostgreSQL: not run, set TEST_DATABASE_URL";
+/** The skip reason test/helpers/browser.ts gives the browser tests when Chromium is missing. */
+export const BROWSER_SKIP = "Browser: not run, no Chromium";
 
 export default async function* storelinkReporter(source) {
-  const counts = { skippedTests: 0, skippedSuites: 0, postgresSkipped: 0, failed: 0 };
+  const counts = { skippedTests: 0, skippedSuites: 0, postgresSkipped: 0, browserSkipped: 0, failed: 0 };
   const postgresSuites = [];
+  const browserSuites = [];
+  let browserReason = "";
   async function* rewrite() {
     for await (const event of source) {
       const data = event.data ?? {};
@@ -23,6 +28,11 @@ export default async function* storelinkReporter(source) {
         if (typeof data.skip === "string" && data.skip.startsWith(POSTGRES_SKIP)) {
           counts.postgresSkipped++;
           postgresSuites.push(data.name);
+        }
+        if (typeof data.skip === "string" && data.skip.startsWith(BROWSER_SKIP)) {
+          counts.browserSkipped++;
+          browserSuites.push(data.name);
+          browserReason = data.skip;
         }
       }
       if (event.type === "test:fail") counts.failed++;
@@ -35,13 +45,16 @@ export default async function* storelinkReporter(source) {
           if (counts.postgresSkipped) {
             yield { ...event, data: { ...data, message: `${POSTGRES_SKIP} (${counts.postgresSkipped} ${counts.postgresSkipped === 1 ? "suite" : "suites"} skipped)` } };
           }
+          if (counts.browserSkipped) {
+            yield { ...event, data: { ...data, message: `${browserReason} (${counts.browserSkipped} ${counts.browserSkipped === 1 ? "suite" : "suites"} skipped)` } };
+          }
           continue;
         }
       }
       yield event;
     }
     if (process.env.STORELINK_TEST_SUMMARY) {
-      writeFileSync(process.env.STORELINK_TEST_SUMMARY, JSON.stringify({ ...counts, postgresSuites }));
+      writeFileSync(process.env.STORELINK_TEST_SUMMARY, JSON.stringify({ ...counts, postgresSuites, browserSuites }));
     }
   }
   yield* Readable.from(rewrite()).pipe(new spec());

@@ -15,7 +15,7 @@ import { setPagePaused } from "../../bot/index.js";
 import { html } from "../html.js";
 import { DashboardError, notFound, runRoute, viewerOf, type DashboardDeps, type DashboardRoute, type Outcome } from "./access.js";
 import { listCatalog, productView, renderCatalog, renderProduct, searchCatalog, MAX_QUERY } from "./catalog.js";
-import { DASHBOARD_CSS, layout, notice, secured, seg } from "./layout.js";
+import { DASHBOARD_CSS, dashboardCsp, layout, notice, secured, seg } from "./layout.js";
 import { conversationView, getBotPage, InstructionsError, recentConversations, renderConversation, renderPage, renderPageDisconnect, saveInstructions } from "./pages.js";
 import { connectForms, disconnectShop, pagesTable, renderShop, renderShopDisconnect, resyncShop, shopsTable, shopStatus, ShopNotActiveError } from "./shops.js";
 
@@ -235,6 +235,7 @@ const FORM_LIMIT = 64 * 1024;
 export function dashboardRoutes(ctx: AppContext, opts: DashboardOptions = {}): FastifyPluginAsync {
   let documents = opts.documents;
   const deps: DashboardDeps = { ctx, documents: () => (documents ??= openDocumentStore(ctx.config, ctx.log)) };
+  const csp = dashboardCsp(ctx.config.shopify.shopOrigin);
 
   return async (app) => {
     // Forms post urlencoded; parsed here only (this plugin's scope), bounded.
@@ -255,17 +256,17 @@ export function dashboardRoutes(ctx: AppContext, opts: DashboardOptions = {}): F
       if (status >= 500) req.log.error({ err, status }, "dashboard request failed");
       else req.log.warn({ status, reason: message }, "dashboard request refused");
       const body = html`<h1>${title}</h1>${notice(message, "error")}<p><a href="/">Back to the dashboard</a></p>`;
-      void secured(reply).status(status).type("text/html; charset=utf-8").send(layout(`${title} · storelink`, body, { crumbs: [{ label: title }] }).text);
+      void secured(reply, csp).status(status).type("text/html; charset=utf-8").send(layout(`${title} · storelink`, body, { crumbs: [{ label: title }] }).text);
     });
 
     const render = (reply: FastifyReply) => (o: Outcome) =>
-      "redirect" in o ? secured(reply).redirect(o.redirect, 303) : secured(reply).status(o.status ?? 200).type("text/html; charset=utf-8").send(o.html.text);
+      "redirect" in o ? secured(reply, csp).redirect(o.redirect, 303) : secured(reply, csp).status(o.status ?? 200).type("text/html; charset=utf-8").send(o.html.text);
 
-    app.get("/assets/dashboard.css", async (_req, reply) => secured(reply).type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(DASHBOARD_CSS));
+    app.get("/assets/dashboard.css", async (_req, reply) => secured(reply, csp).type("text/css; charset=utf-8").header("cache-control", "public, max-age=3600").send(DASHBOARD_CSS));
 
     app.get("/", async (req, reply) => {
       const viewer = await viewerOf(ctx, req);
-      secured(reply).type("text/html; charset=utf-8");
+      secured(reply, csp).type("text/html; charset=utf-8");
       if (!viewer) {
         return reply.send(layout("storelink", html`<h1>storelink</h1>
 <p>Connect your Shopify store and Facebook Page: storelink keeps your Messenger sales bot's catalog, stock and conversations current.</p>

@@ -4,20 +4,30 @@ import type { FastifyReply } from "fastify";
 import { html, type Html } from "../html.js";
 
 /**
- * Content-Security-Policy of the dashboard: nothing inline (styles come from /assets/), forms post
- * only to storelink itself (the install form's redirect goes on to Shopify), and only Shopify's admin
- * may frame the page.
+ * Content-Security-Policy of the dashboard for a shop origin (SHOPIFY_SHOP_ORIGIN): nothing inline
+ * (styles come from /assets/), forms post only to storelink itself and its redirects go on over
+ * https (the install form's redirect goes on to the shop's OAuth page; browsers check form-action
+ * on every redirect), and only Shopify's admin may frame the page. An http shop origin (the bundled
+ * simulator of the demo and the tests) is allowed as a form target too, or the install form's
+ * redirect to it would be blocked.
  */
-export const DASHBOARD_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "form-action 'self' https:",
-  "frame-ancestors https://admin.shopify.com https://*.myshopify.com",
-  "base-uri 'none'",
-  "object-src 'none'",
-].join("; ");
+export function dashboardCsp(shopOrigin = "https://{shop}"): string {
+  let formAction = "form-action 'self' https:";
+  if (shopOrigin.startsWith("http:")) formAction += ` ${new URL(shopOrigin.replace("{shop}", "shop")).origin}`;
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    formAction,
+    "frame-ancestors https://admin.shopify.com https://*.myshopify.com",
+    "base-uri 'none'",
+    "object-src 'none'",
+  ].join("; ");
+}
+
+/** The dashboard's CSP with Shopify's own (https) shop origins. */
+export const DASHBOARD_CSP = dashboardCsp();
 
 /** The stylesheet at /assets/dashboard.css: system fonts, AA contrast in light and dark, a one-column layout under 40rem. */
 export const DASHBOARD_CSS = `:root{color-scheme:light dark;font-family:system-ui,sans-serif;line-height:1.5;--accent:#1a5fb4;--muted:#555;--line:#8886;--ok:#26734d;--warn:#9c4a00;--bad:#a51d2d;--bot:#e8f0fb;--page:#f2f2f2}
@@ -57,10 +67,10 @@ button:focus-visible,a:focus-visible,input:focus-visible,textarea:focus-visible{
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){table.rows,table.rows thead,table.rows tbody,table.rows tr,table.rows th,table.rows td{display:block}table.rows thead{display:none}table.rows td{border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}table.rows tr{border-bottom:1px solid var(--line);padding:.5rem 0}}`;
 
-/** Sets the dashboard's security headers on a reply (CSP, nosniff, no referrer, no caching). */
-export function secured(reply: FastifyReply): FastifyReply {
+/** Sets the dashboard's security headers on a reply (CSP `csp`, nosniff, no referrer, no caching). */
+export function secured(reply: FastifyReply, csp: string = DASHBOARD_CSP): FastifyReply {
   return reply
-    .header("content-security-policy", DASHBOARD_CSP)
+    .header("content-security-policy", csp)
     .header("x-content-type-options", "nosniff")
     .header("referrer-policy", "no-referrer")
     .header("cache-control", "no-store");

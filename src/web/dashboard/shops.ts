@@ -17,7 +17,7 @@ export function connectForms(): Html {
   return html`<section aria-labelledby="connect">
 <h2 id="connect">Connect</h2>
 <form method="get" action="/shopify/install">
-<label for="shop">Shopify store <input id="shop" name="shop" type="text" inputmode="url" autocomplete="off" placeholder="your-store.myshopify.com" required pattern="[a-zA-Z0-9][a-zA-Z0-9-]*\\.myshopify\\.com"></label>
+<label for="shop">Shopify store <input id="shop" name="shop" type="text" inputmode="url" autocomplete="off" placeholder="your-store.myshopify.com" required pattern="[a-zA-Z0-9][a-zA-Z0-9\\-]*\\.myshopify\\.com"></label>
 <button type="submit">Connect Shopify</button>
 </form>
 <p><a class="button" href="/facebook/login">Connect Facebook Pages</a></p>
