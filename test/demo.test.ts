@@ -9,6 +9,7 @@ import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { DEMO_SHOPPER_MESSAGES } from "../sim/facebook/demo.js";
 import { tempDir } from "./helpers/foundation.js";
+import { sample, sampleSum } from "./helpers/metrics.js";
 
 async function freePort(): Promise<number> {
   const srv = createServer();
@@ -83,6 +84,44 @@ describe("demo (no credentials)", () => {
       const product = (doc.products as { title: string; variants: { price: string }[] }[]).find((p) => p.title === asked[1]);
       assert.ok(product, "the product asked about is in the export");
       assert.ok(product.variants.some((v) => answer.includes(v.price)), `the answer quotes the product's price (${product.variants.map((v) => v.price)}): ${answer}`);
+
+      // GET /metrics after the demo: every family issue 11 lists, with the demo's real values.
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      const positive: [string, Record<string, string>][] = [
+        ["storelink_webhook_deliveries_total", { source: "shopify", outcome: "recorded" }],
+        ["storelink_webhook_deliveries_total", { source: "shopify", outcome: "applied" }],
+        ["storelink_webhook_deliveries_total", { source: "facebook", topic: "messaging", outcome: "recorded" }],
+        ["storelink_webhook_deliveries_total", { source: "facebook", topic: "messaging", outcome: "applied" }],
+        ["storelink_intake_duration_seconds_count", { source: "shopify" }],
+        ["storelink_intake_duration_seconds_count", { source: "facebook" }],
+        ["storelink_apply_lag_seconds_count", { source: "shopify" }],
+        ["storelink_apply_lag_seconds_count", { source: "facebook" }],
+        ["storelink_shopify_admin_requests_total", { outcome: "ok" }],
+        ["storelink_shopify_admin_cost_points_total", { kind: "requested" }],
+        ["storelink_shopify_admin_cost_points_total", { kind: "actual" }],
+        ["storelink_facebook_graph_calls_total", { outcome: "ok", code: "none" }],
+        ["storelink_llm_calls_total", { outcome: "ok" }],
+        ["storelink_llm_duration_seconds_count", {}],
+        ["storelink_llm_tokens_total", { kind: "prompt" }],
+        ["storelink_llm_tokens_total", { kind: "completion" }],
+        ["storelink_export_writes_total", { source: "shopify", outcome: "ok" }],
+        ["storelink_export_writes_total", { source: "facebook", outcome: "ok" }],
+        ["storelink_export_lag_seconds_count", { source: "shopify" }],
+        ["storelink_export_lag_seconds_count", { source: "facebook" }],
+        ["storelink_sync_duration_seconds_count", { mode: "full", outcome: "ok" }],
+        ["storelink_process_resident_memory_bytes", {}],
+      ];
+      for (const [name, labels] of positive) assert.ok(sampleSum(metrics, name, labels) > 0, `${name}${JSON.stringify(labels)} > 0 after the demo`);
+      // Families the demo does not exercise (no reconciliation ran, no Graph error, Plus limits never
+      // throttle) are exposed all the same; the queue gauges have a row for every kind in the queue.
+      for (const family of ["storelink_shopify_admin_throttle_wait_seconds_total", "storelink_drift_repaired_total", "storelink_queue_jobs", "storelink_queue_oldest_age_seconds"]) {
+        assert.ok(metrics.includes(`# TYPE ${family} `), `family ${family} is exposed`);
+      }
+      for (const kind of ["shopify.apply", "shopify.sync", "facebook.apply"]) {
+        assert.match(metrics, new RegExp(`^storelink_queue_jobs\\{kind="${kind.replace(".", "\\.")}",state="pending"\\} \\d+$`, "m"), `the queue depth of ${kind} is reported (0 once the demo is idle)`);
+        assert.match(metrics, new RegExp(`^storelink_queue_oldest_age_seconds\\{kind="${kind.replace(".", "\\.")}"\\} [\\d.e+-]+$`, "m"), `the queue age of ${kind} is reported`);
+      }
+      assert.equal(sample(metrics, "storelink_webhook_deliveries_total", { source: "shopify", outcome: "failed" }), 0, "no delivery failed");
 
       const exports = [file, metaFile, convFile].map((f) => readFileSync(f, "utf8")).join("\n");
       assert.doesNotMatch(out + exports, /shpat_|shprt_|"access_token"|"refresh_token"|EAA[A-Za-z0-9]{10}/, "no token in output or export");

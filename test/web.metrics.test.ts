@@ -3,20 +3,10 @@ import assert from "node:assert/strict";
 import { buildApp } from "../src/app.js";
 import { testDialects } from "./helpers/db.js";
 import { installShopRow, postWebhook, webhookContext } from "./helpers/webhooks.js";
+import { sample } from "./helpers/metrics.js";
 
 const SHOP = "metrics-test.myshopify.com";
 const body = JSON.stringify({ id: 1001, title: "Shirt", updated_at: "2026-11-01T10:00:00-05:00", variants: [] });
-
-/** The value of one sample of the text format (0 when absent). */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number {
-  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
-  for (const line of text.split("\n")) {
-    if (!line.startsWith(`${name}{`) && !line.startsWith(`${name} `)) continue;
-    const inner = /\{(.*)\}/.exec(line)?.[1] ?? "";
-    if (want.every((w) => inner.split(",").includes(w))) return Number(line.slice(line.lastIndexOf(" ") + 1));
-  }
-  return 0;
-}
 
 for (const d of testDialects()) {
   describe(`GET /metrics [${d.name}]`, { skip: d.skip }, () => {
@@ -50,6 +40,9 @@ for (const d of testDialects()) {
         assert.ok(sample(after, "storelink_intake_duration_seconds_count", { source: "shopify" }) - sample(before, "storelink_intake_duration_seconds_count", { source: "shopify" }) >= 3);
         // The recorded delivery's apply job waits in the queue (no worker runs here).
         assert.equal(sample(after, "storelink_queue_jobs", { kind: "shopify.apply", state: "pending" }), 1);
+        // A kind with nothing queued is reported as 0 (its series does not vanish when the queue drains).
+        assert.match(after, /^storelink_queue_jobs\{kind="shopify\.sync",state="pending"\} 0$/m);
+        assert.match(after, /^storelink_queue_oldest_age_seconds\{kind="shopify\.sync"\} 0$/m);
         for (const family of ["storelink_shopify_admin_requests_total", "storelink_facebook_graph_calls_total", "storelink_llm_calls_total", "storelink_export_lag_seconds", "storelink_sync_duration_seconds", "storelink_process_resident_memory_bytes"]) {
           assert.ok(after.includes(`# TYPE ${family}`), `family ${family} is exposed`);
         }

@@ -160,11 +160,17 @@ export async function queueStats(db: Db, now = Date.now()): Promise<{ kind: stri
   }));
 }
 
-/** The metrics in Prometheus text format, with the queue gauges read from `db` now. */
-export async function renderMetrics(db: Db): Promise<{ contentType: string; body: string }> {
+/**
+ * The metrics in Prometheus text format, with the queue gauges read from `db` now: one series per
+ * kind in the queue and per kind of `jobKinds` (0 when none of that kind is queued).
+ */
+export async function renderMetrics(db: Db, jobKinds: readonly string[] = []): Promise<{ contentType: string; body: string }> {
   queueJobs.reset();
   queueOldestSeconds.reset();
-  for (const q of await queueStats(db)) {
+  const stats = await queueStats(db);
+  const seen = new Set(stats.map((q) => q.kind));
+  for (const kind of jobKinds) if (!seen.has(kind)) stats.push({ kind, pending: 0, running: 0, dead: 0, oldestDueMs: 0 });
+  for (const q of stats) {
     queueJobs.set({ kind: q.kind, state: "pending" }, q.pending);
     queueJobs.set({ kind: q.kind, state: "running" }, q.running);
     queueJobs.set({ kind: q.kind, state: "dead" }, q.dead);
