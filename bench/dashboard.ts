@@ -7,7 +7,8 @@
 // the search index built as in production), the sync state through markSyncFinished, and the
 // conversations as Messenger events recorded by the intake's recordEvents and applied by the
 // apply job's applyPendingEvents with the bot's hook (a bot_replies row per shopper message, then
-// marked sent, with the Page's echo of each reply). A backlog of queued jobs is left for /metrics.
+// marked sent, with the Page's echo of each reply). A backlog of queued jobs is left for /metrics,
+// and --fleet other merchants' shops (one each, synced) sit in the same tables.
 // Then the app (buildApp, every default route, no background worker) listens on 127.0.0.1 and each
 // path is requested --requests times, one after another over a keep-alive socket, with the
 // merchant's session cookie: the time from sending the request to the whole body received (what
@@ -15,7 +16,7 @@
 // --runs runs. A path answering 404 (a view this commit does not have yet) is reported as such.
 //
 //   node --import tsx bench/dashboard.ts [--products 10000] [--conversations 1000] [--messages 4]
-//        [--requests 200] [--runs 3] [--queued 500] [--dialect sqlite|postgres]
+//        [--requests 200] [--runs 3] [--queued 500] [--fleet 2000] [--dialect sqlite|postgres]
 //        [--pg postgres://postgres@127.0.0.1:5432/postgres]
 import { mkdtempSync, rmSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
@@ -46,6 +47,7 @@ const MESSAGES = numArg("messages", 4); // per conversation: shopper, bot reply,
 const REQUESTS = numArg("requests", 200);
 const RUNS = numArg("runs", 3);
 const QUEUED = numArg("queued", 500);
+const FLEET = numArg("fleet", 2_000); // other merchants' shops (one each, synced): the dashboard must not read them
 const DIALECT = strArg("dialect", "sqlite");
 const PG = strArg("pg", process.env.TEST_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/postgres");
 const SHOP = "dashboard-bench.myshopify.com";
@@ -61,6 +63,16 @@ async function seed(ctx: AppContext): Promise<{ userId: string; psid: string }> 
     .values({ domain: SHOP, user_id: user.id, scopes: "read_products", status: "active", installed_at: now, updated_at: now, access_token_enc: null, access_token_expires_at: null, refresh_token_enc: null, refresh_token_expires_at: null, uninstalled_at: null })
     .execute();
   let t = Date.now();
+  for (let i = 0; i < FLEET; i += 500) {
+    await db.transaction().execute(async (trx) => {
+      for (let j = i; j < Math.min(FLEET, i + 500); j++) {
+        const other = await createUser(trx as unknown as typeof db, now);
+        const domain = `fleet-${j}.myshopify.com`;
+        await trx.insertInto("shops").values({ domain, user_id: other.id, scopes: "read_products", status: "active", installed_at: now, updated_at: now, access_token_enc: null, access_token_expires_at: null, refresh_token_enc: null, refresh_token_expires_at: null, uninstalled_at: null }).execute();
+        await trx.insertInto("catalog_sync_state").values({ shop: domain, status: "idle", mode: "full", product_count: 100, drift_repaired_last: 0, drift_repaired_total: 0, last_good_sync_at: now, last_full_sync_at: now, updated_at: now }).execute();
+      }
+    });
+  }
   await loadGeneratedShop(db, { domain: SHOP, seed: 1, products: PRODUCTS });
   await markSyncFinished(db, SHOP, { mode: "bulk", startedAt: now, productCount: PRODUCTS, full: true });
   console.error(`seeded ${PRODUCTS} products in ${((Date.now() - t) / 1000).toFixed(1)} s`);
@@ -185,7 +197,7 @@ async function main() {
     const load = loadavg().map((l) => l.toFixed(2)).join(" ");
     const lines = [
       `${commandLine()}`,
-      `${PRODUCTS} products, ${CONVERSATIONS} conversations x ${MESSAGES} messages, ${QUEUED} queued jobs, ${DIALECT}; ${REQUESTS} sequential requests per path per run (keep-alive, 127.0.0.1), medians of ${RUNS} runs; load average at the end ${load}`,
+      `${PRODUCTS} products, ${CONVERSATIONS} conversations x ${MESSAGES} messages, ${QUEUED} queued jobs, ${FLEET} other merchants' shops, ${DIALECT}; ${REQUESTS} sequential requests per path per run (keep-alive, 127.0.0.1), medians of ${RUNS} runs; load average at the end ${load}`,
       "",
       "| path | status | body | p50 ms | p95 ms | max ms | goal |",
       "|---|---|---|---|---|---|---|",

@@ -27,7 +27,8 @@ export async function collectStatus(db: Db, userId?: string): Promise<ShopStatus
   let q = db.selectFrom("shops").select(["domain", "status"]).orderBy("domain");
   if (userId !== undefined) q = q.where("user_id", "=", userId);
   const shops = await q.execute();
-  const states = new Map((await listSyncStates(db)).map((s) => [s.shop, s]));
+  // Only these shops' states: the dashboard of one merchant must not read the whole fleet's.
+  const states = new Map((await listSyncStates(db, userId === undefined ? undefined : shops.map((s) => s.domain))).map((s) => [s.shop, s]));
   const rows: ShopStatusRow[] = [];
   for (const s of shops) {
     const st = states.get(s.domain);

@@ -14,9 +14,12 @@ export async function getSyncState(db: Db, shop: string): Promise<CatalogSyncSta
   return (await db.selectFrom("catalog_sync_state").selectAll().where("shop", "=", shop).executeTakeFirst()) ?? null;
 }
 
-/** Every shop's sync state, by shop. */
-export async function listSyncStates(db: Db): Promise<CatalogSyncStateTable[]> {
-  return db.selectFrom("catalog_sync_state").selectAll().orderBy("shop").execute();
+/** Every shop's sync state, by shop; with `shops`, only theirs (an empty list reads nothing). */
+export async function listSyncStates(db: Db, shops?: readonly string[]): Promise<CatalogSyncStateTable[]> {
+  if (shops && shops.length === 0) return [];
+  let q = db.selectFrom("catalog_sync_state").selectAll().orderBy("shop");
+  if (shops) q = q.where("shop", "in", shops);
+  return q.execute();
 }
 
 async function ensureRow(db: Db, shop: string): Promise<void> {
