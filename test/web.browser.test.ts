@@ -3,7 +3,10 @@
 // the demo shop into the connect form and installs it through the real OAuth routes (the Shopify
 // simulator approves), sees the product count once the first sync is done, connects Facebook from
 // the page (the Graph simulator's Login dialog), sees the Page, and a shopper writes to it through
-// the Graph simulator's control API; the bot answers. Screenshots of every step go to
+// the Graph simulator's control API; the bot answers. Then, from the pages: the merchant searches
+// the catalog with the bot's search and opens the product (variants, stock per location), opens the
+// Page's conversation and sees the shopper's question with the bot's reply, and pauses the bot (the
+// next shopper message is kept but not answered). Screenshots of every step go to
 // os.tmpdir()/storelink-browser-* (printed; kept as CI artifacts, never committed). Every wait is
 // bounded. Skipped, with the reason counted in the summary, where Chromium is not installed.
 import { after, before, describe, it } from "node:test";
@@ -23,23 +26,23 @@ describe("dashboard in a browser", { skip: browserSkip(), timeout: 120_000 }, ()
   let page: Page;
   let shots: string;
   let n = 0;
+  /** What the shopper asked about and what the bot answered (set by the shopper step). */
+  let asked: { title: string; question: string; reply: string; psid: string; pageId: string } | null = null;
   const complaints: string[] = [];
   const shot = async (name: string) => {
     const file = join(shots, `${String(++n).padStart(2, "0")}-${name}.png`);
     await page.screenshot({ path: file, fullPage: true, timeout: 10_000 });
   };
   /**
-   * Clicks `action` and follows the OAuth round trip it starts to its `callback` (a path), asserting
-   * the callback succeeded; then the browser is on the dashboard (or, until the callbacks redirect
-   * there, on their JSON answer, and `/` is opened).
+   * Clicks `action` and follows the OAuth round trip it starts to its `callback` (a path): the
+   * callback must send the browser on to the dashboard at `/`.
    */
   const oauthRoundTrip = async (callback: string, action: () => Promise<void>) => {
     const answered = page.waitForResponse((r) => new URL(r.url()).pathname === callback, { timeout: 20_000 });
     await action();
     const res = await answered;
     assert.ok(res.status() < 400, `${callback} answered ${res.status()}`);
-    await page.waitForLoadState("load", { timeout: 15_000 });
-    if (new URL(page.url()).pathname !== "/") await page.goto(`${svc.url}/`);
+    await page.waitForURL((u) => u.pathname === "/", { timeout: 15_000 });
   };
 
   before(async () => {
@@ -116,10 +119,86 @@ describe("dashboard in a browser", { skip: browserSkip(), timeout: 120_000 }, ()
       { timeoutMs: 30_000, intervalMs: 100 },
     );
     assert.ok(onSale.variants.some((v) => reply.includes(v.price)), `the reply quotes the price from the mirror: ${reply}`);
+    asked = { title: onSale.title, question, reply, psid: sent.psid, pageId: pageId! };
     // The shopper's message and the bot's reply are stored (the echo of the reply comes back as a webhook too).
     await reloadUntil(page, "the shopper's message and the bot's reply counted on the dashboard", async () => {
       return Number(await cellText(page, /Facebook Page/, pageId!, "Messages")) >= messagesBefore + 2;
     });
     await shot("conversation");
+  });
+
+  it("searches the catalog with the bot's search and opens the product's variants and stock per location", async () => {
+    assert.ok(asked, "the shopper step ran");
+    await page.goto(`${svc.url}/`);
+    await page.getByRole("link", { name: DEMO_SHOP }).click();
+    await page.getByRole("link", { name: /catalog/i }).click();
+    await page.getByRole("searchbox", { name: /Search like the bot/ }).fill(asked.title);
+    await page.getByRole("button", { name: "Search" }).click();
+    await page.waitForURL((u) => u.pathname.endsWith("/catalog") && u.searchParams.get("q") === asked!.title);
+    const results = page.getByRole("table", { name: /Results for/ });
+    const hit = results.getByRole("link", { name: asked.title, exact: true });
+    await hit.waitFor();
+    // The bot's search ranks the exact title first.
+    assert.equal((await results.locator("tbody tr").first().getByRole("link").textContent())?.trim(), asked.title);
+    await shot("catalog-search");
+    await hit.click();
+    await page.getByRole("heading", { level: 1, name: asked.title }).waitFor();
+    const truth = svc.demo.sim.control.truth(DEMO_SHOP).products.products.find((p) => p.title === asked!.title)!;
+    const variants = page.getByRole("table", { name: "Variants" });
+    assert.equal(await variants.locator("tbody tr").count(), truth.variants.length, "every variant listed");
+    for (const v of truth.variants) assert.ok((await variants.innerText()).includes(v.price), `variant price ${v.price} shown`);
+    await page.getByRole("table", { name: "Stock per location" }).waitFor();
+    await shot("product");
+  });
+
+  it("shows the Page's conversation with the shopper's question and the bot's reply", async () => {
+    assert.ok(asked, "the shopper step ran");
+    await page.goto(`${svc.url}/`);
+    await page.getByRole("table", { name: /Facebook Page/ }).getByRole("link").first().click();
+    await page.waitForURL((u) => u.pathname === `/pages/${asked!.pageId}`);
+    await page.getByRole("link", { name: `Shopper ${asked.psid}` }).click();
+    const messages = page.getByRole("list", { name: /Messages/ });
+    await messages.waitFor();
+    const question = messages.getByRole("listitem").filter({ hasText: asked.question });
+    assert.equal(await question.count(), 1, "the shopper's question is shown once");
+    assert.match(await question.innerText(), /Shopper/);
+    assert.match(await question.innerText(), /bot: replied/, "the question is marked answered");
+    const reply = messages.getByRole("listitem").filter({ hasText: asked.reply });
+    await reply.first().waitFor();
+    assert.match(await reply.first().innerText(), /Bot \(storelink\)/, "the reply is marked as the bot's");
+    await shot("page-conversation");
+  });
+
+  it("pauses the bot from the Page's page: the next shopper message is kept, not answered", async () => {
+    assert.ok(asked, "the shopper step ran");
+    await page.goto(`${svc.url}/pages/${asked.pageId}`);
+    const posted = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === `/pages/${asked!.pageId}/pause`);
+    await page.getByRole("button", { name: "Pause the bot" }).click();
+    // A real browser's form POST (its Origin, Sec-Fetch-Site and the CSRF field) is accepted: 303 back to the Page.
+    assert.equal((await posted).status(), 303);
+    await page.waitForURL((u) => u.pathname === `/pages/${asked!.pageId}` && u.searchParams.get("done") === "paused");
+    await page.getByRole("button", { name: "Resume the bot" }).waitFor();
+    assert.match(await page.getByRole("region", { name: "Sales bot" }).innerText(), /Paused/);
+    await shot("bot-paused");
+    const fbSim = svc.demo.facebook!.sim;
+    const res = await fetch(`${fbSim.url}/_sim/pages/${asked.pageId}/shopper/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ psid: asked.psid, text: "Anyone there?" }),
+    });
+    assert.equal(res.status, 201, await res.clone().text());
+    const { mid } = (await res.json()) as { mid: string };
+    const row = await waitUntil(
+      "the paused bot to record the new message as not answered",
+      async () => {
+        const r = await svc.server.ctx.db.selectFrom("bot_replies").select(["status", "reason"]).where("page_id", "=", asked!.pageId).where("mid", "=", mid).executeTakeFirst();
+        return r && r.status !== "queued" && r.status !== "composed" ? r : null;
+      },
+      { timeoutMs: 20_000, intervalMs: 100 },
+    );
+    assert.deepEqual(row, { status: "skipped", reason: "bot paused on this Page" });
+    await page.goto(`${svc.url}/pages/${asked.pageId}/conversations/${asked.psid}`);
+    const kept = page.getByRole("list", { name: /Messages/ }).getByRole("listitem").filter({ hasText: "Anyone there?" });
+    assert.match(await kept.innerText(), /bot: did not reply/);
   });
 });

@@ -67,12 +67,15 @@ button:focus-visible,a:focus-visible,input:focus-visible,textarea:focus-visible{
 .visually-hidden{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 @media (max-width:40rem){table.rows,table.rows thead,table.rows tbody,table.rows tr,table.rows th,table.rows td{display:block}table.rows thead{display:none}table.rows td{border:0;padding:.1rem 0}table.rows td[data-label]::before{content:attr(data-label) ": ";font-weight:600}table.rows tr{border-bottom:1px solid var(--line);padding:.5rem 0}}`;
 
-/** Sets the dashboard's security headers on a reply (CSP `csp`, nosniff, no referrer, no caching). */
+/** Sets the dashboard's security headers on a reply (CSP `csp`, nosniff, referrer only to storelink itself, no caching). */
 export function secured(reply: FastifyReply, csp: string = DASHBOARD_CSP): FastifyReply {
   return reply
     .header("content-security-policy", csp)
     .header("x-content-type-options", "nosniff")
-    .header("referrer-policy", "no-referrer")
+    // same-origin, not no-referrer: under no-referrer browsers send `Origin: null` on form POSTs
+    // (Fetch: a no-cors request's origin is serialized as null then), and sameOriginRequest rightly
+    // refuses that, so every action was 403 in a real browser. URLs still never go to other origins.
+    .header("referrer-policy", "same-origin")
     .header("cache-control", "no-store");
 }
 
