@@ -38,7 +38,7 @@ nav ol{list-style:none;padding:0;margin:0 0 1rem;display:flex;flex-wrap:wrap;gap
 nav li+li::before{content:"/";margin-right:.5rem;color:var(--muted)}
 a{color:inherit;text-decoration-thickness:1px;text-underline-offset:2px}
 table{border-collapse:collapse;width:100%;font-size:.95rem}
-th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.4rem .5rem;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 td.num{text-align:right}
 form{display:flex;gap:.5rem;flex-wrap:wrap;align-items:end;margin:.5rem 0}
 form.stack{flex-direction:column;align-items:stretch}
