@@ -169,6 +169,26 @@ describe("dashboard in a browser", { skip: browserSkip(), timeout: 120_000 }, ()
     await shot("page-conversation");
   });
 
+  it("is readable on a phone: no page scrolls sideways at 390 px", async () => {
+    assert.ok(asked, "the shopper step ran");
+    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, storageState: await context.storageState() });
+    try {
+      const p = await phone.newPage();
+      p.setDefaultTimeout(10_000);
+      const truth = svc.demo.sim.control.truth(DEMO_SHOP).products.products.find((x) => x.title === asked!.title)!;
+      for (const path of ["/", `/shops/${DEMO_SHOP}/catalog`, `/shops/${DEMO_SHOP}/products/${encodeURIComponent(truth.id)}`, `/pages/${asked.pageId}`, `/pages/${asked.pageId}/conversations/${asked.psid}`]) {
+        const res = await p.goto(`${svc.url}${path}`);
+        assert.equal(res?.status(), 200, path);
+        const { scroll, client } = (await p.evaluate("({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth })")) as { scroll: number; client: number };
+        assert.ok(scroll <= client, `${path} is ${scroll} px wide on a ${client} px screen`);
+      }
+      await p.goto(`${svc.url}/`);
+      await p.screenshot({ path: join(shots, `${String(++n).padStart(2, "0")}-phone.png`), fullPage: true, timeout: 10_000 });
+    } finally {
+      await phone.close();
+    }
+  });
+
   it("pauses the bot from the Page's page: the next shopper message is kept, not answered", async () => {
     assert.ok(asked, "the shopper step ran");
     await page.goto(`${svc.url}/pages/${asked.pageId}`);
