@@ -6,18 +6,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { DEMO_SHOPPER_MESSAGES } from "../sim/facebook/demo.js";
-import { tempDir } from "./helpers/foundation.js";
+import { tempDir, freePort } from "./helpers/foundation.js";
 import { sample, sampleSum } from "./helpers/metrics.js";
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 describe("demo (no credentials)", () => {
   it("installs the demo shop, syncs it, follows live changes, connects a Facebook Page, records a shopper's messages, answers a product question from the mirror, and prints where the exports are", async () => {

@@ -2,25 +2,13 @@
 // on a fixed port, with its stdout/stderr captured; polling with clear failure messages; and a
 // short description of where two export documents first differ.
 import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { randomBytes } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { DatabaseTarget } from "../../src/storage/db.js";
 
 const REPO = new URL("../../", import.meta.url);
 
-/** A port that was free a moment ago (listen on 0, read it, close). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "./foundation.js";
 
 /**
  * The environment of a production-like `storelink serve` on 127.0.0.1:`port` for an acceptance

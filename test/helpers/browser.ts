@@ -9,7 +9,6 @@
 // .ci/run with apt when missing. Where it is absent the browser tests are skipped with
 // BROWSER_SKIP (counted by scripts/test-reporter.mjs, which prints the reason).
 import { accessSync, constants, mkdtempSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Locator, Page } from "playwright-core";
@@ -17,7 +16,7 @@ import { loadConfig } from "../../src/config.js";
 import { startServer, type RunningServer } from "../../src/cli/serve.js";
 import { prepareDemo, type Demo } from "../../sim/demo.js";
 import type { FacebookDemoSession } from "../../sim/facebook/demo.js";
-import { ENCRYPTION_KEY, STATE_SECRET, tempDir } from "./foundation.js";
+import { ENCRYPTION_KEY, STATE_SECRET, tempDir, freePort } from "./foundation.js";
 
 /** The skip reason of the browser tests; scripts/test-reporter.mjs matches it by prefix. */
 export const BROWSER_SKIP = "Browser: not run, no Chromium";
@@ -45,14 +44,6 @@ export async function launchChromium(): Promise<Browser> {
   if (!executablePath) throw new Error("no Chromium: apt-get install -y chromium");
   const { chromium } = await import("playwright-core");
   return chromium.launch({ executablePath, headless: true, timeout: 30_000, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
-}
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, "127.0.0.1", r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
 }
 
 export interface BrowserService {
