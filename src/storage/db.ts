@@ -4,7 +4,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
 import pg from "pg";
-import { CompiledQuery, Kysely, type Transaction, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type MigrationProvider } from "kysely";
+import { CompiledQuery, Kysely, type Transaction, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDatabase, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
 import { startCheckpointer } from "./sqlite-checkpointer.js";
@@ -65,7 +65,7 @@ export const SQLITE_STATEMENT_CACHE = 500;
  * prepares per message (~0.1 ms each, on the event loop). A statement another caller is still
  * iterating (a streamed query) is busy: a fresh one is prepared for that call instead.
  */
-export function cachingSqlite(sqlite: SQLite.Database, max = SQLITE_STATEMENT_CACHE): ConstructorParameters<typeof SqliteDialect>[0]["database"] {
+export function cachingSqlite(sqlite: SQLite.Database, max = SQLITE_STATEMENT_CACHE): SqliteDatabase {
   const cache = new Map<string, SQLite.Statement>();
   return {
     prepare(source: string) {
@@ -84,7 +84,7 @@ export function cachingSqlite(sqlite: SQLite.Database, max = SQLITE_STATEMENT_CA
       cache.clear();
       sqlite.close();
     },
-  } as ConstructorParameters<typeof SqliteDialect>[0]["database"];
+  };
 }
 
 /** How long a SQLite connection waits for another process's write lock before SQLITE_BUSY. */
