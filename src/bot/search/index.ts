@@ -201,7 +201,10 @@ async function matchAll(db: Db, groups: string[][], where: RawBuilder<unknown>):
       join catalog_search s on s.doc = m.doc order by m.r, m.doc`.execute(db);
     return r.rows;
   }
-  return matchTsquery(db, groups.map((g) => `(${g.map(tsOperand).join(" | ")})`).join(" & "), where);
+  // Prefix semantics (tsOperand): a word starting with another word of its group (of 3+ characters)
+  // matches nothing more ("blankets" next to "blanket").
+  const lean = groups.map((g) => g.filter((w, i) => !g.some((o, j) => j !== i && o.length >= 3 && o.length < w.length && w.startsWith(o))));
+  return matchTsquery(db, lean.map((g) => `(${g.map(tsOperand).join(" | ")})`).join(" & "), where);
 }
 
 async function matchTsquery(db: Db, query: string, where: RawBuilder<unknown>): Promise<Candidate[]> {
