@@ -1,7 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { sql } from "kysely";
-import { migrate, ping } from "../src/storage/db.js";
+import SQLite from "better-sqlite3";
+import { cachingSqlite, migrate, ping } from "../src/storage/db.js";
 import { testDialects } from "./helpers/db.js";
 
 for (const d of testDialects()) {
@@ -34,3 +35,31 @@ for (const d of testDialects()) {
     });
   });
 }
+
+describe("SQLite prepared-statement cache (cachingSqlite)", () => {
+  it("reuses a statement, prepares a fresh one while the cached one is being iterated, and evicts the oldest", () => {
+    const raw = new SQLite(":memory:");
+    const prepared: string[] = [];
+    const prepare = raw.prepare.bind(raw);
+    raw.prepare = ((src: string) => (prepared.push(src), prepare(src))) as typeof raw.prepare;
+    const db = cachingSqlite(raw, 2);
+    raw.exec("create table t (x integer)");
+    raw.exec("insert into t values (1), (2), (3)");
+    const q = "select x from t order by x";
+    const a = db.prepare(q) as unknown as SQLite.Statement;
+    assert.equal(db.prepare(q), a, "cached");
+    const it = a.iterate();
+    it.next();
+    const b = db.prepare(q) as unknown as SQLite.Statement;
+    assert.notEqual(b, a, "the busy statement is not handed out again");
+    assert.deepEqual(b.all(), [{ x: 1 }, { x: 2 }, { x: 3 }]);
+    it.return?.();
+    assert.equal(db.prepare(q), a, "free again: the cached one");
+    db.prepare("select 1");
+    db.prepare("select 2"); // cache of 2: the least recently used (q) goes
+    const n = prepared.length;
+    db.prepare(q);
+    assert.equal(prepared.length, n + 1, "evicted, so prepared again");
+    db.close();
+  });
+});

@@ -32,22 +32,11 @@ export interface BotHookOptions {
   now?: () => number;
 }
 
-// The bot's own worker (see createBotIntegration) is woken shortly after the hook enqueued
-// replies: the hook runs inside Facebook's apply transaction, so the first wake may come before the
-// commit; the second one, or the worker's poll, finds the job.
+// The bot's own workers (see createBotIntegration), woken when the hook's transaction committed
+// replies (the hook returns the wake-up for after the commit: before it, the job is not visible).
 const wakers = new Set<() => void>();
-let wakePending = false;
 function wakeBotWorkers(): void {
-  if (wakePending || !wakers.size) return;
-  wakePending = true;
-  const fire = () => {
-    for (const w of wakers) w();
-  };
-  setTimeout(fire, 2).unref();
-  setTimeout(() => {
-    wakePending = false;
-    fire();
-  }, 20).unref();
+  for (const w of wakers) w();
 }
 
 /**
@@ -55,18 +44,20 @@ function wakeBotWorkers(): void {
  * each shopper message (messaging, not standby; text or attachments) gets its reply row and job,
  * once per mid; an echo not sent by storelink (no app id of ours, no storelink metadata) is a human
  * replying from the Page inbox and pauses the bot in that conversation. Does nothing when the bot
- * is off (no GENAI_ENDPOINT).
+ * is off (no GENAI_ENDPOINT). Returns, when it enqueued replies, the wake-up of the bot's workers for
+ * the caller to run after its transaction committed.
  */
-export function botMessageHook(ctx: AppContext, o: BotHookOptions = {}): (trx: Transaction<Database>, msgs: IncomingMessage[]) => Promise<void> {
+export function botMessageHook(ctx: AppContext, o: BotHookOptions = {}): (trx: Transaction<Database>, msgs: IncomingMessage[]) => Promise<void | (() => void)> {
   const appId = ctx.config.facebook.appId;
   const pauseMs = ctx.config.bot.handoverPauseMs;
   return async (trx, msgs) => {
     if (!ctx.config.bot.endpoint) return;
     const now = o.now ? o.now() : Date.now();
+    let enqueued = false;
     for (const m of msgs) {
       if (m.kind === "message") {
         if (m.source !== "messaging" || (!m.text && !m.hasAttachments)) continue;
-        if (await enqueueReply(trx, m, now)) wakeBotWorkers();
+        if (await enqueueReply(trx, m, now)) enqueued = true;
       } else {
         const ours = (appId !== null && m.appId === appId) || (m.metadata?.startsWith("storelink:") ?? false);
         if (ours || pauseMs === 0) continue;
@@ -74,6 +65,7 @@ export function botMessageHook(ctx: AppContext, o: BotHookOptions = {}): (trx: T
         ctx.log.info({ pageId: m.pageId, psid: m.psid, mid: m.mid, appId: m.appId, pausedForMs: pauseMs }, "bot paused in this conversation: a human replied from the Page");
       }
     }
+    return enqueued ? wakeBotWorkers : undefined;
   };
 }
 
@@ -145,6 +137,7 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
           secrets,
           textLimit: opts.textLimit,
           retryLater: (ms, why) => new RetryLater(ms, why),
+          writer: ctx.writer(),
         },
         p.pageId,
         p.psid,

@@ -2,9 +2,11 @@
 //
 // Steps: the row (bot_replies) says where a previous attempt stopped.
 //   queued   -> checks (Page paused, handover pause, 24-hour window, rate limit) -> mark_seen,
-//               typing_on -> compose (LLM + tools + guard) -> the parts are stored: composed
+//               typing_on -> compose (LLM + tools + guard) -> the parts are stored: composed,
+//               with the first part's sending_at set in the same write
 //   composed -> each part: sending_at is set durably, the Send API is called once, then the
-//               part is recorded sent (parts_sent, sent_mids, sending_at cleared) -> sent
+//               part is recorded sent (parts_sent, sent_mids, sending_at cleared; with the
+//               last part, status sent in the same write) -> sent
 //
 // Exactly one reply per mid:
 // - duplicate webhooks and replayed events: the row is created once per mid (same transaction as
@@ -21,6 +23,7 @@
 //   waits a few seconds first); then the part would be sent twice.
 import type { Logger } from "../log.js";
 import type { Db } from "../storage/db.js";
+import type { SqliteWriter } from "../storage/sqlite-writer.js";
 import type { BotRepliesTable } from "../storage/schema.js";
 import { compose, type ComposeLimits, type ReplyTools } from "./compose.js";
 import { loadHistory, loadPage, loadShops, systemPrompt } from "./context.js";
@@ -56,6 +59,8 @@ export interface ReplyDeps {
   now?: () => number;
   /** Text limit per message (default Messenger's 2000). */
   textLimit?: number;
+  /** A SQLite file's writer thread: the reply row's updates commit there, off the event loop. */
+  writer?: SqliteWriter | null;
   /** Thrown to reschedule the job without counting a failure (worker's RetryLater). */
   retryLater(delayMs: number, reason: string): Error;
 }
@@ -74,6 +79,8 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
   }
   if (row.status === "sent" || row.status === "skipped" || row.status === "failed") return row.status;
 
+  // This attempt itself marked the next part's send begun (not an interrupted earlier attempt).
+  let begun = false;
   if (row.status === "queued") {
     const skip = await whySkip(d, row, now());
     if (skip) {
@@ -132,16 +139,31 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       return "skipped";
     }
     const parts = splitMessage(text, d.textLimit);
-    await updateReply(d.db, pageId, mid, { status: "composed", reply_text: JSON.stringify(parts), grounded: grounded ? 1 : 0, reason });
-    row = (await getReply(d.db, pageId, mid))!;
+    if (!(await windowOpen(d, log, pageId, psid))) {
+      await finishReply(d.db, pageId, mid, "skipped", "outside the 24-hour window");
+      return "skipped";
+    }
+    // The parts are stored and the first one's send is marked begun in ONE write (a commit fewer
+    // per reply): a crash between this write and the send is then an interrupted send, which the
+    // retry looks for before sending (see the file comment).
+    const composed = { status: "composed" as const, reply_text: JSON.stringify(parts), grounded: grounded ? 1 : 0, reason, sending_at: parts.length ? now() : null };
+    await updateReply(d.db, pageId, mid, composed, Date.now(), d.writer);
+    row = { ...row, ...composed };
+    begun = parts.length > 0;
   }
 
-  // composed: send what is not recorded sent.
+  // composed: send what is not recorded sent. Recording the last part also records the reply sent.
   const parts = JSON.parse(row.reply_text ?? "[]") as string[];
   const mids = JSON.parse(row.sent_mids) as string[];
+  let finished = false;
+  const record = async (i: number) => {
+    finished = i + 1 >= parts.length;
+    await updateReply(d.db, pageId, mid, { parts_sent: i + 1, sending_at: null, sent_mids: JSON.stringify(mids), ...(finished ? { status: "sent" as const } : {}) }, Date.now(), d.writer);
+    row = { ...row!, sending_at: null };
+  };
   for (let i = Number(row.parts_sent); i < parts.length; i++) {
     const part = parts[i]!;
-    if (row.sending_at !== null) {
+    if (row.sending_at !== null && !begun) {
       const since = Number(row.sending_at);
       // A previous attempt began this send and did not record its outcome: did it go out?
       const found = await alreadySent(d, pageId, psid, part, since);
@@ -149,20 +171,20 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       if (found === "unknown") throw new Error("could not check whether the interrupted send went out (Conversations API)");
       if (found) {
         mids.push(found);
-        await updateReply(d.db, pageId, mid, { parts_sent: i + 1, sending_at: null, sent_mids: JSON.stringify(mids) });
-        row = { ...row, sending_at: null };
+        await record(i);
         log.info({ part: i }, "bot: an interrupted send had gone out; not sending it again");
         continue;
       }
       if (now() - since < 3000) throw d.retryLater(3000 - (now() - since), "waiting for the echo of an interrupted send");
     }
-    const last = await d.messenger.lastUserActivity(pageId, psid);
-    if (last === null || now() - last > WINDOW_MS) {
-      await finishReply(d.db, pageId, mid, "skipped", "outside the 24-hour window");
-      log.info({ lastUserActivity: last }, "bot: not sending: outside the 24-hour messaging window");
-      return "skipped";
+    if (!begun) {
+      if (!(await windowOpen(d, log, pageId, psid))) {
+        await finishReply(d.db, pageId, mid, "skipped", "outside the 24-hour window");
+        return "skipped";
+      }
+      await updateReply(d.db, pageId, mid, { sending_at: now() }, Date.now(), d.writer);
     }
-    await updateReply(d.db, pageId, mid, { sending_at: now() });
+    begun = false;
     const r = await d.messenger.sendText(pageId, psid, part, { metadata: replyMetadata(mid, i) });
     if (!r.ok) {
       const status = r.reason === "outside_window" ? "skipped" : "failed";
@@ -171,12 +193,19 @@ export async function runReply(d: ReplyDeps, pageId: string, psid: string, mid: 
       return status;
     }
     mids.push(r.messageId);
-    await updateReply(d.db, pageId, mid, { parts_sent: i + 1, sending_at: null, sent_mids: JSON.stringify(mids) });
-    row = { ...row, sending_at: null };
+    await record(i);
   }
-  await updateReply(d.db, pageId, mid, { status: "sent", sending_at: null });
+  if (!finished) await updateReply(d.db, pageId, mid, { status: "sent", sending_at: null }, Date.now(), d.writer);
   log.info({ parts: parts.length, sentMids: mids }, "bot: reply sent");
   return "sent";
+}
+
+/** The 24-hour window is open for a send now (else logged). */
+async function windowOpen(d: ReplyDeps, log: Logger, pageId: string, psid: string): Promise<boolean> {
+  const last = await d.messenger.lastUserActivity(pageId, psid);
+  if (last !== null && (d.now ?? Date.now)() - last <= WINDOW_MS) return true;
+  log.info({ lastUserActivity: last }, "bot: not sending: outside the 24-hour messaging window");
+  return false;
 }
 
 async function whySkip(d: ReplyDeps, row: BotRepliesTable, now: number): Promise<string | null> {

@@ -4,6 +4,7 @@
 import type { Transaction } from "kysely";
 import { enqueue } from "../jobs/queue.js";
 import type { Db } from "../storage/db.js";
+import type { SqliteWriter } from "../storage/sqlite-writer.js";
 import type { BotRepliesTable, BotReplyStatus, Database } from "../storage/schema.js";
 
 /** Answers one incoming shopper message (payload {pageId, psid, mid}). */
@@ -34,8 +35,11 @@ export async function getReply(db: Conn, pageId: string, mid: string): Promise<B
   return db.selectFrom("bot_replies").selectAll().where("page_id", "=", pageId).where("mid", "=", mid).executeTakeFirst();
 }
 
-export async function updateReply(db: Conn, pageId: string, mid: string, set: Partial<BotRepliesTable>, now = Date.now()): Promise<void> {
-  await db.updateTable("bot_replies").set({ ...set, updated_at: now }).where("page_id", "=", pageId).where("mid", "=", mid).execute();
+/** Updates a reply row; with `writer` (a SQLite file's writer thread) it commits there, off the event loop. */
+export async function updateReply(db: Conn, pageId: string, mid: string, set: Partial<BotRepliesTable>, now = Date.now(), writer?: SqliteWriter | null): Promise<void> {
+  const q = db.updateTable("bot_replies").set({ ...set, updated_at: now }).where("page_id", "=", pageId).where("mid", "=", mid);
+  if (writer) await writer.transaction([q.compile()]);
+  else await q.execute();
 }
 
 /** Ends a reply without sending (paused, window closed, rate limited ...). */

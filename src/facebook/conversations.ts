@@ -113,8 +113,12 @@ export interface AppliedMessage {
   time: number;
 }
 
-/** Runs in the apply transaction after a batch's events were applied (e.g. to enqueue bot replies). */
-export type OnAppliedMessages = (trx: Trx, messages: AppliedMessage[]) => Promise<void>;
+/**
+ * Runs in the apply transaction after a batch's events were applied (e.g. to enqueue bot replies).
+ * It may return a function, called once that transaction has committed (e.g. to wake a worker for
+ * the jobs it enqueued: before the commit they are not visible to it).
+ */
+export type OnAppliedMessages = (trx: Trx, messages: AppliedMessage[]) => Promise<void | (() => void)>;
 
 function appliedMessage(row: FacebookEventsTable): AppliedMessage | null {
   if (row.kind !== "message" && row.kind !== "echo") return null;
@@ -161,6 +165,7 @@ export async function applyPendingEvents(
       .execute();
     if (!rows.length) return total;
     const now = opts.now ? opts.now() : Date.now();
+    const after: { run?: void | (() => void) } = {};
     await db.transaction().execute(async (trx) => {
       for (const r of rows) await applyOne(trx, r, now);
       await trx
@@ -170,9 +175,10 @@ export async function applyPendingEvents(
         .execute();
       if (opts.onApplied) {
         const msgs = rows.map(appliedMessage).filter((m): m is AppliedMessage => m !== null);
-        if (msgs.length) await opts.onApplied(trx, msgs);
+        if (msgs.length) after.run = await opts.onApplied(trx, msgs);
       }
     });
+    after.run?.();
     webhookDeliveries.inc({ source: "facebook", topic: "messaging", outcome: "applied" }, rows.length);
     for (const r of rows) applyLagSeconds.observe({ source: "facebook" }, Math.max(0, now - Number(r.received_at)) / 1000);
     total += rows.length;

@@ -4,6 +4,7 @@
 import { sql, type CompiledQuery, type Kysely, type Transaction } from "kysely";
 import type { Database, JobsTable } from "../storage/schema.js";
 import type { Dialect } from "../storage/db.js";
+import type { SqliteWriter } from "../storage/sqlite-writer.js";
 import { backoffDelay } from "../retry.js";
 import { compileTemplate, type StatementTemplate } from "../storage/statement-template.js";
 
@@ -115,6 +116,8 @@ export interface ClaimOptions {
   /** Only these kinds (default: any). */
   kinds?: readonly string[];
   now?: number;
+  /** SQLite: the file's writer thread, to run the claiming UPDATE on (off the event loop). */
+  writer?: SqliteWriter | null;
 }
 
 function toJob(r: JobsTable & { id: number }): Job {
@@ -177,14 +180,19 @@ export async function claim(db: Kysely<Database>, dialect: Dialect, workerId: st
       .executeTakeFirst();
 
   if (dialect === "sqlite") {
+    // A read first: an UPDATE takes the database's one write lock even when it matches nothing
+    // (and waits for it, blocking the event loop, while another connection commits), and most
+    // polls find nothing due. Reads never wait in WAL mode; the UPDATE below decides atomically.
+    if (!(await candidates(db).limit(1).executeTakeFirst())) return null;
     // One UPDATE ... WHERE id = (SELECT ... LIMIT 1) statement: SQLite runs it under its single
     // writer lock, so choosing and locking are atomic even across processes.
-    const row = await db
+    const q = db
       .updateTable("jobs")
       .set((eb) => ({ locked_by: workerId, locked_until: until, attempts: eb("attempts", "+", 1) }))
       .where("id", "=", (eb) => eb.selectFrom(candidates(db).limit(1).as("c")).select("c.id"))
-      .returningAll()
-      .executeTakeFirst();
+      .returningAll();
+    // On the writer thread when there is one: the commit's fsync then does not block the event loop.
+    const row = opts.writer ? ((await opts.writer.transaction([q.compile()]))[0]![0] as JobsTable | undefined) : await q.executeTakeFirst();
     return row ? toJob(row as JobsTable & { id: number }) : null;
   }
 
@@ -220,9 +228,14 @@ async function serialLockPg(trx: Conn, serialKey: string): Promise<boolean> {
   return got.rows[0]?.ok === true;
 }
 
-/** Removes a finished job. False when this worker no longer holds its lease. */
-export async function complete(db: Conn, job: Job, workerId: string): Promise<boolean> {
-  const r = await db.deleteFrom("jobs").where("id", "=", job.id).where("locked_by", "=", workerId).executeTakeFirst();
+/**
+ * Removes a finished job. False when this worker no longer holds its lease. With `writer` (a SQLite
+ * file's writer thread) the delete commits there, off the event loop.
+ */
+export async function complete(db: Conn, job: Job, workerId: string, writer?: SqliteWriter | null): Promise<boolean> {
+  const q = db.deleteFrom("jobs").where("id", "=", job.id).where("locked_by", "=", workerId);
+  if (writer) return (await writer.transaction([q.returning("id").compile()]))[0]!.length > 0;
+  const r = await q.executeTakeFirst();
   return Number(r.numDeletedRows) > 0;
 }
 

@@ -1,12 +1,18 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log.js";
 import type { Db, Dialect } from "../storage/db.js";
+import type { SqliteWriter } from "../storage/sqlite-writer.js";
 import { claim, complete, extendLease, fail, type Job } from "./queue.js";
 
 export interface WorkerDeps {
   db: Db;
   dialect: Dialect;
   log: Logger;
+  /**
+   * A SQLite file's writer thread (AppContext.writer): claims and completions commit there, so
+   * their fsyncs do not block the event loop. Absent or null: on `db`.
+   */
+  writer?(): SqliteWriter | null;
 }
 
 /** Runs one job. Throw to fail it (retried with backoff, dead after maxAttempts); throw RetryLater to reschedule. */
@@ -73,7 +79,7 @@ export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerO
     try {
       await handler(job);
       clearInterval(beat);
-      const ok = await complete(deps.db, job, id);
+      const ok = await complete(deps.db, job, id, deps.writer?.());
       if (!ok) log.warn({ job: job.id, kind: job.kind }, "job finished after its lease was taken over");
       log.debug({ job: job.id, kind: job.kind, serialKey: job.serialKey, ms: Date.now() - started }, "job done");
     } catch (err) {
@@ -98,7 +104,7 @@ export function createWorker(deps: WorkerDeps, handlers: Handlers, opts: WorkerO
 
   async function claimOne(): Promise<Job | null> {
     try {
-      return await claim(deps.db, deps.dialect, id, { leaseMs, kinds, now: now() });
+      return await claim(deps.db, deps.dialect, id, { leaseMs, kinds, now: now(), writer: deps.dialect === "sqlite" ? deps.writer?.() : null });
     } catch (err) {
       log.error({ err: String(err) }, "claiming a job failed");
       return null;

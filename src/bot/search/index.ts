@@ -187,17 +187,24 @@ function tsOperand(w: string): string {
  */
 async function matchAll(db: Db, groups: string[][], where: RawBuilder<unknown>): Promise<Candidate[]> {
   if (isSqlite(db)) {
-    const long = groups.map((g) => g.filter((w) => w.length >= 3)).filter((g) => g.length);
+    // Substring semantics: a word containing another word of its group matches nothing more.
+    const long = groups.map((g) => g.filter((w, i) => w.length >= 3 && !g.some((o, j) => j !== i && o.length >= 3 && o.length < w.length && w.includes(o)))).filter((g) => g.length);
     const short = groups.filter((g) => g.every((w) => w.length < 3)).map((g) => g[0]!);
     if (!long.length) return matchShort(db, short, where);
     const expr = long.map((g) => (g.length === 1 ? ftsQuote(g[0]!) : `(${g.map(ftsQuote).join(" OR ")})`)).join(" AND ");
     // Words under 3 characters (sizes: "xl", "s") have no trigram: whole words of the folded text.
     const shortConds = short.map((t) => sql` and (' ' || s.search_text || ' ') like ${`% ${likeEscape(t)} %`} escape '\\'`);
-    const r = await sql<Candidate>`select ${COLS} from catalog_search_fts f join catalog_search s on s.doc = f.rowid
-      where catalog_search_fts match ${expr} and ${where}${sql.join(shortConds, sql``)} order by bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) limit ${POOL}`.execute(db);
+    // Ranked and cut to the pool on the index alone; the ranker's columns are read for the pool only.
+    const r = await sql<Candidate>`select ${COLS} from (select f.rowid as doc, bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) as r
+      from catalog_search_fts f join catalog_search s on s.doc = f.rowid
+      where catalog_search_fts match ${expr} and ${where}${sql.join(shortConds, sql``)} order by r, f.rowid limit ${POOL}) m
+      join catalog_search s on s.doc = m.doc order by m.r, m.doc`.execute(db);
     return r.rows;
   }
-  return matchTsquery(db, groups.map((g) => `(${g.map(tsOperand).join(" | ")})`).join(" & "), where);
+  // Prefix semantics (tsOperand): a word starting with another word of its group (of 3+ characters)
+  // matches nothing more ("blankets" next to "blanket").
+  const lean = groups.map((g) => g.filter((w, i) => !g.some((o, j) => j !== i && o.length >= 3 && o.length < w.length && w.startsWith(o))));
+  return matchTsquery(db, lean.map((g) => `(${g.map(tsOperand).join(" | ")})`).join(" & "), where);
 }
 
 async function matchTsquery(db: Db, query: string, where: RawBuilder<unknown>): Promise<Candidate[]> {
@@ -212,8 +219,10 @@ async function matchAny(db: Db, ws: string[], where: RawBuilder<unknown>): Promi
   if (isSqlite(db)) {
     const long = ws.filter((w) => w.length >= 3);
     if (!long.length) return [];
-    const r = await sql<Candidate>`select ${COLS} from catalog_search_fts f join catalog_search s on s.doc = f.rowid
-      where catalog_search_fts match ${long.map(ftsQuote).join(" OR ")} and ${where} order by bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) limit ${POOL}`.execute(db);
+    const r = await sql<Candidate>`select ${COLS} from (select f.rowid as doc, bm25(catalog_search_fts, 10.0, 4.0, 8.0, 1.0) as r
+      from catalog_search_fts f join catalog_search s on s.doc = f.rowid
+      where catalog_search_fts match ${long.map(ftsQuote).join(" OR ")} and ${where} order by r, f.rowid limit ${POOL}) m
+      join catalog_search s on s.doc = m.doc order by m.r, m.doc`.execute(db);
     return r.rows;
   }
   return matchTsquery(db, ws.map(tsOperand).join(" | "), where);
@@ -264,12 +273,25 @@ async function corrections(db: Db, shop: string, terms: string[]): Promise<Map<s
 }
 
 /**
- * The candidate pool for the query words, best strategy first: every word as typed (substring);
+ * A query word and its singular ("hoodies" -> "hoodie", "dresses" -> "dress"): a shopper's plural
+ * finds the singular titles in the first pass (the ranker counts a plural as a match), instead of
+ * only after a spelling correction round trip.
+ */
+export function wordForms(t: string): string[] {
+  if (t.length < 4 || !t.endsWith("s") || t.endsWith("ss") || /\d/.test(t)) return [t];
+  const out = [t, t.slice(0, -1)];
+  if (/(?:s|x|z|ch|sh)es$/.test(t)) out.push(t.slice(0, -2));
+  return out;
+}
+
+/**
+ * The candidate pool for the query words, best strategy first: every word as typed or as its
+ * singular (wordForms; substring on SQLite, word or prefix on PostgreSQL);
  * then, when no candidate holds every word, misspelt words replaced by their corrections (words
  * with none are left to the ranker); then any word at all.
  */
 async function candidatePool(db: Db, shop: string, terms: string[], where: RawBuilder<unknown>, sc: Scorer): Promise<Candidate[]> {
-  const exact = await matchAll(db, terms.map((t) => [t]), where);
+  const exact = await matchAll(db, terms.map(wordForms), where);
   if (exact.some((c) => sc(c).complete)) return exact;
   const fixes = await corrections(db, shop, terms);
   const groups = terms.flatMap((t) => {
@@ -423,7 +445,10 @@ async function describe(db: Db, shop: string, ids: string[], opts: { now?: numbe
   const out = new Map<string, Omit<SearchResult, "score">>();
   if (!ids.length) return out;
   const [rows, variantRows, meta, discounts] = await Promise.all([
-    db.selectFrom("catalog_search").select(["product_id", "title", "handle", "vendor", "product_type"]).where("shop", "=", shop).where("sellable", "=", 1).where("product_id", "in", ids).execute(),
+    // sellable is checked below, not in SQL: with it there, SQLite's planner chose the (shop,
+    // sellable, title) index and scanned every sellable row (~3 ms on 10,000 products) instead of
+    // looking the ids up in the (shop, product_id) key.
+    db.selectFrom("catalog_search").select(["product_id", "title", "handle", "vendor", "product_type", "sellable"]).where("shop", "=", shop).where("product_id", "in", ids).execute(),
     db
       .selectFrom("catalog_search_variants as v")
       .leftJoin("catalog_inventory_levels as l", (j) => j.onRef("l.shop", "=", "v.shop").onRef("l.inventory_item_id", "=", "v.inventory_item_id"))
@@ -447,6 +472,7 @@ async function describe(db: Db, shop: string, ids: string[], opts: { now?: numbe
   const order = new Map((meta?.locations ?? []).map((l, i) => [l.id, i]));
   const terms = new Set(opts.terms);
   for (const p of rows) {
+    if (Number(p.sellable) !== 1) continue;
     const vs = [...(byProduct.get(p.product_id)?.values() ?? [])].sort((a, b) => a.position - b.position);
     const stock = (v: V) => [...v.levels.values()].reduce((n, a) => n + Math.max(0, a), 0);
     const sellable = (v: V) => v.cont || stock(v) > 0;

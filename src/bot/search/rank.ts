@@ -19,16 +19,19 @@ export interface Candidate {
 export function editDistance(a: string, b: string, max: number): number {
   if (Math.abs(a.length - b.length) > max) return max + 1;
   const n = b.length;
-  let prev2 = new Array<number>(n + 1).fill(0);
-  let prev = Array.from({ length: n + 1 }, (_x, j) => j);
-  let cur = new Array<number>(n + 1).fill(0);
+  // Three rows reused across calls (the ranker calls this thousands of times per search).
+  if (rows[0]!.length < n + 1) rows = [new Int32Array(n + 1), new Int32Array(n + 1), new Int32Array(n + 1)];
+  let [prev2, prev, cur] = rows as [Int32Array, Int32Array, Int32Array];
+  for (let j = 0; j <= n; j++) prev[j] = j;
   for (let i = 1; i <= a.length; i++) {
     cur[0] = i;
     let rowMin = i;
+    const ai = a.charCodeAt(i - 1);
     for (let j = 1; j <= n; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const bj = b.charCodeAt(j - 1);
+      const cost = ai === bj ? 0 : 1;
       let v = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2]! + 1);
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj) v = Math.min(v, prev2[j - 2]! + 1);
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
@@ -37,6 +40,8 @@ export function editDistance(a: string, b: string, max: number): number {
   }
   return prev[n]!;
 }
+
+let rows: Int32Array[] = [new Int32Array(64), new Int32Array(64), new Int32Array(64)];
 
 const isNumber = (w: string) => /^\d+$/.test(w);
 
@@ -76,7 +81,25 @@ interface Prepared {
   titleText: string;
 }
 
+// Prepared rows by product id, reused across searches while the row's text is unchanged (folding
+// and splitting the text was a large share of a broad search's CPU). Bounded: cleared when full.
+const PREPARED_MAX = 20_000;
+const prepared = new Map<string, { c: Candidate; p: Prepared }>();
+
+function sameText(a: Candidate, b: Candidate): boolean {
+  return a.title === b.title && a.vendor === b.vendor && a.product_type === b.product_type && a.attrs === b.attrs && a.codes === b.codes && a.description === b.description;
+}
+
 function prepare(c: Candidate): Prepared {
+  const hit = prepared.get(c.product_id);
+  if (hit && sameText(hit.c, c)) return hit.p;
+  const p = prepareRow(c);
+  if (prepared.size >= PREPARED_MAX) prepared.clear();
+  prepared.set(c.product_id, { c: { ...c }, p });
+  return p;
+}
+
+function prepareRow(c: Candidate): Prepared {
   const title = words(foldText(c.title));
   const codeWords = foldText(c.codes).split(/\s+/).filter(Boolean);
   const attrs = [...new Set(words(foldText(`${c.vendor} ${c.product_type} ${c.attrs}`)))];
@@ -99,6 +122,7 @@ function fieldMatch(q: string, list: string[], set: Set<string>): number {
   for (const d of list) {
     const s = wordMatch(q, d);
     if (s > m) m = s;
+    if (m >= 0.95) break; // not exact (the set said so): a plural is the best left
   }
   return m;
 }
@@ -124,7 +148,9 @@ export function scoreCandidate(terms: string[], c: Candidate): { score: number; 
     let best = t;
     let raw = t;
     if (best < 1 && p.codes.has(q)) best = raw = 1;
-    if (best < 1) {
+    // From 0.95 (a plural in the title) on, the other fields can change neither the word's
+    // weight (at most W_ATTRS) nor completeness (raw >= 0.95 already).
+    if (best < 0.95) {
       const a = fieldMatch(q, p.attrs, p.attrsSet);
       best = Math.max(best, a * W_ATTRS);
       raw = Math.max(raw, a);
