@@ -75,6 +75,7 @@ describe("demo (no credentials)", () => {
       const product = (doc.products as { title: string; variants: { price: string }[] }[]).find((p) => p.title === asked[1]);
       assert.ok(product, "the product asked about is in the export");
       assert.ok(product.variants.some((v) => answer.includes(v.price)), `the answer quotes the product's price (${product.variants.map((v) => v.price)}): ${answer}`);
+      assert.ok(answer.startsWith(asked[1]!), `the answer is about the product asked (${asked[1]}), not a neighbour with a similar name: ${answer}`);
 
       // GET /metrics after the demo: every family issue 11 lists, with the demo's real values.
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

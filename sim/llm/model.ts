@@ -70,11 +70,14 @@ export function parseQuestion(text: string): { query: string; maxPrice?: number;
   if (under) out.maxPrice = Number(under[1]);
   const over = /\b(?:over|above|more than|at least)\s*\$?\s*(\d+(?:\.\d+)?)/.exec(lower);
   if (over) out.minPrice = Number(over[1]);
+  // Only prices leave the keywords (a "$" amount, a decimal, the number of a price bound): other
+  // numbers belong to names and sizes ("Rustic Lamp 1" is not "Rustic Lamp 19").
   const words = lower
-    .replace(/\$?\d+(?:\.\d+)?/g, " ")
+    .replace(/\b(?:under|below|less than|cheaper than|max(?:imum)?|up to|over|above|more than|at least)\s*\$?\s*\d+(?:\.\d+)?/g, " ")
+    .replace(/\$\s*\d+(?:\.\d+)?|\b\d+\.\d+\b/g, " ")
     .replace(/[^\p{L}\p{N}\s-]/gu, " ")
     .split(/\s+/)
-    .filter((w) => w && !STOP.has(w) && w.length > 1);
+    .filter((w) => w && !STOP.has(w) && (w.length > 1 || /^\d$/.test(w)));
   out.query = words.join(" ");
   return out;
 }

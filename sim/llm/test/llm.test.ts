@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { createLlmSimulator, INVENTED_PRODUCTS, type LlmSimulator } from "../index.js";
+import { createLlmSimulator, INVENTED_PRODUCTS, parseQuestion, type LlmSimulator } from "../index.js";
 
 const TOOLS = ["search_products", "get_product", "check_availability", "list_discounts"].map((name) => ({
   type: "function",
@@ -145,5 +145,15 @@ describe("LLM simulator", () => {
     assert.equal(r.status, 400);
     const ok = await fetch(`${sim.origin}/_sim/hallucinate`, { method: "PUT", body: JSON.stringify({ on: false }) });
     assert.equal(ok.status, 200);
+  });
+});
+
+describe("the simulated model's reading of a question", () => {
+  it("keeps the numbers of names and sizes, drops only prices", () => {
+    assert.equal(parseQuestion("How much is the Rustic Lamp 1, and is it in stock?").query, "rustic lamp 1");
+    assert.equal(parseQuestion("Do you have the tee in size 10?").query, "tee size 10");
+    assert.deepEqual(parseQuestion("hoodies under $30"), { query: "hoodies", maxPrice: 30 });
+    assert.deepEqual(parseQuestion("lamps under 45 please"), { query: "lamps", maxPrice: 45 });
+    assert.deepEqual(parseQuestion("a mug for $12.50 or a bowl at 9.99"), { query: "mug bowl" });
   });
 });
