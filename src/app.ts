@@ -76,7 +76,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
 
   const integrations = opts.integrations ?? defaultIntegrations(ctx);
   // The queue gauges show every job kind these integrations run (0 when none is queued).
-  await app.register(metricsRoutes(ctx, { jobKinds: integrations.flatMap((i) => Object.keys(i.jobs ?? {})) }));
+  await app.register(metricsRoutes(ctx, { jobKinds: integrations.flatMap((i) => [...Object.keys(i.jobs ?? {}), ...(i.ownJobKinds ?? [])]) }));
   // The dashboard's disconnect deletes a shop's exports from the Shopify integration's store.
   const shopify = integrations.find((i) => i.name === "shopify") as Partial<ShopifyIntegration> | undefined;
   await app.register(dashboardRoutes(ctx, { documents: shopify?.documents }));

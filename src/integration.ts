@@ -30,6 +30,9 @@ export interface Integration {
   readonly routes?: FastifyPluginAsync;
   /** Job handlers by kind; kinds are prefixed with the integration's name. */
   readonly jobs?: Handlers;
+  /** Job kinds the integration runs on a worker of its own instead of through `jobs` (the bot's
+   *  replies); listed so that the queue gauges report them even when none is queued. */
+  readonly ownJobKinds?: readonly string[];
   readonly schedules?: readonly Schedule[];
   /** Called when the background runtime starts in this process (exporters, wake-ups). */
   start?(runtime: RuntimeHandle): void | Promise<void>;

@@ -109,7 +109,7 @@ describe("demo (no credentials)", () => {
       for (const family of ["storelink_shopify_admin_throttle_wait_seconds_total", "storelink_drift_repaired_total", "storelink_queue_jobs", "storelink_queue_oldest_age_seconds"]) {
         assert.ok(metrics.includes(`# TYPE ${family} `), `family ${family} is exposed`);
       }
-      for (const kind of ["shopify.apply", "shopify.sync", "facebook.apply"]) {
+      for (const kind of ["shopify.apply", "shopify.sync", "facebook.apply", "bot.reply"]) {
         assert.match(metrics, new RegExp(`^storelink_queue_jobs\\{kind="${kind.replace(".", "\\.")}",state="pending"\\} \\d+$`, "m"), `the queue depth of ${kind} is reported (0 once the demo is idle)`);
         assert.match(metrics, new RegExp(`^storelink_queue_oldest_age_seconds\\{kind="${kind.replace(".", "\\.")}"\\} [\\d.e+-]+$`, "m"), `the queue age of ${kind} is reported`);
       }

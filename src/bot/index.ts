@@ -149,6 +149,7 @@ export function createBotIntegration(ctx: AppContext, opts: BotOptions): BotInte
   const wake = () => worker?.wake();
   return {
     name: "bot",
+    ownJobKinds: [REPLY_JOB],
     llm,
     get worker() {
       return worker;
