@@ -63,23 +63,16 @@ try {
   rmSync(tmp, { recursive: true, force: true });
 }
 
-if (requirePostgres) {
+// REQUIRE_POSTGRES=1 / REQUIRE_BROWSER=1: the run fails when those suites were skipped.
+for (const [required, name, what] of [[requirePostgres, "REQUIRE_POSTGRES", "postgres"], [requireBrowser, "REQUIRE_BROWSER", "browser"]]) {
+  if (!required) continue;
+  const label = what === "postgres" ? "PostgreSQL" : "browser";
   if (!summary) {
-    console.error("REQUIRE_POSTGRES=1: the test reporter wrote no summary, cannot tell whether PostgreSQL ran");
+    console.error(`${name}=1: the test reporter wrote no summary, cannot tell whether the ${label} tests ran`);
     process.exit(1);
   }
-  if (summary.postgresSkipped > 0) {
-    console.error(`REQUIRE_POSTGRES=1 but ${summary.postgresSkipped} PostgreSQL suites were skipped: ${summary.postgresSuites.join(", ")}`);
-    process.exit(1);
-  }
-}
-if (requireBrowser) {
-  if (!summary) {
-    console.error("REQUIRE_BROWSER=1: the test reporter wrote no summary, cannot tell whether the browser tests ran");
-    process.exit(1);
-  }
-  if (summary.browserSkipped > 0) {
-    console.error(`REQUIRE_BROWSER=1 but ${summary.browserSkipped} browser suites were skipped: ${summary.browserSuites.join(", ")}`);
+  if (summary[`${what}Skipped`] > 0) {
+    console.error(`${name}=1 but ${summary[`${what}Skipped`]} ${label} suites were skipped: ${summary[`${what}Suites`].join(", ")}`);
     process.exit(1);
   }
 }

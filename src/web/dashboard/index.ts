@@ -36,6 +36,21 @@ const doneNotice = (q: Record<string, unknown>) => notice(typeof q.done === "str
 const str = (v: unknown) => (typeof v === "string" ? v : "");
 
 /** Every dashboard route except `GET /` and the stylesheet (which need no session): the whole surface the ownership tests walk. */
+type ShopRow = Parameters<typeof renderShopDisconnect>[0];
+type PageRow = Parameters<typeof renderPageDisconnect>[0];
+
+/** The confirmation page of a shop's disconnect, with an error above the form when one is given. */
+function shopDisconnectPage(s: ShopRow, csrf: string, error?: string) {
+  const body = html`${notice(error ?? null, "error")}${renderShopDisconnect(s, csrf)}`;
+  return layout(`Disconnect ${s.domain}? · storelink`, body, { crumbs: [{ label: s.domain, href: `/shops/${seg(s.domain)}` }, { label: "Disconnect" }], csrf });
+}
+
+/** The confirmation page of a Page's disconnect, with an error above the form when one is given. */
+function pageDisconnectPage(p: PageRow, csrf: string, error?: string) {
+  const body = html`${notice(error ?? null, "error")}${renderPageDisconnect(p, csrf)}`;
+  return layout(`Disconnect ${p.name}? · storelink`, body, { crumbs: [{ label: p.name, href: `/pages/${seg(p.pageId)}` }, { label: "Disconnect" }], csrf });
+}
+
 export const DASHBOARD_ROUTES: readonly DashboardRoute[] = [
   {
     method: "GET",
@@ -101,7 +116,7 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
     summary: "confirmation page of a shop's disconnect",
     async handler({ shop, viewer }) {
       const s = shop!;
-      return { html: layout(`Disconnect ${s.domain}? · storelink`, renderShopDisconnect(s, viewer.csrf), { crumbs: [{ label: s.domain, href: `/shops/${seg(s.domain)}` }, { label: "Disconnect" }], csrf: viewer.csrf }) };
+      return { html: shopDisconnectPage(s, viewer.csrf) };
     },
   },
   {
@@ -111,8 +126,7 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
     async handler({ deps, shop, viewer, form }) {
       const s = shop!;
       if (form.confirm !== s.domain) {
-        const body = html`${notice("Please confirm: nothing was deleted yet.", "error")}${renderShopDisconnect(s, viewer.csrf)}`;
-        return { status: 400, html: layout(`Disconnect ${s.domain}? · storelink`, body, { crumbs: [{ label: s.domain, href: `/shops/${seg(s.domain)}` }, { label: "Disconnect" }], csrf: viewer.csrf }) };
+        return { status: 400, html: shopDisconnectPage(s, viewer.csrf, "Please confirm: nothing was deleted yet.") };
       }
       const report = await disconnectShop({ db: deps.ctx.db, log: deps.ctx.log, documents: deps.documents() }, s);
       deps.ctx.log.info({ shop: s.domain, user: viewer.userId, deliveries: report.deliveries, jobs: report.jobs }, "shop disconnected from the dashboard");
@@ -189,7 +203,7 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
     summary: "confirmation page of a Page's disconnect",
     async handler({ page, viewer }) {
       const p = page!;
-      return { html: layout(`Disconnect ${p.name}? · storelink`, renderPageDisconnect(p, viewer.csrf), { crumbs: [{ label: p.name, href: `/pages/${seg(p.pageId)}` }, { label: "Disconnect" }], csrf: viewer.csrf }) };
+      return { html: pageDisconnectPage(p, viewer.csrf) };
     },
   },
   {
@@ -199,8 +213,7 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
     async handler({ deps, page, viewer, form }) {
       const p = page!;
       if (form.confirm !== p.pageId) {
-        const body = html`${notice("Please confirm: nothing was changed yet.", "error")}${renderPageDisconnect(p, viewer.csrf)}`;
-        return { status: 400, html: layout(`Disconnect ${p.name}? · storelink`, body, { crumbs: [{ label: p.name, href: `/pages/${seg(p.pageId)}` }, { label: "Disconnect" }], csrf: viewer.csrf }) };
+        return { status: 400, html: pageDisconnectPage(p, viewer.csrf, "Please confirm: nothing was changed yet.") };
       }
       await disconnectPage(deps.ctx.db, p.pageId);
       deps.ctx.log.info({ pageId: p.pageId, user: viewer.userId }, "Page disconnected from the dashboard");
