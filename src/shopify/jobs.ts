@@ -2,8 +2,9 @@ import { createHash } from "node:crypto";
 import type { AppContext } from "../context.js";
 import type { Schedule } from "../integration.js";
 import { cronPeriodMs } from "../jobs/scheduler.js";
-import { compileEnqueue, enqueue } from "../jobs/queue.js";
-import type { CompiledQuery, Transaction } from "kysely";
+import { enqueue, enqueueTemplate, enqueueValues, type EnqueueFields } from "../jobs/queue.js";
+import type { Transaction } from "kysely";
+import type { StatementTemplate } from "../storage/statement-template.js";
 import type { Db } from "../storage/db.js";
 import type { Database } from "../storage/schema.js";
 import { listActiveShops } from "./shops.js";
@@ -31,9 +32,14 @@ export async function enqueueApply(db: Db | Transaction<Database>, shop: string,
   await enqueue(db, APPLY_JOB, { shop }, { serialKey: applySerialKey(shop), key: shop, ...opts });
 }
 
-/** enqueueApply's statement, compiled (for a writer thread's transaction). */
-export function compileApply(db: Db | Transaction<Database>, shop: string, opts: { now?: number; delayMs?: number } = {}): CompiledQuery {
-  return compileEnqueue(db, APPLY_JOB, { shop }, { serialKey: applySerialKey(shop), key: shop, ...opts });
+/** enqueueApply's statement compiled once, for the SQLite writer thread's transactions (bind it with applyValues). */
+export function applyTemplate(db: Db | Transaction<Database>): StatementTemplate<EnqueueFields> {
+  return enqueueTemplate(db, APPLY_JOB);
+}
+
+/** The values of the shop's apply job for applyTemplate's statement (the same as enqueueApply's). */
+export function applyValues(shop: string, opts: { now?: number; delayMs?: number } = {}): Record<EnqueueFields, unknown> {
+  return enqueueValues({ shop }, { serialKey: applySerialKey(shop), key: shop, ...opts });
 }
 
 /** Every serial key of a shop (a purge deletes their jobs). */
