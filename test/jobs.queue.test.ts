@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { claim, complete, countJobs, enqueue, extendLease, fail, listDeadJobs, retryDeadJob, tryHoldSerialKey, DEAD } from "../src/jobs/queue.js";
+import { claim, compileEnqueue, complete, countJobs, enqueue, extendLease, fail, listDeadJobs, retryDeadJob, tryHoldSerialKey, DEAD } from "../src/jobs/queue.js";
 import { testDialects } from "./helpers/db.js";
 
 const LEASE = 30_000;
@@ -43,6 +43,25 @@ for (const d of testDialects()) {
         assert.equal(j?.runAt, now + 100, "the earlier run_at is kept");
         await enqueue(t.db, "apply", { v: 4 }, { key: "s1", serialKey: "s1", now: now + 200 });
         assert.equal(await countJobs(t.db, { kind: "apply" }), 2, "work arriving during a run gets a fresh job");
+      } finally {
+        await t.cleanup();
+      }
+    });
+
+    it("leaves a pending job's row untouched when a coalesced enqueue changes nothing", async () => {
+      // A pending apply job absorbs every later delivery of its shop; rewriting the row with its
+      // own values cost WAL pages (SQLite) or a dead tuple (PostgreSQL) on every intake commit.
+      const t = await d.open();
+      try {
+        const now = 2_500_000;
+        const enqueued = async (payload: object, at: number) =>
+          Number((await t.db.executeQuery(compileEnqueue(t.db, "apply", payload, { key: "s1", serialKey: "s1", now: at, delayMs: 100 }))).numAffectedRows ?? -1);
+        assert.equal(await enqueued({ shop: "s1" }, now), 1, "a new job is inserted");
+        assert.equal(await enqueued({ shop: "s1" }, now + 10), 0, "same payload, later run_at: no write");
+        assert.equal(await enqueued({ shop: "s1" }, now - 50), 1, "an earlier run_at is written");
+        assert.equal(await enqueued({ shop: "s2" }, now + 20), 1, "a new payload is written");
+        const j = await claim(t.db, t.dialect, "w", { leaseMs: LEASE, now: now + 100, kinds: ["apply"] });
+        assert.deepEqual([j?.payload, j?.runAt], [{ shop: "s2" }, now + 50]);
       } finally {
         await t.cleanup();
       }

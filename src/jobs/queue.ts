@@ -107,7 +107,11 @@ function keyedEnqueue(db: Conn, row: { kind: string; serial_key: string | null; 
         .doUpdateSet({
           payload: (eb) => eb.ref("excluded.payload"),
           run_at: sql<number>`case when excluded.run_at < jobs.run_at then excluded.run_at else jobs.run_at end`,
-        }),
+        })
+        // Only when something changes: a pending job absorbing one more delivery usually keeps its
+        // payload and its earlier run_at, and a row rewritten with its own values still costs its
+        // pages in the WAL on every intake commit.
+        .where((eb) => eb.or([eb("excluded.run_at", "<", eb.ref("jobs.run_at")), eb("excluded.payload", "<>", eb.ref("jobs.payload"))])),
     );
 }
 
