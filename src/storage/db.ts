@@ -7,7 +7,7 @@ import pg from "pg";
 import { CompiledQuery, Kysely, type Transaction, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDatabase, type MigrationProvider } from "kysely";
 import type { Database } from "./schema.js";
 import { migrations } from "./migrations/index.js";
-import { startCheckpointer } from "./sqlite-checkpointer.js";
+import { startCheckpointer, WAL_SIZE_LIMIT_BYTES } from "./sqlite-checkpointer.js";
 import { startSqliteWriter, type SqliteWriter } from "./sqlite-writer.js";
 
 export type Dialect = "sqlite" | "postgres";
@@ -101,6 +101,7 @@ export function openDatabase(target: DatabaseTarget, opts: { poolSize?: number; 
     sqlite.pragma("synchronous = FULL");
     sqlite.pragma("foreign_keys = ON");
     sqlite.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    sqlite.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
     const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: cachingSqlite(sqlite) }) });
     const checkpointer = opts.sqliteCheckpointer === false ? null : startCheckpointer(sqlite, target.path);
     let writer: SqliteWriter | null | undefined;

@@ -6,6 +6,7 @@
 // on the main thread (the same query builders as everywhere else); the worker only executes them.
 // No library does this for better-sqlite3; it is a few lines.
 import type { CompiledQuery } from "kysely";
+import { WAL_SIZE_LIMIT_BYTES } from "./sqlite-checkpointer.js";
 import { startSqliteThread, stopSqliteThread } from "./sqlite-thread.js";
 
 // Plain CommonJS run with `eval: true` (no TypeScript loader in workers on Node 20).
@@ -18,6 +19,7 @@ db.pragma("synchronous = FULL");
 db.pragma("foreign_keys = ON");
 db.pragma("busy_timeout = " + workerData.busyTimeoutMs);
 db.pragma("wal_autocheckpoint = 0");
+db.pragma("journal_size_limit = " + workerData.walSizeLimit);
 const cache = new Map();
 const prep = (sql) => {
   let s = cache.get(sql);
@@ -38,13 +40,25 @@ const run = db.transaction((writes) => writes.map((w) => {
   for (const p of w.parameterSets) for (const r of exec(s, p)) out.push(r);
   return out;
 }));
+let lastRewind = performance.now();
 parentPort.on("message", (m) => {
   if (m === "stop") { db.close(); parentPort.close(); return; }
   const t0 = performance.now();
   try { const results = run.immediate(m.writes); parentPort.postMessage({ id: m.id, results, ms: performance.now() - t0 }); }
   catch (e) { parentPort.postMessage({ id: m.id, error: String(e && e.message || e), code: e && e.code, ms: performance.now() - t0 }); }
+  // While this thread commits back to back, the checkpointer's RESTART never finds the write lock
+  // free, so the WAL would never start over (sqlite-checkpointer.ts). Every rewindMs, after
+  // answering, this connection copies back what the checkpointer has not yet (little: it copies
+  // concurrently), so its next write starts the WAL from the beginning. When the checkpointer is
+  // busy copying, try again after the next transaction.
+  if (t0 - lastRewind >= workerData.rewindMs) {
+    try { if (db.pragma("wal_checkpoint(PASSIVE)")[0].busy === 0) lastRewind = t0; } catch (e) { /* next time */ }
+  }
 });
 `;
+
+/** How often a busy writer thread lets the WAL start over (see WORKER_SOURCE), ms. */
+export const WRITER_REWIND_MS = 500;
 
 /** One statement run once per parameter set in the same transaction (SQL text sent once). */
 export interface RepeatedQuery {
@@ -78,8 +92,8 @@ export interface SqliteWriter {
  * A writer thread for the SQLite file at `path`, or null for in-memory databases or when the
  * thread cannot start (callers then write on their own connection).
  */
-export function startSqliteWriter(path: string, busyTimeoutMs: number): SqliteWriter | null {
-  const worker = startSqliteThread(WORKER_SOURCE, path, { busyTimeoutMs });
+export function startSqliteWriter(path: string, busyTimeoutMs: number, rewindMs = WRITER_REWIND_MS): SqliteWriter | null {
+  const worker = startSqliteThread(WORKER_SOURCE, path, { busyTimeoutMs, walSizeLimit: WAL_SIZE_LIMIT_BYTES, rewindMs });
   if (!worker) return null;
   let next = 0;
   let dead: Error | null = null;
