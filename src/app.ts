@@ -9,7 +9,7 @@ import { metricsRoutes } from "./web/metrics-route.js";
 import { dashboardRoutes } from "./web/dashboard/index.js";
 import { createWorker, type Handlers, type Worker, type WorkerOptions } from "./jobs/worker.js";
 import { botMessageHook, createBotIntegration } from "./bot/index.js";
-import { createFacebookIntegration, type FacebookOptions } from "./facebook/index.js";
+import { createFacebookIntegration, type FacebookIntegration, type FacebookOptions } from "./facebook/index.js";
 import { createShopifyIntegration, type ShopifyIntegration } from "./shopify/index.js";
 import { ping } from "./storage/db.js";
 import { createBackupIntegration } from "./backup-schedule.js";
@@ -79,7 +79,9 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   await app.register(metricsRoutes(ctx, { jobKinds: integrations.flatMap((i) => [...Object.keys(i.jobs ?? {}), ...(i.ownJobKinds ?? [])]) }));
   // The dashboard's disconnect deletes a shop's exports from the Shopify integration's store.
   const shopify = integrations.find((i) => i.name === "shopify") as Partial<ShopifyIntegration> | undefined;
-  await app.register(dashboardRoutes(ctx, { documents: shopify?.documents }));
+  // ...and a Page's disconnect unsubscribes the app through the Facebook integration's Graph client.
+  const facebook = integrations.find((i) => i.name === "facebook") as Partial<FacebookIntegration> | undefined;
+  await app.register(dashboardRoutes(ctx, { documents: shopify?.documents, graph: facebook?.graph }));
   for (const integration of integrations) {
     if (integration.routes) await app.register(integration.routes);
   }

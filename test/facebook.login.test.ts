@@ -10,6 +10,7 @@ import { sql } from "kysely";
 import { getPage, listPagesByUser, pageAccessToken } from "../src/facebook/pages.js";
 import { PAGE_SETUP_JOB } from "../src/facebook/jobs.js";
 import { enqueue } from "../src/jobs/queue.js";
+import { disconnectPageAtFacebook } from "../src/facebook/reconcile.js";
 import { reencryptAll } from "../src/storage/rotate.js";
 import { Secrets } from "../src/storage/secrets.js";
 import { createSession } from "../src/storage/sessions.js";
@@ -251,6 +252,26 @@ for (const d of testDialects()) {
       t.runtime.worker.wake();
       await waitUntil("the Page to be marked needs_reauth", async () => (await getPage(db.db, page))?.status === "needs_reauth");
       assert.equal((await getPage(db.db, pages1[4]!))?.status, "active", "other Pages unaffected");
+    });
+
+    it("a Page its merchant disconnects is unsubscribed at Facebook first; a refused unsubscription still disconnects it", async () => {
+      await jobsIdle(t);
+      const subscribed = (id: string) => t.sim.control.truth().pages.find((p) => p.id === id)!.subscriptions[FB_APP_ID];
+      const page = pages1[10]!;
+      assert.ok(subscribed(page), "subscribed after the login");
+      assert.deepEqual(await disconnectPageAtFacebook(t.ctx, t.fb.graph(), page), { disconnected: true, unsubscribed: true });
+      assert.equal(subscribed(page), undefined, "the app no longer subscribed to the Page at Facebook");
+      assert.equal((await getPage(db.db, page))?.status, "disconnected");
+      assert.equal(await pageAccessToken(t.ctx, page), null, "its token deleted");
+
+      // Facebook refuses (the token was revoked meanwhile): disconnected here anyway, with a warning.
+      const other = pages1[11]!;
+      t.sim.control.revokeToken((await pageAccessToken(t.ctx, other))!, "password");
+      assert.deepEqual(await disconnectPageAtFacebook(t.ctx, t.fb.graph(), other), { disconnected: true, unsubscribed: false });
+      assert.ok(subscribed(other), "still subscribed at Facebook");
+      assert.equal((await getPage(db.db, other))?.status, "disconnected");
+      assert.ok(t.logs.some((l) => l.includes("did not confirm the unsubscription") && l.includes(other)), "a warning names the Page");
+      assert.equal((await getPage(db.db, pages1[12]!))?.status, "active", "other Pages unaffected");
     });
   });
 }

@@ -10,7 +10,7 @@ import { z } from "zod";
 import type { AppContext } from "../context.js";
 import { ensureConversation, greatest } from "./conversations.js";
 import type { GraphClient, GraphPage } from "./graph/client.js";
-import { getPage, markPageSubscribed, pageAccessToken, savePageDetails } from "./pages.js";
+import { disconnectPage, getPage, markPageSubscribed, pageAccessToken, savePageDetails } from "./pages.js";
 
 /** Page fields fetched into page_metadata.json (never access_token). */
 export const PAGE_DETAIL_FIELDS = "id,name,category,about,description,username,phone,website,emails,fan_count,followers_count,link";
@@ -29,6 +29,41 @@ export async function setupPage(ctx: AppContext, graph: GraphClient, pageId: str
   delete details.access_token;
   await savePageDetails(ctx.db, pageId, details);
   return true;
+}
+
+/** What disconnectPageAtFacebook did. */
+export interface PageDisconnect {
+  /** The Page was connected and is now disconnected, its token deleted. */
+  disconnected: boolean;
+  /** Facebook confirmed the app's unsubscription (false: no token, no Graph client, or Facebook refused or was unreachable). */
+  unsubscribed: boolean;
+}
+
+/**
+ * Disconnects a Page at its merchant's request: first unsubscribes the app from it at Facebook
+ * (DELETE /{page-id}/subscribed_apps, with the Page's token, which is then deleted), so Messenger
+ * stops sending its events, then marks it disconnected. The local disconnect happens even when
+ * Facebook refuses or cannot be reached: the merchant asked to stop, and the intake drops a
+ * disconnected Page's events anyway (logged as a warning).
+ */
+export async function disconnectPageAtFacebook(ctx: AppContext, graph: GraphClient | null, pageId: string): Promise<PageDisconnect> {
+  let token: string | null = null;
+  try {
+    token = await pageAccessToken(ctx, pageId);
+  } catch (err) {
+    ctx.log.warn({ pageId, err: (err as Error).message }, "Page disconnect: its token cannot be read; disconnected here without unsubscribing");
+  }
+  let unsubscribed = false;
+  if (token && graph) {
+    try {
+      // One attempt: a person is waiting on the answer, and a Page left subscribed only costs dropped events.
+      const r = await graph.call<{ success?: boolean }>({ method: "DELETE", path: `${pageId}/subscribed_apps`, token, pageId, maxAttempts: 1 });
+      unsubscribed = r.success === true;
+    } catch (err) {
+      ctx.log.warn({ pageId, err: (err as Error).message }, "Page disconnect: Facebook did not confirm the unsubscription; disconnected here anyway");
+    }
+  }
+  return { disconnected: await disconnectPage(ctx.db, pageId), unsubscribed };
 }
 
 const graphTime = z.string().transform((s, c) => {

@@ -65,7 +65,9 @@ export async function session(ctx: AppContext, userId: string): Promise<Merchant
  * person's reply). Bob: BOB_SHOP (no products) and BOB_PAGE with one conversation.
  */
 export async function startDashboardTest(t: TestDatabase): Promise<DashboardTest> {
-  const ctx = await webhookContext(t, { FACEBOOK_APP_ID: FB_APP, FACEBOOK_APP_SECRET: "fb-app-secret-for-tests-0123456789" });
+  // The Graph origin is a closed local port: nothing here may reach the real Facebook (the Page
+  // rows carry placeholder tokens, so a disconnect does not call it; test/facebook.login covers that).
+  const ctx = await webhookContext(t, { FACEBOOK_APP_ID: FB_APP, FACEBOOK_APP_SECRET: "fb-app-secret-for-tests-0123456789", FACEBOOK_GRAPH_ORIGIN: "http://127.0.0.1:9" });
   const aliceId = randomUUID();
   await ctx.db.insertInto("users").values({ id: aliceId, created_at: Date.now() }).execute();
   await seedBotCatalog(ctx, aliceId);

@@ -15,6 +15,7 @@ import { getShop, type Shop } from "../../shopify/shops.js";
 import { getPage, type FacebookPage } from "../../facebook/pages.js";
 import type { Html } from "../html.js";
 import { CSRF_FIELD, csrfToken, csrfValid, sameOriginRequest } from "./csrf.js";
+import type { GraphClient } from "../../facebook/graph/client.js";
 
 /** The signed-in merchant of a request. */
 export interface Viewer {
@@ -30,6 +31,8 @@ export interface DashboardDeps {
   ctx: AppContext;
   /** Where export documents live (a shop's are deleted when it is disconnected). */
   documents: () => DocumentStore;
+  /** The Facebook integration's Graph client (a Page's disconnect unsubscribes the app), null without one. */
+  graph: () => GraphClient | null;
 }
 
 /** An answer the dashboard renders as an HTML page with this status and message. */

@@ -10,7 +10,8 @@ import type { DocumentStore } from "../../storage/documents.js";
 import { deleteSession } from "../../storage/sessions.js";
 import { collectStatus } from "../../shopify/status.js";
 import { collectPageStatus } from "../../facebook/status.js";
-import { disconnectPage } from "../../facebook/pages.js";
+import { disconnectPageAtFacebook } from "../../facebook/reconcile.js";
+import type { GraphClient } from "../../facebook/graph/client.js";
 import { setPagePaused } from "../../bot/index.js";
 import { html } from "../html.js";
 import { DashboardError, notFound, runRoute, viewerOf, type DashboardDeps, type DashboardRoute, type Outcome } from "./access.js";
@@ -209,14 +210,14 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
   {
     method: "POST",
     url: "/pages/:page/disconnect",
-    summary: "disconnect a Page: status disconnected, Page token deleted (needs confirm=<page>)",
+    summary: "disconnect a Page: the app unsubscribed at Facebook, status disconnected, Page token deleted (needs confirm=<page>)",
     async handler({ deps, page, viewer, form }) {
       const p = page!;
       if (form.confirm !== p.pageId) {
         return { status: 400, html: pageDisconnectPage(p, viewer.csrf, "Please confirm: nothing was changed yet.") };
       }
-      await disconnectPage(deps.ctx.db, p.pageId);
-      deps.ctx.log.info({ pageId: p.pageId, user: viewer.userId }, "Page disconnected from the dashboard");
+      const r = await disconnectPageAtFacebook(deps.ctx, deps.graph(), p.pageId);
+      deps.ctx.log.info({ pageId: p.pageId, user: viewer.userId, unsubscribed: r.unsubscribed }, "Page disconnected from the dashboard");
       return { redirect: `/pages/${seg(p.pageId)}?done=page-disconnected` };
     },
   },
@@ -236,6 +237,8 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
 export interface DashboardOptions {
   /** Where export documents live (default: opened from config on first use). Pass the Shopify integration's. */
   documents?: DocumentStore;
+  /** The Facebook integration's Graph client, for a Page's disconnect (pass the integration's `graph`). */
+  graph?: () => GraphClient | null;
 }
 
 /** Largest urlencoded form accepted (the instructions field is the big one). */
@@ -247,7 +250,7 @@ const FORM_LIMIT = 64 * 1024;
  */
 export function dashboardRoutes(ctx: AppContext, opts: DashboardOptions = {}): FastifyPluginAsync {
   let documents = opts.documents;
-  const deps: DashboardDeps = { ctx, documents: () => (documents ??= openDocumentStore(ctx.config, ctx.log)) };
+  const deps: DashboardDeps = { ctx, documents: () => (documents ??= openDocumentStore(ctx.config, ctx.log)), graph: opts.graph ?? (() => null) };
   const csp = dashboardCsp(ctx.config.shopify.shopOrigin);
 
   return async (app) => {
