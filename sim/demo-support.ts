@@ -1,4 +1,13 @@
 import { readFile } from "node:fs/promises";
+import type { Config } from "../src/config.js";
+import type { Logger } from "../src/log.js";
+import type { Db } from "../src/storage/db.js";
+
+/** The storelink server a demo drives: its URL and the parts of its context the demo reads. */
+export interface DemoServer {
+  url: string;
+  ctx: { db: Db; log: Logger; config: Config };
+}
 
 /** What a page load answers once the redirects are followed. */
 export interface Page {

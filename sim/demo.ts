@@ -11,9 +11,7 @@ import { randomBytes } from "node:crypto";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Config } from "../src/config.js";
-import type { Db } from "../src/storage/db.js";
-import type { Logger } from "../src/log.js";
-import { createBrowser, demoWait as waitFor, readJson, type Browser, type Page } from "./demo-support.js";
+import { createBrowser, demoWait as waitFor, readJson, type Browser, type DemoServer, type Page } from "./demo-support.js";
 import { prepareFacebookDemo, type FacebookDemo, type FacebookDemoSession } from "./facebook/demo.js";
 import { demoShopperAsks, startDemoLlm } from "./llm/demo.js";
 import type { LlmSimulator } from "./llm/index.js";
@@ -22,10 +20,7 @@ import { createSimulator, type Simulator } from "./index.js";
 export const DEMO_SHOP = "demo.myshopify.com";
 const DEMO_API_KEY = "storelink-demo-app";
 
-export interface DemoServer {
-  url: string;
-  ctx: { db: Db; log: Logger; config: Config };
-}
+export type { DemoServer } from "./demo-support.js";
 
 export interface Demo {
   /** storelink's configuration, pointed at the simulator. */

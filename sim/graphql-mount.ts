@@ -2,7 +2,7 @@
 // simulator: the shops, the OAuth token check, the bulk-finish webhook, plan presets.
 import type { Plan } from "./graphql/bucket.js";
 import { createAdminGraphql, type AdminGraphql } from "./graphql/handler.js";
-import type { SimContext, SimPlan } from "./index.js";
+import type { SimContext, SimPlan } from "./types.js";
 
 export interface AdminApiOptions {
   /** Leaky bucket size for every shop (default: sim-core's preset, 20 s of restore). */

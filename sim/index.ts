@@ -2,7 +2,7 @@
 // shops under path prefixes (http://127.0.0.1:<port>/<shop>/admin/...), with a control handle.
 // Used in-process by tests and benchmarks, and by `storelink sim` standalone.
 import type { ShopState } from "./catalog/model.js";
-import { generateShop, type GenerateOptions } from "./catalog/generate.js";
+import { generateShop } from "./catalog/generate.js";
 import { Chaos, type ChaosOptions } from "./chaos.js";
 import { createControl, type Control } from "./control.js";
 import { createAdminApi, type AdminApiOptions } from "./graphql-mount.js";
@@ -12,6 +12,7 @@ import { buildSimServer } from "./server.js";
 import { truth } from "./truth.js";
 import { DeliveryQueue, type WebhookRetryOptions } from "./webhooks/delivery.js";
 import { WebhookEmitter } from "./webhooks/emit.js";
+import type { SimContext, SimShopOptions } from "./types.js";
 
 export type { Control } from "./control.js";
 export type { ChaosOptions } from "./chaos.js";
@@ -19,14 +20,9 @@ export type { SimApp } from "./oauth.js";
 export type { WebhookRetryOptions, AttemptRecord } from "./webhooks/delivery.js";
 export type { AdminApiOptions } from "./graphql-mount.js";
 
+export type { SimContext, SimPlan, SimShopOptions } from "./types.js";
+
 export const SIM_API_VERSION = "2026-10";
-
-export type SimPlan = "basic" | "standard" | "advanced" | "plus" | "enterprise";
-
-export interface SimShopOptions extends Omit<GenerateOptions, "domain" | "clock"> {
-  domain: string; // "<name>.myshopify.com"
-  plan?: SimPlan; // Admin API restore rate preset (basic = standard = 100 points/s)
-}
 
 export interface SimulatorOptions {
   port?: number; // 0 (default) = random
@@ -64,15 +60,6 @@ export interface Simulator {
   close(): Promise<void>;
 }
 
-/** The simulator's parts, as graphql-mount.ts needs them to configure sim-core's plugin. */
-export interface SimContext {
-  shops: Map<string, ShopState>;
-  shopOptions: Map<string, SimShopOptions>;
-  oauth: OAuthServer;
-  control: Control;
-  chaos: Chaos;
-  clock: () => number;
-}
 
 export async function createSimulator(opts: SimulatorOptions): Promise<Simulator> {
   if (!opts.apps?.length) throw new Error("createSimulator: at least one app is needed");

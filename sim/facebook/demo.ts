@@ -9,8 +9,7 @@ import { join } from "node:path";
 import type { Config } from "../../src/config.js";
 import type { ConversationExport } from "../../src/facebook/conversations.js";
 import { facebookExportKeys, type PageMetadataExport } from "../../src/facebook/export.js";
-import type { DemoServer } from "../demo.js";
-import { demoWait, readJson, type Browser } from "../demo-support.js";
+import { demoWait, readJson, type Browser, type DemoServer } from "../demo-support.js";
 import { createFacebookSimulator, type FacebookSimulator } from "./index.js";
 
 /** The demo shopper's first messages. */
