@@ -1,5 +1,4 @@
 import Fastify, { type FastifyInstance } from "fastify";
-import fastifyCookie from "@fastify/cookie";
 import type { AppContext } from "./context.js";
 import { frameworkErrorHandler, registerErrorHandlers } from "./http/errors.js";
 import type { Integration } from "./integration.js";
@@ -58,7 +57,7 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
     },
   }) as unknown as FastifyInstance;
 
-  await app.register(fastifyCookie, { secret: ctx.secrets.stateSecret });
+  // Cookies are registered by the browser-facing plugins only (registerCookies), not for the webhooks.
   registerErrorHandlers(app);
 
   app.get("/healthz", async () => ({ status: "ok" }));

@@ -4,7 +4,7 @@
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../context.js";
-import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../http/cookies.js";
+import { clearCookie, readSessionCookie, readSignedCookie, registerCookies, setSessionCookie, setSignedCookie } from "../http/cookies.js";
 import { acceptsHtml } from "../http/negotiate.js";
 import { parseInput } from "../http/validate.js";
 import { getSessionUserId } from "../storage/sessions.js";
@@ -30,6 +30,7 @@ export interface FacebookLoginRoutesOptions {
 }
 
 export async function facebookLoginRoutes(app: FastifyInstance, opts: FacebookLoginRoutesOptions): Promise<void> {
+  await registerCookies(app, opts.ctx.secrets.stateSecret);
   const { ctx } = opts;
 
   app.get("/facebook/login", async (req, reply) => {

@@ -1,8 +1,17 @@
 // Cookies: the session cookie (random id, httpOnly, sameSite=lax, secure over https) and signed,
 // short-lived cookies (OAuth state) via @fastify/cookie's signer keyed by STATE_TOKEN_SECRET.
-import type { FastifyReply, FastifyRequest } from "fastify";
-import type { CookieSerializeOptions } from "@fastify/cookie";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import fastifyCookie, { type CookieSerializeOptions } from "@fastify/cookie";
 import type { Config } from "../config.js";
+
+/**
+ * Registers @fastify/cookie (signing key `secret`) in the scope of `app`: each browser-facing
+ * plugin (the dashboard, the Shopify install, Facebook Login) calls it first. Not global: its
+ * onRequest and onSend hooks would otherwise run on every webhook delivery, which has no cookie.
+ */
+export async function registerCookies(app: FastifyInstance, secret: string): Promise<void> {
+  await app.register(fastifyCookie, { secret });
+}
 
 /** Name of the session cookie. */
 export const SESSION_COOKIE = "storelink_session";

@@ -20,6 +20,7 @@ import { isPageConnected } from "../pages.js";
 import { EventBatcher } from "./events.js";
 import { messengerEvents, MessengerPayloadError, parseMessengerJson, type RecordedEvent } from "./payloads.js";
 import { intakeSeconds, webhookDeliveries } from "../../web/metrics.js";
+import { shareRequestLogger } from "../../http/request-logger.js";
 
 export const WEBHOOK_PATH = "/facebook/webhook";
 /** Events arriving within this window are applied together (default 50 ms). */
@@ -121,6 +122,8 @@ export const messengerIntake: FastifyPluginAsync<MessengerIntakeOptions> = async
   const bodyLimit = ctx.config.shopify.webhookBodyLimit;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit }, (_req, body, done) => done(null, body));
+  // Thousands of deliveries a second in a burst: one shared warn-level logger, no child per request.
+  shareRequestLogger(app, ctx.log, { route: WEBHOOK_PATH });
 
   const configured = Boolean(fb.appId && fb.appSecret);
   const notConfigured = { error: "not_configured", message: "Facebook app credentials are not configured (FACEBOOK_APP_ID, FACEBOOK_APP_SECRET)" };

@@ -3,7 +3,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { AppContext } from "../../context.js";
-import { clearCookie, readSessionCookie, readSignedCookie, setSessionCookie, setSignedCookie } from "../../http/cookies.js";
+import { clearCookie, readSessionCookie, readSignedCookie, registerCookies, setSessionCookie, setSignedCookie } from "../../http/cookies.js";
 import { badRequest, tooManyRequests } from "../../http/errors.js";
 import { acceptsHtml } from "../../http/negotiate.js";
 import { parseInput } from "../../http/validate.js";
@@ -31,6 +31,7 @@ export interface ShopifyOAuthRoutesOptions {
 }
 
 export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAuthRoutesOptions): Promise<void> {
+  await registerCookies(app, opts.ctx.secrets.stateSecret);
   const { ctx, hooks } = opts;
   // Every start writes an oauth_states row: cap them per client address and in all.
   const limiter = new ClientStateLimiter(ctx.config.oauthStates.perClient, OAUTH_STATE_TTL_SECONDS * 1000);

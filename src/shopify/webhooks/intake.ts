@@ -17,6 +17,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import type { AppContext } from "../../context.js";
 import type { Logger } from "../../log.js";
 import type { Db } from "../../storage/db.js";
+import { shareRequestLogger } from "../../http/request-logger.js";
 import { isShopDomain } from "../oauth/shop-domain.js";
 import { DeliveryBatcher } from "./deliveries.js";
 import { verifyWebhookHmac } from "./verify.js";
@@ -175,6 +176,7 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
   // Fastify's per-request "incoming request"/"request completed" lines are kept for other routes;
   // here they would be thousands of lines a second under a webhook burst. Refusals still log a warn
   // line each (handleWebhook), and the recorded delivery itself is the audit trail.
+  shareRequestLogger(app, ctx.log, { route: WEBHOOK_PATH });
   app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

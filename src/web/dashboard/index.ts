@@ -3,7 +3,7 @@
 // CSRF on POST, ownership of :shop / :page): the table is the whole surface, and the tests walk it.
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { AppContext } from "../../context.js";
-import { clearCookie, readSessionCookie, SESSION_COOKIE } from "../../http/cookies.js";
+import { clearCookie, readSessionCookie, registerCookies, SESSION_COOKIE } from "../../http/cookies.js";
 import { HttpError } from "../../http/errors.js";
 import { openDocumentStore } from "../../storage/document-store.js";
 import type { DocumentStore } from "../../storage/documents.js";
@@ -254,6 +254,7 @@ export function dashboardRoutes(ctx: AppContext, opts: DashboardOptions = {}): F
   const csp = dashboardCsp(ctx.config.shopify.shopOrigin);
 
   return async (app) => {
+    await registerCookies(app, ctx.secrets.stateSecret);
     // Forms post urlencoded; parsed here only (this plugin's scope), bounded.
     app.addContentTypeParser("application/x-www-form-urlencoded", { parseAs: "string", bodyLimit: FORM_LIMIT }, (_req, body, done) => {
       const form: Record<string, string> = Object.create(null) as Record<string, string>;
