@@ -9,10 +9,12 @@
 // when a write begins with every frame already copied back, and with commits arriving every
 // millisecond or two some always arrive during the copy (measured: 112 MB of WAL after 8 s of
 // webhooks at 1,000/s, growing without end, every commit appending to a growing file). So when
-// the WAL holds more than restartFrames frames, a RESTART checkpoint follows the PASSIVE one: it
-// waits for the write in flight, copies the few frames added meanwhile while writers wait (about
-// a millisecond), and makes the next write start the WAL from its beginning, overwriting it in
-// place. journal_size_limit (set by the connections that write) then trims a file left large by a burst.
+// the WAL holds more than restartFrames frames, a RESTART checkpoint follows the PASSIVE one,
+// tried once: when no write is in flight it copies the few frames added meanwhile and makes the
+// next write start the WAL from its beginning, overwriting it in place. A writer thread that
+// commits back to back leaves it no such moment, so that thread rewinds the WAL itself
+// (sqlite-writer.ts). journal_size_limit (set by the connections that write) then trims a file
+// left large by a burst.
 import type { Database as SqliteDatabase } from "better-sqlite3";
 import { startSqliteThread, stopSqliteThread } from "./sqlite-thread.js";
 
