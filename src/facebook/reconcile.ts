@@ -1,5 +1,6 @@
 // Page setup and the reconciliation poll (the book's daily poll, made to run).
-// setupPage: subscribe the Page to the app (POST /{page-id}/subscribed_apps) and store its details.
+// setupPage: subscribe the Page to the app (POST /{page-id}/subscribed_apps) and store its details;
+// disconnectPageAtFacebook, its counterpart: unsubscribe (DELETE), then disconnect the Page here.
 // reconcilePage: setupPage (re-checks the subscription), then the Conversations API: conversations
 // updated since the last good poll minus the lookback (all of them on the first poll), newest
 // first, and each one's messages, inserted where missing (webhooks dropped, or history from before
