@@ -30,8 +30,8 @@ export interface FacebookLoginRoutesOptions {
 }
 
 export async function facebookLoginRoutes(app: FastifyInstance, opts: FacebookLoginRoutesOptions): Promise<void> {
-  await registerCookies(app, opts.ctx.secrets.stateSecret);
   const { ctx } = opts;
+  await registerCookies(app, ctx.secrets.stateSecret);
 
   app.get("/facebook/login", async (req, reply) => {
     const userId = await getSessionUserId(ctx.db, readSessionCookie(req));

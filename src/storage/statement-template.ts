@@ -39,3 +39,16 @@ export function compileTemplate<K extends string>(fields: readonly K[], build: (
     bind: (values) => byPosition.map((b) => ("field" in b ? values[b.field] : b.constant)),
   };
 }
+
+/**
+ * `build(db)` run once per database handle and remembered (weakly): the templates of a hot path,
+ * compiled on first use.
+ */
+export function perDatabase<D extends object, T>(build: (db: D) => T): (db: D) => T {
+  const cache = new WeakMap<D, T>();
+  return (db) => {
+    let t = cache.get(db);
+    if (t === undefined) cache.set(db, (t = build(db)));
+    return t;
+  };
+}

@@ -8,8 +8,7 @@ import type { Database, FacebookEventsTable } from "../../storage/schema.js";
 import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
 import { applyTemplate, applyValues, enqueueApply } from "../jobs.js";
-import { compileTemplate, type StatementTemplate } from "../../storage/statement-template.js";
-import type { EnqueueFields } from "../../jobs/queue.js";
+import { compileTemplate, perDatabase } from "../../storage/statement-template.js";
 import type { RecordedEvent } from "./payloads.js";
 
 export interface RecordOptions {
@@ -20,25 +19,17 @@ export interface RecordOptions {
 
 const EVENT_FIELDS = ["event_key", "page_id", "psid", "kind", "source", "event_time", "received_at", "payload", "status"] as const;
 type EventField = (typeof EVENT_FIELDS)[number];
-const cache = new WeakMap<Kysely<Database>, { insert: StatementTemplate<EventField>; apply: StatementTemplate<EnqueueFields> }>();
 /** The writer path's two statements, compiled once per db. */
-function templates(db: Kysely<Database>) {
-  let t = cache.get(db);
-  if (!t) {
-    t = {
-      insert: compileTemplate(EVENT_FIELDS, (v) =>
-        db
-          .insertInto("facebook_events")
-          .values(v as unknown as Insertable<FacebookEventsTable>)
-          .onConflict((oc) => oc.column("event_key").doNothing())
-          .returning(["event_key"]),
-      ),
-      apply: applyTemplate(db),
-    };
-    cache.set(db, t);
-  }
-  return t;
-}
+const templates = perDatabase((db: Kysely<Database>) => ({
+  insert: compileTemplate(EVENT_FIELDS, (v) =>
+    db
+      .insertInto("facebook_events")
+      .values(v as unknown as Insertable<FacebookEventsTable>)
+      .onConflict((oc) => oc.column("event_key").doNothing())
+      .returning(["event_key"]),
+  ),
+  apply: applyTemplate(db),
+}));
 
 /** Records events in ONE transaction (on the writer thread; else in chunks of 500); returns, per input, whether it was new. */
 export async function recordEvents(db: Kysely<Database>, evs: readonly RecordedEvent[], receivedAt: number, opts: RecordOptions = {}): Promise<boolean[]> {

@@ -128,7 +128,7 @@ export const messengerIntake: FastifyPluginAsync<MessengerIntakeOptions> = async
   const configured = Boolean(fb.appId && fb.appSecret);
   const notConfigured = { error: "not_configured", message: "Facebook app credentials are not configured (FACEBOOK_APP_ID, FACEBOOK_APP_SECRET)" };
 
-  app.get(WEBHOOK_PATH, { logLevel: "warn" }, async (req, reply) => {
+  app.get(WEBHOOK_PATH, async (req, reply) => {
     if (!configured) return reply.code(503).send(notConfigured);
     const q = req.query as Record<string, unknown>;
     const mode = q["hub.mode"];
@@ -149,7 +149,7 @@ export const messengerIntake: FastifyPluginAsync<MessengerIntakeOptions> = async
     return reply.code(200).type("text/plain; charset=utf-8").header("x-content-type-options", "nosniff").send(challenge);
   });
 
-  app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req, reply) => {
+  app.post(WEBHOOK_PATH, { bodyLimit }, async (req, reply) => {
     if (!configured) return reply.code(503).send(notConfigured);
     const started = performance.now();
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);

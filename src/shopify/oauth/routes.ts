@@ -31,8 +31,8 @@ export interface ShopifyOAuthRoutesOptions {
 }
 
 export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAuthRoutesOptions): Promise<void> {
-  await registerCookies(app, opts.ctx.secrets.stateSecret);
   const { ctx, hooks } = opts;
+  await registerCookies(app, ctx.secrets.stateSecret);
   // Every start writes an oauth_states row: cap them per client address and in all.
   const limiter = new ClientStateLimiter(ctx.config.oauthStates.perClient, OAUTH_STATE_TTL_SECONDS * 1000);
 

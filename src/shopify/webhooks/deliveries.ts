@@ -6,9 +6,8 @@ import type { Insertable, Kysely, Selectable } from "kysely";
 import type { Database, WebhookDeliveriesTable, WebhookDeliveryStatus } from "../../storage/schema.js";
 import { GroupCommit } from "../../storage/group-commit.js";
 import type { SqliteWriter } from "../../storage/sqlite-writer.js";
-import { compileTemplate, type StatementTemplate } from "../../storage/statement-template.js";
+import { compileTemplate, perDatabase } from "../../storage/statement-template.js";
 import { applyTemplate, applyValues, enqueueApply } from "../jobs.js";
-import type { EnqueueFields } from "../../jobs/queue.js";
 
 /** A stored delivery row. */
 export type DeliveryRow = Selectable<WebhookDeliveriesTable>;
@@ -43,31 +42,17 @@ export interface RecordOptions {
 
 const DELIVERY_FIELDS = ["webhook_id", "shop", "topic", "api_version", "event_id", "triggered_at", "received_at", "payload", "status"] as const;
 type DeliveryField = (typeof DELIVERY_FIELDS)[number];
-interface Templates {
-  /** `insert into webhook_deliveries ... on conflict (webhook_id) do nothing returning webhook_id`. */
-  insert: StatementTemplate<DeliveryField>;
-  /** The shop's apply-job upsert (enqueueApply's statement). */
-  apply: StatementTemplate<EnqueueFields>;
-}
-const templates = new WeakMap<Kysely<Database>, Templates>();
-/** The writer thread's statements, compiled once per db. */
-function templatesOf(db: Kysely<Database>): Templates {
-  let t = templates.get(db);
-  if (!t) {
-    t = {
-      insert: compileTemplate(DELIVERY_FIELDS, (v) =>
-        db
-          .insertInto("webhook_deliveries")
-          .values(v as unknown as Insertable<WebhookDeliveriesTable>)
-          .onConflict((oc) => oc.column("webhook_id").doNothing())
-          .returning(["webhook_id"]),
-      ),
-      apply: applyTemplate(db),
-    };
-    templates.set(db, t);
-  }
-  return t;
-}
+/** The writer thread's statements, compiled once per db: the delivery INSERT and the shop's apply-job upsert. */
+const templatesOf = perDatabase((db: Kysely<Database>) => ({
+  insert: compileTemplate(DELIVERY_FIELDS, (v) =>
+    db
+      .insertInto("webhook_deliveries")
+      .values(v as unknown as Insertable<WebhookDeliveriesTable>)
+      .onConflict((oc) => oc.column("webhook_id").doNothing())
+      .returning(["webhook_id"]),
+  ),
+  apply: applyTemplate(db),
+}));
 
 /**
  * Records one delivery, status "pending", and enqueues (or coalesces into) its shop's apply job in

@@ -174,10 +174,11 @@ export const webhookIntake: FastifyPluginAsync<WebhookIntakeOptions> = async (ap
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit }, (_req, body, done) => done(null, body));
 
   // Fastify's per-request "incoming request"/"request completed" lines are kept for other routes;
-  // here they would be thousands of lines a second under a webhook burst. Refusals still log a warn
-  // line each (handleWebhook), and the recorded delivery itself is the audit trail.
+  // here they would be thousands of lines a second under a webhook burst: one shared warn-level
+  // logger. Refusals still log a warn line each (handleWebhook), and the recorded delivery itself
+  // is the audit trail.
   shareRequestLogger(app, ctx.log, { route: WEBHOOK_PATH });
-  app.post(WEBHOOK_PATH, { bodyLimit, logLevel: "warn" }, async (req: FastifyRequest, reply: FastifyReply) => {
+  app.post(WEBHOOK_PATH, { bodyLimit }, async (req: FastifyRequest, reply: FastifyReply) => {
     const started = performance.now();
     const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const r = await handleWebhook(deps, raw, req.headers);
