@@ -5,7 +5,9 @@
 //      checks the database holds as many events as 200 answers (durably recorded);
 //   2. open loop at 1,000/s (another fresh server): latency percentiles of the acknowledgement,
 //      measured from each request's due time;
-// and the same two runs against a bare Fastify route that only answers 200, for the ratios.
+// and the same two runs against a bare Fastify route that only answers 200, for the ratios, and
+// against the floor route (lib/intake-floor.ts: the least work that still commits one row per
+// event), which shows how close to the bare route any SQLite-durable intake gets on this machine.
 // Usage: node --import tsx bench/messenger-intake.ts [--runs 3] [--seconds 10] [--connections 32]
 import { createHmac } from "node:crypto";
 import http from "node:http";
@@ -97,7 +99,7 @@ function load(url: string, seconds: number, rate: number | null): Promise<LoadRe
 console.log(`$ ${commandLine()}`);
 const rows: { mode: string; rps: number; p99At1000: number; p50At1000: number; failed: boolean }[] = [];
 for (let i = 0; i < RUNS; i++) {
-  for (const mode of ["storelink", "bare"] as const) {
+  for (const mode of ["storelink", "bare", "floor"] as const) {
     const sat = await intakePhase(SERVER, mode, (url) => load(url, SECONDS, null));
     const fixed = await intakePhase(SERVER, mode, async (url) => {
       await load(url, 1, 1000); // warm-up, not measured
@@ -124,4 +126,6 @@ const excluded = rows.filter((r) => r.failed).length;
 console.log(`\nmedian of ${RUNS} runs${excluded ? ` (${excluded} failed their check and are excluded)` : ""}:`);
 console.log(`storelink Messenger intake: ${pick("storelink", "rps").toFixed(0)} events/s; p99 at 1000/s ${pick("storelink", "p99At1000").toFixed(1)} ms`);
 console.log(`bare route:                 ${pick("bare", "rps").toFixed(0)} requests/s; p99 at 1000/s ${pick("bare", "p99At1000").toFixed(1)} ms`);
+console.log(`floor route:                ${pick("floor", "rps").toFixed(0)} events/s; p99 at 1000/s ${pick("floor", "p99At1000").toFixed(1)} ms`);
 console.log(`throughput ratio ${(pick("storelink", "rps") / pick("bare", "rps")).toFixed(2)} (goal >= 0.5); p99 ratio ${(pick("storelink", "p99At1000") / pick("bare", "p99At1000")).toFixed(2)} (goal <= 1.2)`);
+console.log(`floor: throughput ratio ${(pick("floor", "rps") / pick("bare", "rps")).toFixed(2)}; p99 ratio ${(pick("floor", "p99At1000") / pick("bare", "p99At1000")).toFixed(2)} (the least work that commits a row per event)`);

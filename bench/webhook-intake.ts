@@ -3,7 +3,9 @@
 //   1. saturation (fresh server): as many signed deliveries as it takes (each with a unique X-Shopify-Webhook-Id),
 //      then checks the database holds exactly as many rows as 200 answers (durably recorded);
 //   2. fixed rate 1,000/s (another fresh server): latency percentiles of the acknowledgement;
-// and the same two runs against a bare Fastify route that only answers 200, for the ratio.
+// and the same two runs against a bare Fastify route that only answers 200, for the ratio, and
+// against the floor route (lib/intake-floor.ts: the least work that still commits one row per 200),
+// which shows how close to the bare route any SQLite-durable intake gets on this machine.
 // Usage: node --import tsx bench/webhook-intake.ts [--runs 3] [--seconds 10] [--connections 32]
 import { body, saturate, signedHeaders, uniqueIds } from "./lib/shopify-delivery.js";
 import { describe, intakePhase, type IntakeMode } from "./lib/intake-phase.js";
@@ -57,7 +59,7 @@ async function one(mode: IntakeMode): Promise<Row> {
 console.log(`$ ${commandLine()}`);
 const rows: Row[] = [];
 for (let i = 0; i < RUNS; i++) {
-  for (const mode of ["storelink", "bare"] as const) {
+  for (const mode of ["storelink", "bare", "floor"] as const) {
     const r = await one(mode);
     rows.push(r);
     console.log(
@@ -81,7 +83,10 @@ const s = pick("storelink", "rps");
 const b = pick("bare", "rps");
 const good = (mode: string) => rows.filter((r) => r.mode === mode && !r.failed).length;
 const excluded = rows.filter((r) => r.failed).length;
-console.log(`\nmedian of verified runs (storelink ${good("storelink")} of ${RUNS}, bare ${good("bare")} of ${RUNS}${excluded ? `; ${excluded} failed their check and are excluded` : ""}):`);
+console.log(`\nmedian of verified runs (storelink ${good("storelink")} of ${RUNS}, bare ${good("bare")} of ${RUNS}, floor ${good("floor")} of ${RUNS}${excluded ? `; ${excluded} failed their check and are excluded` : ""}):`);
 console.log(`storelink intake: ${s.toFixed(0)} deliveries/s; p99 at 1000/s ${pick("storelink", "p99At1000").toFixed(1)} ms`);
 console.log(`bare route:       ${b.toFixed(0)} requests/s;   p99 at 1000/s ${pick("bare", "p99At1000").toFixed(1)} ms`);
-console.log(`ratio storelink/bare: ${(s / b).toFixed(2)}`);
+console.log(`floor route:      ${pick("floor", "rps").toFixed(0)} deliveries/s; p99 at 1000/s ${pick("floor", "p99At1000").toFixed(1)} ms`);
+const p99 = (mode: string) => pick(mode, "p99At1000") / pick("bare", "p99At1000");
+console.log(`ratio storelink/bare: ${(s / b).toFixed(2)} (goal >= 0.5); p99 ratio ${p99("storelink").toFixed(2)} (goal <= 1.2)`);
+console.log(`ratio floor/bare:     ${(pick("floor", "rps") / b).toFixed(2)}; p99 ratio ${p99("floor").toFixed(2)} (the least work that commits a row per 200)`);

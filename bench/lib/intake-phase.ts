@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import type { IntakeServerReport } from "./intake-server.js";
 
-export type IntakeMode = "storelink" | "bare";
+export type IntakeMode = "storelink" | "bare" | "floor";
 
 export interface IntakeServer {
   url: string;

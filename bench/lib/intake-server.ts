@@ -1,7 +1,8 @@
 // The server side of the intake benchmarks (bench/intake-server.ts for Shopify webhooks,
-// bench/messenger-intake-server.ts for Messenger): either storelink's real app (SQLite under a
-// temp DATA_DIR, production log level with lines serialized to /dev/null, no background worker, so
-// only intake is measured) or a bare Fastify route that only answers 200. Prints {"url": ...} on
+// bench/messenger-intake-server.ts for Messenger): storelink's real app (SQLite under a temp
+// DATA_DIR, production log level with lines serialized to /dev/null, no background worker, so only
+// intake is measured), a bare Fastify route that only answers 200, or the floor route
+// (lib/intake-floor.ts: the least work that still commits a row per 200). Prints {"url": ...} on
 // stdout; on SIGTERM prints an IntakeServerReport (rows in the intake's table, null for the bare
 // route; the writer thread's commits; event-loop delay; CPU) and exits.
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +12,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import Fastify from "fastify";
 import type { AppContext } from "../../src/context.js";
 import type { Integration } from "../../src/integration.js";
+import { serveFloor, type FloorIntake } from "./intake-floor.js";
 
 export interface IntakeServerOptions {
   /** The intake's route (POST). */
@@ -23,6 +25,8 @@ export interface IntakeServerOptions {
   setup(ctx: AppContext, userId: string): Promise<Integration[] | undefined>;
   /** The table whose rows count as recorded. */
   table: "webhook_deliveries" | "facebook_events";
+  /** The floor route's signature check and dedupe keys (see lib/intake-floor.ts). */
+  floor: Pick<FloorIntake, "verify" | "keys">;
 }
 
 /** What the server reports when it stops (the bench prints it next to its own figures). */
@@ -55,8 +59,14 @@ function onStop(close: () => Promise<Pick<IntakeServerReport, "recorded" | "writ
   });
 }
 
-/** Serves `mode` ("storelink" or "bare") as described above. */
+/** Serves `mode` ("storelink", "bare" or "floor") as described above. */
 export async function serveIntake(mode: string, o: IntakeServerOptions): Promise<void> {
+  if (mode === "floor") {
+    const floor = await serveFloor({ ...o.floor, path: o.path, answer: o.bareAnswer });
+    console.log(JSON.stringify({ url: floor.url }));
+    onStop(async () => ({ recorded: await floor.close(), writer: null }));
+    return;
+  }
   if (mode === "bare") {
     const app = Fastify({ logger: false });
     app.post(o.path, async () => o.bareAnswer);
