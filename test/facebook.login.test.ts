@@ -21,6 +21,7 @@ import { FB_APP_ID, FB_APP_SECRET, finishLogin, jobsIdle, login, startFacebookTe
 import { schemaErrors, validatePageMetadata } from "./helpers/facebook-schema.js";
 import { cookiesOf } from "./helpers/foundation.js";
 import { waitUntil } from "./helpers/wait.js";
+import { installShopRow } from "./helpers/webhooks.js";
 
 /** The Page (or user) a token authenticates as, asked of the simulator. */
 async function whoIs(t: FbTest, token: string): Promise<string> {
@@ -160,6 +161,51 @@ for (const d of testDialects()) {
         // Logging in again from a fresh browser finds the same user through the Facebook account.
         const again = await login(t);
         assert.equal(again.body.user, existing.id);
+      } finally {
+        t.sim.control.setLoginUser(merchant1);
+      }
+    });
+
+    it("Pages follow the signed-in merchant from a user with no shop (a login after the session expired), exports included; a user with a shop keeps them", async () => {
+      const m5 = t.sim.control.addMerchant({ seed: 5, pages: 2, conversationsPerPage: 1 });
+      t.sim.control.setLoginUser(m5.userId);
+      const meta = (user: string, page: string) => `users/${user}/facebook/${page}/page_metadata.json`;
+      const conv = (user: string, page: string, psid: string) => `users/${user}/facebook/${page}/conversations/${psid}.json`;
+      try {
+        // The shop's merchant is U1; their Facebook login comes from a browser whose session has expired.
+        await installShopRow(t.ctx, "linked-shop.myshopify.com");
+        const u1 = (await db.db.selectFrom("shops").select("user_id").where("domain", "=", "linked-shop.myshopify.com").executeTakeFirstOrThrow()).user_id;
+        const first = await login(t);
+        const u2 = first.body.user;
+        assert.notEqual(u2, u1, "without a session the login makes another user");
+        assert.deepEqual(first.body.linked, []);
+        await jobsIdle(t);
+        await t.fb.reconcile(m5.pages[0]!);
+        const psids = (await db.db.selectFrom("facebook_conversations").select("psid").where("page_id", "=", m5.pages[0]!).execute()).map((c) => c.psid);
+        assert.equal(psids.length, 1, "the reconciliation stored the Page's conversation");
+        await waitUntil("the conversation export in U2's folder", () => t.fb.documents.get(conv(u2, m5.pages[0]!, psids[0]!)));
+
+        // Signed in as U1, the merchant logs in to Facebook again: the account and its Pages join U1.
+        const s = await createSession(db.db, u1, 3600);
+        const again = await login(t, `storelink_session=${s.id}`);
+        assert.equal(again.body.user, u1);
+        assert.deepEqual([...again.body.linked].sort(), [...m5.pages].sort());
+        assert.deepEqual((await listPagesByUser(db.db, u1)).map((p) => p.pageId).sort(), [...m5.pages].sort());
+        assert.deepEqual(await listPagesByUser(db.db, u2), []);
+        await jobsIdle(t);
+        for (const page of m5.pages) await waitUntil(`${page}'s metadata in U1's folder`, () => t.fb.documents.get(meta(u1, page)));
+        await waitUntil("the conversation export in U1's folder", () => t.fb.documents.get(conv(u1, m5.pages[0]!, psids[0]!)));
+        for (const page of m5.pages) assert.equal(await t.fb.documents.get(meta(u2, page)), null, "U2's copy is deleted");
+        assert.equal(await t.fb.documents.get(conv(u2, m5.pages[0]!, psids[0]!)), null);
+
+        // U1 holds a shop: another signed-in user logging in with the same Facebook account takes nothing.
+        const other = await createUser(db.db);
+        const s2 = await createSession(db.db, other.id, 3600);
+        const third = await login(t, `storelink_session=${s2.id}`);
+        assert.equal(third.body.user, u1, "the account's owner signs in");
+        assert.deepEqual(third.body.linked, []);
+        assert.deepEqual((await listPagesByUser(db.db, u1)).map((p) => p.pageId).sort(), [...m5.pages].sort());
+        assert.deepEqual(await listPagesByUser(db.db, other.id), []);
       } finally {
         t.sim.control.setLoginUser(merchant1);
       }

@@ -37,6 +37,21 @@ export function facebookExportKeys(userId: string, pageId: string) {
   return { metadata: `${base}/page_metadata.json`, conversation: (psid: string) => `${base}/conversations/${psid}.json` };
 }
 
+/**
+ * After a Page moved to another owner: deletes its exports from `fromUserId`'s folder (its metadata
+ * and every conversation it has) and returns the Page's conversations, for export in the new
+ * owner's folder. Null, deleting nothing, when the Page is gone or `fromUserId` owns it again.
+ */
+export async function deleteMovedPageExports(db: Db, documents: DocumentStore, pageId: string, fromUserId: string): Promise<string[] | null> {
+  const page = await db.selectFrom("facebook_pages").select("user_id").where("page_id", "=", pageId).executeTakeFirst();
+  if (!page || page.user_id === fromUserId) return null;
+  const keys = facebookExportKeys(fromUserId, pageId);
+  const psids = (await db.selectFrom("facebook_conversations").select("psid").where("page_id", "=", pageId).execute()).map((c) => c.psid);
+  await documents.delete(keys.metadata);
+  for (const psid of psids) await documents.delete(keys.conversation(psid));
+  return psids;
+}
+
 const str = (v: unknown) => (typeof v === "string" ? v : null);
 const num = (v: unknown) => (typeof v === "number" && Number.isFinite(v) ? v : null);
 

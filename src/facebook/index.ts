@@ -7,11 +7,11 @@ import type { DocumentStore } from "../storage/documents.js";
 import { openDocumentStore } from "../storage/document-store.js";
 import { applyPendingEvents, type OnAppliedMessages } from "./conversations.js";
 import { createMessenger, type Messenger } from "./messenger.js";
-import { createFacebookExporter, type FacebookExporter } from "./export.js";
+import { createFacebookExporter, deleteMovedPageExports, type FacebookExporter } from "./export.js";
 import { createGraphClient, type GraphClient } from "./graph/client.js";
 import { cronPeriodMs } from "../jobs/scheduler.js";
 import type { Schedule } from "../integration.js";
-import { APPLY_JOB, enqueueReconcile, PAGE_SETUP_JOB, pageOffsetMs, payloadString, RECONCILE_JOB } from "./jobs.js";
+import { APPLY_JOB, enqueueReconcile, PAGE_MOVED_JOB, PAGE_SETUP_JOB, pageOffsetMs, payloadString, payloadUserId, RECONCILE_JOB } from "./jobs.js";
 import type { LoginResult } from "./login.js";
 import { listActivePages, markPageNeedsReauth } from "./pages.js";
 import { reconcilePage, setupPage, type ReconcileResult } from "./reconcile.js";
@@ -140,6 +140,16 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
         ctx.log.info({ pageId, fields }, "Page subscribed to the app and details stored");
         exporter?.schedulePage(pageId);
       }
+    },
+    [PAGE_MOVED_JOB]: async (job) => {
+      const pageId = payloadString(job.payload, "pageId");
+      const from = payloadUserId(job.payload, "fromUserId");
+      if (!pageId || !from) return;
+      const psids = await deleteMovedPageExports(ctx.db, documents, pageId, from);
+      if (!psids) return;
+      exporter?.schedulePage(pageId);
+      for (const psid of psids) exporter?.scheduleConversation(pageId, psid);
+      ctx.log.info({ pageId, conversations: psids.length }, "Page exports moved to the new owner's folder");
     },
     [RECONCILE_JOB]: async (job) => {
       const pageId = payloadString(job.payload, "pageId");

@@ -11,6 +11,8 @@ import type { Database } from "../storage/schema.js";
 export const APPLY_JOB = "facebook.apply";
 /** Subscribes the Page to the app and refreshes its details (payload {pageId}). */
 export const PAGE_SETUP_JOB = "facebook.page-setup";
+/** Moves a Page's exports to its new owner's folder after a login linked it (payload {pageId, fromUserId}). */
+export const PAGE_MOVED_JOB = "facebook.page-moved";
 
 export const conversationSerialKey = (pageId: string, psid: string) => `facebook.conversation:${pageId}:${psid}`;
 export const pageSerialKey = (pageId: string) => `facebook.page:${pageId}`;
@@ -37,6 +39,11 @@ export function applyValues(pageId: string, psid: string, opts: { now?: number; 
   return enqueueValues({ pageId, psid }, { serialKey: conversationSerialKey(pageId, psid), key: `${pageId}:${psid}`, ...opts });
 }
 
+/** Enqueues the job that moves a Page's exports from `fromUserId`'s folder to its owner's (see PAGE_MOVED_JOB). */
+export async function enqueuePageMoved(db: Conn, pageId: string, fromUserId: string, opts: { now?: number } = {}): Promise<void> {
+  await enqueue(db, PAGE_MOVED_JOB, { pageId, fromUserId }, { serialKey: pageSerialKey(pageId), key: `${pageId}:${fromUserId}`, ...opts });
+}
+
 /** Enqueues (or coalesces) the Page's setup job: subscribe to the app, fetch details. */
 export async function enqueuePageSetup(db: Conn, pageId: string, opts: { now?: number } = {}): Promise<void> {
   await enqueue(db, PAGE_SETUP_JOB, { pageId }, { serialKey: pageSerialKey(pageId), key: pageId, ...opts });
@@ -46,6 +53,12 @@ export async function enqueuePageSetup(db: Conn, pageId: string, opts: { now?: n
 export function payloadString(payload: unknown, name: string): string | null {
   const v = (payload as Record<string, unknown> | null)?.[name];
   return typeof v === "string" && /^[0-9]{1,24}$/.test(v) ? v : null;
+}
+
+/** The storelink user UUID field `name` of a job payload, or null. */
+export function payloadUserId(payload: unknown, name: string): string | null {
+  const v = (payload as Record<string, unknown> | null)?.[name];
+  return typeof v === "string" && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(v) ? v : null;
 }
 
 /** Reconciles one Page: setup (subscription, details), then the Conversations API poll (payload {pageId}). */

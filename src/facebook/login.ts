@@ -2,8 +2,8 @@
 // in the callback: configuration, the state against the browser's signed cookie (constant time),
 // the single-use stored state, and only then the outbound calls: code -> short-lived user token
 // (for the exact redirect_uri) -> long-lived user token (fb_exchange_token) -> /me -> every page of
-// /me/accounts. Then, in one transaction: the merchant's user (one UUID across shops and Pages),
-// the account row, each Page with its own token (encrypted), Pages no longer granted marked
+// /me/accounts. Then, in one transaction: the merchant's user (one UUID across shops and Pages; see
+// the linking rule at the account lookup), the account row, each Page with its own token (encrypted), Pages no longer granted marked
 // disconnected, a setup job per Page (subscribe the app, fetch details) and a fresh session.
 import { timingSafeEqual } from "node:crypto";
 import { z } from "zod";
@@ -11,9 +11,9 @@ import type { AppContext } from "../context.js";
 import { badGateway, badRequest, unauthorized, unavailable } from "../http/errors.js";
 import { consumeOAuthState, createOAuthState, OAUTH_STATE_TTL_SECONDS } from "../storage/oauth-states.js";
 import { rotateSession, type Session } from "../storage/sessions.js";
-import { createUser, getUser } from "../storage/users.js";
+import { createUser, getUser, userOwnsShops } from "../storage/users.js";
 import { GraphApiError, type GraphClient } from "./graph/client.js";
-import { enqueuePageSetup } from "./jobs.js";
+import { enqueuePageMoved, enqueuePageSetup } from "./jobs.js";
 import { pageTokenAad, userTokenAad } from "./pages.js";
 
 export const FACEBOOK_PROVIDER = "facebook";
@@ -67,6 +67,8 @@ export interface LoginResult {
   disconnected: string[];
   /** Granted Pages already connected by another storelink user (left untouched). */
   refused: string[];
+  /** Pages of this Facebook user that moved to the signed-in merchant from a user holding no shop. */
+  linked: string[];
 }
 
 export interface CallbackInput {
@@ -118,8 +120,33 @@ export async function completeFacebookLogin(ctx: AppContext, graph: GraphClient,
   const out = await ctx.db.transaction().execute(async (trx) => {
     const account = await trx.selectFrom("facebook_accounts").select("user_id").where("fb_user_id", "=", me.id).executeTakeFirst();
     const candidate = state.userId ?? input.sessionUserId;
-    const user =
-      (account ? await getUser(trx, account.user_id) : undefined) ?? (candidate ? await getUser(trx, candidate) : undefined) ?? (await createUser(trx, at));
+    const signedIn = candidate ? await getUser(trx, candidate) : undefined;
+    let owner = account ? await getUser(trx, account.user_id) : undefined;
+    // One UUID per merchant across shops and Pages. A login without a live session (it expired
+    // between the Shopify install and this login, say) makes a fresh user for a new Facebook
+    // account, and the Pages then sit apart from the merchant's shops: the bot would find no
+    // catalog for them. So when the merchant logs in again while signed in, and the account's
+    // current owner holds no shop (it is such a Facebook-only user), the account and its Pages
+    // follow the signed-in merchant, who has just proved control of this Facebook account. A user
+    // who holds shops is never emptied this way, and Pages other users connected stay theirs.
+    const linked: string[] = [];
+    if (owner && signedIn && owner.id !== signedIn.id && !(await userOwnsShops(trx, owner.id))) {
+      const from = owner.id;
+      await trx.updateTable("facebook_accounts").set({ user_id: signedIn.id }).where("fb_user_id", "=", me.id).execute();
+      const moved = await trx
+        .updateTable("facebook_pages")
+        .set({ user_id: signedIn.id, updated_at: at })
+        .where("fb_user_id", "=", me.id)
+        .where("user_id", "=", from)
+        .returning("page_id")
+        .execute();
+      for (const m of moved) {
+        linked.push(m.page_id);
+        await enqueuePageMoved(trx, m.page_id, from, { now: at });
+      }
+      owner = signedIn;
+    }
+    const user = owner ?? signedIn ?? (await createUser(trx, at));
     const tokenCols = {
       access_token_enc: ctx.secrets.encrypt(userToken, userTokenAad(me.id)),
       access_token_expires_at: long.expires_in ? at + long.expires_in * 1000 : null,
@@ -179,12 +206,13 @@ export async function completeFacebookLogin(ctx: AppContext, graph: GraphClient,
         .execute();
     }
     const session = await rotateSession(trx, input.sessionId, user.id, ctx.config.sessionTtlSeconds, at);
-    return { result: { user: user.id, facebookUser: me.id, pages: stored, disconnected, refused }, session };
+    return { result: { user: user.id, facebookUser: me.id, pages: stored, disconnected, refused, linked }, session };
   });
   ctx.log.info(
     { user: out.result.user, facebookUser: me.id, pages: out.result.pages.length, disconnected: out.result.disconnected.length, refused: out.result.refused.length },
     "Facebook login: Pages connected",
   );
+  if (out.result.linked.length) ctx.log.info({ user: out.result.user, facebookUser: me.id, pages: out.result.linked }, "Facebook login: the account's Pages moved to the signed-in merchant");
   if (out.result.refused.length) ctx.log.warn({ user: out.result.user, pages: out.result.refused }, "Facebook login: Pages owned by another user were left untouched");
   const missing = fb.scopes.filter((s) => !scopes.includes(s));
   if (missing.length) ctx.log.warn({ facebookUser: me.id, missing }, "Facebook login granted fewer permissions than requested");

@@ -1,4 +1,4 @@
-// Users: one UUID per merchant, linking their shops (and, later, Facebook Pages).
+// Users: one UUID per merchant, linking their shops and Facebook Pages.
 import { randomUUID } from "node:crypto";
 import type { Db } from "./db.js";
 import type { UsersTable } from "./schema.js";
@@ -26,4 +26,9 @@ export async function getUserByShop(db: Db, domain: string): Promise<User | unde
     .select(["users.id", "users.created_at"])
     .where("shops.domain", "=", domain)
     .executeTakeFirst();
+}
+
+/** Whether the user owns any shop (installed now or before). */
+export async function userOwnsShops(db: Db, id: string): Promise<boolean> {
+  return (await db.selectFrom("shops").select("domain").where("user_id", "=", id).limit(1).executeTakeFirst()) !== undefined;
 }

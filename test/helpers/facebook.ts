@@ -109,7 +109,7 @@ export async function startLogin(t: Pick<FbTest, "url" | "sim">, session?: strin
 export interface LoginResponse {
   status: number;
   text: string;
-  body: { user: string; facebookUser: string; pages: { id: string }[]; disconnected: string[]; refused: string[] } | null;
+  body: { user: string; facebookUser: string; pages: { id: string }[]; disconnected: string[]; refused: string[]; linked: string[] } | null;
   session: string | null;
 }
 
