@@ -71,6 +71,7 @@ test("every document runs on the simulator, at the requested cost the client est
   const variant = product.variants[0]!;
   const collection = truth.collections[0]!;
   const code = truth.discounts.find((d) => d.method === "code")!;
+  const automatic = truth.discounts.find((d) => d.method === "automatic")!;
   const vars: Record<string, Record<string, unknown>> = {
     ProductVariantsPage: { id: product.id },
     ProductVariantsCorePage: { id: product.id },
@@ -81,6 +82,8 @@ test("every document runs on the simulator, at the requested cost the client est
     InventoryLevelsPage: { id: variant.inventoryItemId },
     CollectionProductsPage: { id: collection.id },
     DiscountCodesPage: { id: code.id },
+    CodeDiscountById: { id: code.id },
+    AutomaticDiscountById: { id: automatic.id },
     BulkOperationById: { id: "gid://shopify/BulkOperation/1" },
     BulkOperationRunQuery: { query: loadDocument("bulk/Collections") },
     WebhookSubscriptionCreate: { topic: "PRODUCTS_UPDATE", webhookSubscription: { uri: "http://127.0.0.1:9/shopify/webhook", format: "JSON", metafieldNamespaces: ["custom"] } },

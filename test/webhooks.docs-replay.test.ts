@@ -11,7 +11,7 @@ import { dirname, join } from "node:path";
 import { buildApp, startRuntime } from "../src/app.js";
 import { createShopifyIntegration } from "../src/shopify/index.js";
 import { productFromWebhook } from "../src/shopify/catalog/normalize.js";
-import { readExport, streamProductsExport, upsertCollection, upsertProduct, setInventoryLevel } from "../src/shopify/catalog/store.js";
+import { readExport, replaceDiscounts, streamProductsExport, upsertCollection, upsertProduct, setInventoryLevel } from "../src/shopify/catalog/store.js";
 import type { AdminApi } from "../src/shopify/catalog/fetch.js";
 import { COMPLIANCE_TOPICS, SUBSCRIBED_TOPICS } from "../src/shopify/webhooks/topics.js";
 import { testDialects } from "./helpers/db.js";
@@ -51,6 +51,9 @@ const COLLECTION_DECOY = "gid://shopify/Collection/408372092144951400";
 const ITEM = "gid://shopify/InventoryItem/271878346596884015";
 const ITEM_DECOY = "gid://shopify/InventoryItem/271878346596884000";
 const LOCATION = "gid://shopify/Location/24826418";
+const AUTO_DISCOUNT = "gid://shopify/DiscountAutomaticNode/1";
+const CODE_DISCOUNT = "gid://shopify/DiscountCodeNode/1";
+const DISCOUNT_DECOY = "gid://shopify/DiscountAutomaticNode/2";
 
 function product(id: string, title: string, itemNumeric: string) {
   return productFromWebhook({
@@ -81,10 +84,18 @@ for (const d of testDialects()) {
       const t = await d.open();
       const ctx = await webhookContext(t);
       const asked: { name: string; id: unknown }[] = [];
+      let discountsGone = false;
       const admin: AdminApi = {
         request: async <T>(name: string, vars?: Record<string, unknown>) => {
           asked.push({ name, id: vars?.id });
           if (name === "CollectionProductsPage") return { data: { collection: { id: vars?.id, products: { nodes: [], pageInfo: { hasNextPage: false, endCursor: null } } } } as T };
+          // The documented discounts exist until discountsGone; then Shopify answers null for them.
+          const body = { status: "ACTIVE", startsAt: "2016-08-29T17:00:00Z", endsAt: null };
+          if (name === "AutomaticDiscountById") return { data: { automaticDiscountNode: discountsGone ? null : { id: vars?.id, automaticDiscount: { __typename: "DiscountAutomaticFreeShipping", title: "Automatic free shipping updated", summary: "Free shipping", ...body } } } as T };
+          if (name === "CodeDiscountById") {
+            const codes = { nodes: discountsGone ? [] : [{ code: "code1" }], pageInfo: { hasNextPage: false, endCursor: null } };
+            return { data: { codeDiscountNode: { id: vars?.id, codeDiscount: { __typename: "DiscountCodeFreeShipping", title: "Code free shipping", summary: "Free shipping", codes, ...body } } } as T };
+          }
           return { data: { product: null } as T };
         },
       };
@@ -99,6 +110,8 @@ for (const d of testDialects()) {
         await setInventoryLevel(t.db, SHOP, ITEM_DECOY, LOCATION, 99, Date.parse("2020-01-01T00:00:00Z"));
         await upsertCollection(t.db, SHOP, { id: COLLECTION, title: "Documented", handle: "d", updatedAt: "2020-01-01T00:00:00Z", productIds: [] });
         await upsertCollection(t.db, SHOP, { id: COLLECTION_DECOY, title: "Decoy", handle: "x", updatedAt: "2020-01-01T00:00:00Z", productIds: [] });
+        const stored = (id: string, title: string) => ({ id, method: "automatic" as const, type: "DiscountAutomaticFreeShipping", title, status: "ACTIVE" as const, summary: null, startsAt: "2016-08-29T17:00:00.000Z", endsAt: null, codes: [], value: null });
+        await replaceDiscounts(t.db, SHOP, [stored(AUTO_DISCOUNT, "Before the update"), stored(DISCOUNT_DECOY, "Decoy")]);
         await app.listen({ host: "127.0.0.1", port: 0 });
         const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
         const bodies = exampleBodies([...SUBSCRIBED_TOPICS, ...COMPLIANCE_TOPICS]);
@@ -121,9 +134,10 @@ for (const d of testDialects()) {
           (await t.db.selectFrom("catalog_inventory_levels").select("available").where("inventory_item_id", "=", item).executeTakeFirst())?.available ?? null;
 
         // Updates: each reaches the documented object; nothing is skipped as invalid.
-        let r = await send(["products/update", "inventory_levels/update", "collections/update", "shop/update", "inventory_items/update", "bulk_operations/finish", "customers/data_request", "customers/redact"]);
+        let r = await send(["products/update", "inventory_levels/update", "collections/update", "shop/update", "inventory_items/update", "bulk_operations/finish", "customers/data_request", "customers/redact", "discounts/create", "discounts/update", "discounts/redeemcode_added"]);
         for (const [topic, row] of r) assert.ok(!/^invalid/.test(row.error ?? ""), `${topic}: ${row.error}`);
-        assert.deepEqual(asked.filter((a) => a.name !== "CollectionProductsPage").map((a) => a.id), [PRODUCT], "the product refetch asks for the exact id");
+        assert.deepEqual(asked.filter((a) => a.name === "ProductById" || a.name === "ProductCoreById").map((a) => a.id), [PRODUCT], "the product refetch asks for the exact id");
+        assert.deepEqual([...new Set(asked.filter((a) => a.name.endsWith("DiscountById")).map((a) => a.id))].sort(), [AUTO_DISCOUNT, CODE_DISCOUNT], "discounts are read by the ids their events name");
         assert.deepEqual(asked.filter((a) => a.name === "CollectionProductsPage").map((a) => a.id), [COLLECTION]);
         assert.equal(await level(ITEM), 10, "inventory_levels/update reached item ...884015");
         assert.equal(await level(ITEM_DECOY), 99, "the decoy item ...884000 kept its quantity");
@@ -132,15 +146,21 @@ for (const d of testDialects()) {
         assert.equal(exp.products.collections.find((c) => c.id === COLLECTION_DECOY)?.title, "Decoy");
         assert.equal(exp.metadata?.name, "Super Toys");
         assert.ok(exp.products.products.some((p) => p.id === PRODUCT_DECOY), "the decoy product is still exported");
+        const discount = (id: string) => exp.products.discounts.find((x) => x.id === id);
+        assert.equal(discount(AUTO_DISCOUNT)?.title, "Automatic free shipping updated");
+        assert.deepEqual(discount(CODE_DISCOUNT)?.codes, ["code1"]);
+        assert.equal(discount(DISCOUNT_DECOY)?.title, "Decoy", "the decoy discount is untouched");
 
         // Connect, disconnect, deletes.
-        r = await send(["inventory_levels/connect", "inventory_levels/disconnect", "inventory_items/delete", "collections/delete", "products/delete"]);
+        discountsGone = true;
+        r = await send(["inventory_levels/connect", "inventory_levels/disconnect", "inventory_items/delete", "collections/delete", "products/delete", "discounts/redeemcode_removed", "discounts/delete"]);
         for (const [topic, row] of r) assert.ok(!/^invalid/.test(row.error ?? ""), `${topic}: ${row.error}`);
         assert.equal(await level(ITEM), null, "the documented item's level is gone");
         assert.equal(await level(ITEM_DECOY), 99, "the decoy's level is untouched");
         const after = await readExport(t.db, SHOP);
         assert.deepEqual(after.products.products.map((p) => p.id), [PRODUCT_DECOY], "products/delete removed ...922 and kept ...900");
         assert.deepEqual(after.products.collections.map((c) => c.id), [COLLECTION_DECOY], "collections/delete removed ...419 and kept ...400");
+        assert.deepEqual(after.products.discounts.map((x) => [x.id, x.codes]), [[DISCOUNT_DECOY, []], [CODE_DISCOUNT, []]], "discounts/delete removed the automatic discount, redeemcode_removed the code");
 
         // The shop's own topics last: app/uninstalled names this shop; shop/redact then purges it.
         r = await send(["app/uninstalled"]);

@@ -64,6 +64,38 @@ for (const d of testDialects()) {
       }
     });
 
+    it("discount changes arrive as webhooks: a deactivated discount stops being ACTIVE, a deleted one goes, a new one appears, each read once", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t, { products: 3 });
+      try {
+        await ensureSubscriptions(l.ctx, l.admin(l.shop), l.shop);
+        await runFullSync({ db: l.ctx.db, admin: l.admin(l.shop), shop: l.shop });
+        await mirrorEqualsTruth(l);
+        const asked: string[] = [];
+        const admin = (shop: string) => ({ request: <T>(doc: string, vars?: Record<string, unknown>) => (asked.push(doc), l.admin(shop).request<T>(doc, vars)) });
+        const worker = createWorker(l.ctx, createShopifyIntegration(l.ctx, { admin }).jobs!, { id: "w1", now: () => Date.now() + 1000 });
+        const discounts = l.sim.control.truth(l.shop).products.discounts;
+        const active = discounts.filter((x) => x.status === "ACTIVE");
+        assert.ok(active.length >= 2, "the generated shop has two active discounts");
+        const num = (gid: string) => Number(gid.split("/").pop());
+        l.sim.control.updateDiscount(l.shop, num(active[0]!.id), { status: "EXPIRED" });
+        l.sim.control.deleteDiscount(l.shop, num(active[1]!.id));
+        l.sim.control.createDiscount(l.shop, { method: "automatic", kind: "basic", title: "New automatic 10%", value: { percentage: 0.1 } });
+        await settle(l, worker);
+        await mirrorEqualsTruth(l, "after the discount changes");
+        const mine = (await readExport(l.ctx.db, l.shop)).products.discounts;
+        assert.equal(mine.find((x) => x.id === active[0]!.id)?.status, "EXPIRED");
+        assert.equal(mine.find((x) => x.id === active[1]!.id), undefined);
+        assert.ok(mine.some((x) => x.title === "New automatic 10%" && x.status === "ACTIVE"));
+        const reads = asked.filter((doc) => /Discount/.test(doc));
+        assert.equal(reads.length, 3, `one read per changed discount, no whole-set refetch: ${reads.join(", ")}`);
+        assert.ok(reads.every((doc) => doc.endsWith("DiscountById")), reads.join(", "));
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
+
     it("live changes arrive as webhooks and are applied; a burst of updates to one product costs at most one refetch", async () => {
       const t = await d.open();
       const l = await linkToSimulator(t, { products: 5 });

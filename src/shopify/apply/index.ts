@@ -7,6 +7,7 @@ import { markDeliveries, pendingDeliveries, type DeliveryRow } from "../webhooks
 import { applyLagSeconds, bounded, webhookDeliveries } from "../../web/metrics.js";
 import { validatePayload, type BulkFinishPayload, type PayloadTopic } from "../webhooks/payloads.js";
 import { applyCollectionGroup } from "./collections.js";
+import { applyDiscountGroup } from "./discounts.js";
 import { applyInventory } from "./inventory.js";
 import { errMessage, ids, Outcome, type ApplyDeps, type ValidDelivery } from "./outcome.js";
 import { applyProductGroup } from "./products.js";
@@ -36,6 +37,7 @@ const one = (d: ValidDelivery) => `delivery:${d.row.webhook_id}`;
 const resourceId = (d: ValidDelivery) => (d.payload as { id: string }).id;
 const product: TopicHandler = { group: (d) => `product:${resourceId(d)}`, apply: (deps, shop, key, g, out) => applyProductGroup(deps, shop, key.slice(8), g, out) };
 const collection: TopicHandler = { group: (d) => `collection:${resourceId(d)}`, apply: (deps, shop, key, g, out) => applyCollectionGroup(deps, shop, key.slice(11), g, out) };
+const discount: TopicHandler = { group: (d) => `discount:${resourceId(d)}`, apply: (deps, shop, key, g, out) => applyDiscountGroup(deps, shop, key.slice(9), g, out) };
 const inventory: TopicHandler = { group: one, apply: (deps, shop, _k, g, out) => applyInventory(deps, shop, g[0]!, out) };
 const compliance: TopicHandler = {
   group: one,
@@ -57,6 +59,11 @@ const HANDLERS: Record<PayloadTopic, TopicHandler> = {
   "collections/create": collection,
   "collections/update": collection,
   "collections/delete": collection,
+  "discounts/create": discount,
+  "discounts/update": discount,
+  "discounts/delete": discount,
+  "discounts/redeemcode_added": discount,
+  "discounts/redeemcode_removed": discount,
   "inventory_levels/update": inventory,
   "inventory_levels/connect": inventory,
   "inventory_levels/disconnect": inventory,

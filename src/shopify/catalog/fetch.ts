@@ -226,3 +226,23 @@ export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]>
   for (const n of auto) out.push(discountFromGraphql(n));
   return out;
 }
+
+/** The ids the discounts/* webhooks name: a code or an automatic discount node. */
+const DISCOUNT_GID = /^gid:\/\/shopify\/(DiscountCodeNode|DiscountAutomaticNode)\/[1-9][0-9]{0,19}$/;
+
+/** One discount by its DiscountCodeNode or DiscountAutomaticNode id, codes complete; null when it no longer exists. */
+export async function fetchDiscountById(admin: AdminApi, id: string): Promise<ExportDiscount | null> {
+  const m = DISCOUNT_GID.exec(id);
+  if (!m) throw new Error(`not a discount id: ${id.slice(0, 100)}`);
+  if (m[1] === "DiscountAutomaticNode") {
+    const r = await q<{ automaticDiscountNode: DiscountNode | null }>(admin, "AutomaticDiscountById", { id });
+    return r.automaticDiscountNode ? discountFromGraphql(r.automaticDiscountNode) : null;
+  }
+  type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
+  const n = (await q<{ codeDiscountNode: DiscountNode | null }>(admin, "CodeDiscountById", { id, codesFirst: PAGE })).codeDiscountNode;
+  if (!n) return null;
+  const body = n.codeDiscount;
+  if (!body?.codes?.pageInfo?.hasNextPage) return discountFromGraphql(n);
+  const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null);
+  return discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } });
+}

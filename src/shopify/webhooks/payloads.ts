@@ -115,6 +115,24 @@ const bulkFinish = z.looseObject({
   type: z.string().max(32).optional(),
 });
 
+/**
+ * discounts/* bodies name the discount (its GID) and little else: the handler reads the discount
+ * itself from the Admin API, so only the id is taken. A redeem-code event names a code discount.
+ */
+const discountEvent = (type: string) =>
+  z
+    .looseObject({
+      admin_graphql_api_id: gidOf(type),
+      title: optText,
+      status: z.string().max(32).nullable().optional(),
+      updated_at: timestamp.nullable().optional(),
+      deleted_at: timestamp.nullable().optional(),
+      redeem_code: z.looseObject({ code: z.string().max(255) }).nullable().optional(),
+    })
+    .transform((d) => ({ id: d.admin_graphql_api_id.replace(/\?.*$/, "") }));
+const anyDiscount = discountEvent("(?:DiscountCodeNode|DiscountAutomaticNode)");
+const codeDiscount = discountEvent("DiscountCodeNode");
+
 const shopRedact = z.looseObject({ shop_id: numericId, shop_domain: z.string().max(255) });
 const customerRequest = z.looseObject({
   shop_id: numericId,
@@ -135,6 +153,11 @@ export const PAYLOAD_SCHEMAS = {
   "inventory_levels/disconnect": inventoryDisconnect,
   "inventory_items/update": deleted("InventoryItem"),
   "inventory_items/delete": deleted("InventoryItem"),
+  "discounts/create": anyDiscount,
+  "discounts/update": anyDiscount,
+  "discounts/delete": anyDiscount,
+  "discounts/redeemcode_added": codeDiscount,
+  "discounts/redeemcode_removed": codeDiscount,
   "shop/update": shop,
   "app/uninstalled": shop,
   "bulk_operations/finish": bulkFinish,

@@ -16,6 +16,18 @@ export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDi
 }
 
 /**
+ * One discount as just read from Shopify: stored (replacing its row), or deleted when `discount` is
+ * null (Shopify no longer has it). Unversioned like replaceDiscounts: the caller has just read it.
+ */
+export async function setDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null): Promise<void> {
+  await withTransaction(db, async (trx) => {
+    await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).where("id", "=", id).execute();
+    if (discount) await trx.insertInto("catalog_discounts").values({ shop, id, data: JSON.stringify(discount) }).execute();
+  });
+  changed(db, shop);
+}
+
+/**
  * Writes the shop metadata at version `opts.at` (default `m.updatedAt`, else now); `opts.fetchedAt`
  * supersedes stored versions up to it. Returns false when the stored version is newer.
  */
