@@ -52,6 +52,7 @@ async function once(mode: Mode): Promise<Sample> {
     SHOPIFY_API_SECRET: "bench-secret",
     ENCRYPTION_KEY: "b".repeat(64),
     STATE_TOKEN_SECRET: "bench-state-secret-0123456789",
+    PUBLIC_URL: "http://127.0.0.1:3000",
   };
   const started = performance.now();
   const child = spawn(process.execPath, commands[mode], { cwd: dataDir, env, stdio: ["ignore", "pipe", "pipe"] });

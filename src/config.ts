@@ -289,12 +289,20 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
   const production = e.NODE_ENV === "production";
   const demo = production ? e.DEMO === true : (e.DEMO ?? !e.SHOPIFY_API_KEY);
   if (production && !demo) {
-    const missing = (["SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "ENCRYPTION_KEY", "STATE_TOKEN_SECRET"] as const).filter((v) => !e[v]);
+    // PUBLIC_URL too: without it the OAuth callbacks and webhook addresses would name localhost.
+    const missing = (["SHOPIFY_API_KEY", "SHOPIFY_API_SECRET", "ENCRYPTION_KEY", "STATE_TOKEN_SECRET", "PUBLIC_URL"] as const).filter((v) => !e[v]);
     if (missing.length) {
       throw new ConfigError(
         missing.join(", "),
         `${missing.length === 1 ? "is" : "are"} required when NODE_ENV=production (set DEMO=true to run the bundled demo instead)`,
       );
+    }
+    // Cookies (the session, the OAuth state) are marked Secure only when PUBLIC_URL is https: a
+    // production service behind a TLS proxy with an http PUBLIC_URL would send them without it.
+    // Loopback addresses are allowed (a production build tried on one machine).
+    const { protocol, hostname } = new URL(publicUrl);
+    if (protocol !== "https:" && !["localhost", "127.0.0.1", "[::1]"].includes(hostname)) {
+      throw new ConfigError("PUBLIC_URL", `must be an https:// URL when NODE_ENV=production, so that cookies are marked Secure (got ${JSON.stringify(publicUrl)})`);
     }
   }
   if (e.SHOPIFY_API_KEY && !e.SHOPIFY_API_SECRET) throw new ConfigError("SHOPIFY_API_SECRET", "is required when SHOPIFY_API_KEY is set");

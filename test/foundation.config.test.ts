@@ -3,6 +3,7 @@
 import { afterEach, beforeEach, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../src/config.js";
+import { baseCookieOptions } from "../src/http/cookies.js";
 import { startScheduler } from "../src/jobs/scheduler.js";
 import { reconcileSchedule } from "../src/shopify/jobs.js";
 import { openDatabase, migrate, type DatabaseHandle } from "../src/storage/db.js";
@@ -23,12 +24,12 @@ describe("demo in production", () => {
     const err = configError({ NODE_ENV: "production" });
     assert.equal(
       err.message,
-      "Invalid configuration: SHOPIFY_API_KEY, SHOPIFY_API_SECRET, ENCRYPTION_KEY, STATE_TOKEN_SECRET are required when NODE_ENV=production (set DEMO=true to run the bundled demo instead)",
+      "Invalid configuration: SHOPIFY_API_KEY, SHOPIFY_API_SECRET, ENCRYPTION_KEY, STATE_TOKEN_SECRET, PUBLIC_URL are required when NODE_ENV=production (set DEMO=true to run the bundled demo instead)",
     );
   });
 
   it("names only what is missing", () => {
-    const err = configError({ NODE_ENV: "production", SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", ENCRYPTION_KEY });
+    const err = configError({ NODE_ENV: "production", SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", ENCRYPTION_KEY, PUBLIC_URL: "https://storelink.example.com" });
     assert.match(err.message, /^Invalid configuration: STATE_TOKEN_SECRET is required when NODE_ENV=production/);
   });
 
@@ -36,8 +37,19 @@ describe("demo in production", () => {
     assert.equal(loadConfig({ NODE_ENV: "production", DEMO: "true" }).demo, true);
     assert.equal(loadConfig({ NODE_ENV: "production", DEMO: "1" }).demo, true);
     configError({ NODE_ENV: "production", DEMO: "false" });
-    const full = { NODE_ENV: "production", SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", ENCRYPTION_KEY, STATE_TOKEN_SECRET: STATE_SECRET };
+    const full = { NODE_ENV: "production", SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", ENCRYPTION_KEY, STATE_TOKEN_SECRET: STATE_SECRET, PUBLIC_URL: "https://storelink.example.com" };
     assert.equal(loadConfig(full).demo, false);
+  });
+
+  it("production needs an https PUBLIC_URL (cookies are Secure only over https), loopback excepted", () => {
+    const full = { NODE_ENV: "production", SHOPIFY_API_KEY: "k", SHOPIFY_API_SECRET: "s", ENCRYPTION_KEY, STATE_TOKEN_SECRET: STATE_SECRET };
+    for (const PUBLIC_URL of ["http://storelink.example.com", "http://10.0.0.5:3000"]) {
+      assert.match(configError({ ...full, PUBLIC_URL, SHOPIFY_REDIRECT_URI: "https://storelink.example.com/shopify/callback" }).message, /^Invalid configuration: PUBLIC_URL must be an https:\/\/ URL when NODE_ENV=production/);
+    }
+    assert.equal(baseCookieOptions(loadConfig({ ...full, PUBLIC_URL: "https://storelink.example.com" })).secure, true);
+    assert.equal(loadConfig({ ...full, PUBLIC_URL: "http://127.0.0.1:3000" }).publicUrl, "http://127.0.0.1:3000");
+    assert.equal(loadConfig({ ...full, PUBLIC_URL: "http://localhost:3000" }).publicUrl, "http://localhost:3000");
+    assert.equal(loadConfig({ NODE_ENV: "development", PUBLIC_URL: "http://storelink.example.com" }).publicUrl, "http://storelink.example.com", "outside production http is allowed");
   });
 
   it("outside production the demo still defaults to on without SHOPIFY_API_KEY", () => {

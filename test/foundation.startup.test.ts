@@ -39,7 +39,7 @@ describe("production start-up", () => {
     try {
       const r = run(["serve"], env(join(tmp.dir, "data"), { NODE_ENV: "production" }), tmp.dir);
       assert.equal(r.status, 2, r.stderr + r.stdout);
-      assertOneLine(r, /^Invalid configuration: SHOPIFY_API_KEY, SHOPIFY_API_SECRET, ENCRYPTION_KEY, STATE_TOKEN_SECRET are required when NODE_ENV=production \(set DEMO=true/);
+      assertOneLine(r, /^Invalid configuration: SHOPIFY_API_KEY, SHOPIFY_API_SECRET, ENCRYPTION_KEY, STATE_TOKEN_SECRET, PUBLIC_URL are required when NODE_ENV=production \(set DEMO=true/);
       assert.ok(!/demo/i.test(r.stdout), "the demo did not start");
     } finally {
       tmp.remove();
