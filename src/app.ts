@@ -27,6 +27,9 @@ export function messengerIntegrations(ctx: AppContext, fbOpts: Omit<FacebookOpti
   return [fb, createBotIntegration(ctx, { ...botOpts, messenger: fb.messenger })];
 }
 
+/** proxy-addr's trust function for "the n hops nearest this server are proxies". */
+const trustHops = (n: number) => (_address: string, hop: number) => hop < n;
+
 export interface BuildAppOptions {
   /** The integrations whose routes the app serves (default: defaultIntegrations(ctx)). */
   integrations?: readonly Integration[];
@@ -40,8 +43,10 @@ export async function buildApp(ctx: AppContext, opts: BuildAppOptions = {}): Pro
   const app = Fastify({
     loggerInstance: ctx.log,
     bodyLimit: ctx.config.shopify.webhookBodyLimit,
-    // Redirects and cookies are for browsers; nothing here needs proxy trust by default.
-    trustProxy: false,
+    // Whose X-Forwarded-For names the client (TRUST_PROXY; none by default): the per-client caps
+    // key on req.ip, which behind a proxy is otherwise the proxy's address for every client.
+    // (A hop count is given as proxy-addr's function: trust the n nearest hops.)
+    trustProxy: typeof ctx.config.trustProxy === "number" ? trustHops(ctx.config.trustProxy) : ctx.config.trustProxy,
     frameworkErrors: frameworkErrorHandler,
     // Bounded connections (config.http): a request must arrive whole within requestTimeout (408
     // and close otherwise, so trickling clients cannot hold sockets), idle keep-alive sockets

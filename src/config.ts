@@ -1,5 +1,6 @@
 // Environment -> typed, validated configuration. Fails fast with one line naming the bad variable.
 import { createHash } from "node:crypto";
+import { isIP } from "node:net";
 import { Cron } from "croner";
 import { z } from "zod";
 
@@ -41,6 +42,13 @@ const schema = z.object({
    *  cap an install start is answered 429 and writes nothing. */
   OAUTH_STATES_PER_CLIENT: z.coerce.number().int().min(1).default(20),
   OAUTH_STATES_MAX: z.coerce.number().int().min(1).default(10_000),
+  /** Reverse proxies whose X-Forwarded-For gives the client's address (the per-client caps key on
+   *  it): unset or "false" for none, a hop count, or comma-separated addresses and CIDR ranges. */
+  TRUST_PROXY: z
+    .string()
+    .trim()
+    .optional()
+    .refine((v) => v === undefined || parseTrustProxy(v) !== undefined, "must be false, a hop count (e.g. 1), or comma-separated proxy addresses or CIDR ranges (e.g. 10.0.0.0/8); true would let any client choose its own address"),
 
   /** A request (headers and body) must arrive completely within this time, or the connection is
    *  answered 408 and closed: trickling clients cannot hold connections. */
@@ -180,6 +188,8 @@ export interface Config {
   sessionTtlSeconds: number;
   /** Caps on live OAuth states (OAUTH_STATES_PER_CLIENT, OAUTH_STATES_MAX). */
   oauthStates: { perClient: number; max: number };
+  /** Fastify's trustProxy (TRUST_PROXY): false, a hop count, or the trusted proxy addresses. */
+  trustProxy: false | number | string[];
   /** HTTP server timeouts in ms (HTTP_*_TIMEOUT_SECONDS). */
   http: { requestTimeoutMs: number; keepAliveTimeoutMs: number; idleTimeoutMs: number };
   /** Job lease in ms (JOB_LEASE_SECONDS): how long a dead process's job stays blocked. */
@@ -250,6 +260,20 @@ export function parseEncryptionKey(raw: string, variable: string): EncryptionKey
 /** A key's id when none is given: a short fingerprint (not reversible, safe to store). */
 export function defaultKeyId(key: Buffer): string {
   return createHash("sha256").update("storelink-key-id:").update(key).digest("hex").slice(0, 8);
+}
+
+/** TRUST_PROXY's value as Fastify's trustProxy, or undefined when it is not one (see the schema). */
+function parseTrustProxy(v: string): false | number | string[] | undefined {
+  if (v === "" || v === "false" || v === "0") return false;
+  if (/^[1-9][0-9]?$/.test(v)) return Number(v);
+  const entries = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const ok = (x: string) => {
+    if (["loopback", "linklocal", "uniquelocal"].includes(x)) return true;
+    const [addr, bits, ...rest] = x.split("/");
+    if (rest.length || !addr || isIP(addr) === 0) return false;
+    return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (isIP(addr) === 4 ? 32 : 128));
+  };
+  return entries.length && entries.every(ok) ? entries : undefined;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
@@ -339,6 +363,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     stateSecret: e.STATE_TOKEN_SECRET ?? null,
     sessionTtlSeconds: e.SESSION_TTL_SECONDS,
     oauthStates: { perClient: e.OAUTH_STATES_PER_CLIENT, max: e.OAUTH_STATES_MAX },
+    trustProxy: e.TRUST_PROXY === undefined ? false : parseTrustProxy(e.TRUST_PROXY)!,
     http: {
       requestTimeoutMs: e.HTTP_REQUEST_TIMEOUT_SECONDS * 1000,
       keepAliveTimeoutMs: e.HTTP_KEEP_ALIVE_TIMEOUT_SECONDS * 1000,

@@ -58,6 +58,18 @@ describe("demo in production", () => {
   });
 });
 
+describe("TRUST_PROXY", () => {
+  it("is off by default; takes a hop count or proxy addresses and ranges; refuses true and junk with one line", () => {
+    assert.equal(loadConfig({}).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: "false" }).trustProxy, false);
+    assert.equal(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
+    assert.deepEqual(loadConfig({ TRUST_PROXY: "10.0.0.0/8, 127.0.0.1,loopback,::1" }).trustProxy, ["10.0.0.0/8", "127.0.0.1", "loopback", "::1"]);
+    for (const bad of ["true", "10.0.0.0/33", "proxy.example.com", "1.2.3"]) {
+      assert.match(configError({ TRUST_PROXY: bad }).message, /^Invalid configuration: TRUST_PROXY must be false, a hop count/, bad);
+    }
+  });
+});
+
 describe("HTTP timeouts and OAuth state caps", () => {
   it("have bounded defaults and refuse zero (0 would mean no timeout)", () => {
     const c = loadConfig({});

@@ -46,6 +46,29 @@ for (const d of testDialects()) {
       }
     });
 
+    it("behind a reverse proxy (TRUST_PROXY), each client has its own cap; without it X-Forwarded-For is ignored", async () => {
+      const from = (t: TestApp, client: string, shop: string) => fetch(`${t.url}/shopify/install?shop=${shop}`, { redirect: "manual", headers: { "x-forwarded-for": client } });
+      for (const TRUST_PROXY of ["127.0.0.1", "1", "loopback,10.0.0.0/8"]) {
+        await db.db.deleteFrom("oauth_states").execute();
+        const t = await startTestApp(db, { OAUTH_STATES_PER_CLIENT: "2", TRUST_PROXY });
+        try {
+          for (let i = 0; i < 2; i++) assert.equal((await from(t, "203.0.113.7", `a-${i}`)).status, 302);
+          assert.equal((await from(t, "203.0.113.7", "a-over")).status, 429, `${TRUST_PROXY}: the first client is capped`);
+          assert.equal((await from(t, "198.51.100.9", "b-0")).status, 302, `${TRUST_PROXY}: another client behind the same proxy is not`);
+        } finally {
+          await t.close();
+        }
+      }
+      await db.db.deleteFrom("oauth_states").execute();
+      const t = await startTestApp(db, { OAUTH_STATES_PER_CLIENT: "2" });
+      try {
+        for (let i = 0; i < 2; i++) assert.equal((await from(t, `203.0.113.${i}`, `c-${i}`)).status, 302);
+        assert.equal((await from(t, "198.51.100.9", "c-over")).status, 429, "without TRUST_PROXY a forged X-Forwarded-For gets no new cap");
+      } finally {
+        await t.close();
+      }
+    });
+
     it("concurrent starts from one client cannot pass the cap together", async () => {
       const t = await startTestApp(db, { OAUTH_STATES_PER_CLIENT: "5" });
       try {
