@@ -14,11 +14,13 @@ import {
   removeInventoryLevel,
   replaceDiscounts,
   setCollectionProducts,
+  setDiscount,
   setInventoryLevel,
   upsertCollection,
   upsertProduct,
   upsertShopMetadata,
 } from "../src/shopify/catalog/store.js";
+import { activeDiscounts } from "../src/bot/search/results.js";
 
 const SHOP = "s1.myshopify.com";
 const L1 = "gid://shopify/Location/1";
@@ -61,6 +63,30 @@ function product(n: number, updatedAt: string, over: Partial<ExportProduct> = {}
 
 for (const d of testDialects()) {
   describe(`catalog store [${d.name}]`, { skip: d.skip }, () => {
+    it("discounts: a write from an earlier read never undoes a later one (webhook vs reconciliation), deletions included", async () => {
+      const t = await d.open();
+      try {
+        const disc = (n: number, title: string, status: "ACTIVE" | "EXPIRED" = "ACTIVE") => ({ id: `gid://shopify/DiscountAutomaticNode/${n}`, method: "automatic" as const, type: "DiscountAutomaticBasic", title, status, summary: null, startsAt: "2026-01-01T00:00:00Z", endsAt: null, codes: [], value: null });
+        const exported = async () => (await readExport(t.db, SHOP)).products.discounts.map((x) => `${x.id.split("/").pop()}:${x.title}:${x.status}`);
+        await replaceDiscounts(t.db, SHOP, [disc(1, "One"), disc(2, "Two"), disc(3, "Three")], 1000);
+        // Webhooks read at 3000: discount 1 expired, discount 2 deleted.
+        await setDiscount(t.db, SHOP, disc(1, "").id, disc(1, "One", "EXPIRED"), 3000);
+        await setDiscount(t.db, SHOP, disc(2, "").id, null, 3000);
+        // A reconciliation whose read began at 2000 (before those changes) writes what it saw.
+        await replaceDiscounts(t.db, SHOP, [disc(1, "One"), disc(2, "Two"), disc(3, "Three renamed")], 2000);
+        assert.deepEqual(await exported(), ["1:One:EXPIRED", "3:Three renamed:ACTIVE"], "the later webhook reads stand; the deleted discount stays gone");
+        // A webhook read older than the stored row changes nothing either.
+        await setDiscount(t.db, SHOP, disc(3, "").id, disc(3, "Three (stale)"), 1500);
+        assert.deepEqual(await exported(), ["1:One:EXPIRED", "3:Three renamed:ACTIVE"]);
+        // A later whole read replaces everything, and brings back what Shopify has again.
+        await replaceDiscounts(t.db, SHOP, [disc(2, "Two again"), disc(3, "Three")], 4000);
+        assert.deepEqual(await exported(), ["2:Two again:ACTIVE", "3:Three:ACTIVE"], "discount 1 is gone: the newest read did not list it");
+        assert.deepEqual((await activeDiscounts(t.db, SHOP)).map((x) => x.id.split("/").pop()), ["2", "3"], "the bot sees the same");
+      } finally {
+        await t.cleanup();
+      }
+    });
+
     it("round-trips products, inventory, collections, discounts and metadata in export order", async () => {
       const t = await d.open();
       try {

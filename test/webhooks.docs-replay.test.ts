@@ -153,6 +153,7 @@ for (const d of testDialects()) {
 
         // Connect, disconnect, deletes.
         discountsGone = true;
+        const askedBefore = asked.length;
         r = await send(["inventory_levels/connect", "inventory_levels/disconnect", "inventory_items/delete", "collections/delete", "products/delete", "discounts/redeemcode_removed", "discounts/delete"]);
         for (const [topic, row] of r) assert.ok(!/^invalid/.test(row.error ?? ""), `${topic}: ${row.error}`);
         assert.equal(await level(ITEM), null, "the documented item's level is gone");
@@ -161,6 +162,7 @@ for (const d of testDialects()) {
         assert.deepEqual(after.products.products.map((p) => p.id), [PRODUCT_DECOY], "products/delete removed ...922 and kept ...900");
         assert.deepEqual(after.products.collections.map((c) => c.id), [COLLECTION_DECOY], "collections/delete removed ...419 and kept ...400");
         assert.deepEqual(after.products.discounts.map((x) => [x.id, x.codes]), [[DISCOUNT_DECOY, []], [CODE_DISCOUNT, []]], "discounts/delete removed the automatic discount, redeemcode_removed the code");
+        assert.deepEqual(asked.slice(askedBefore).filter((a) => a.name.endsWith("DiscountById")), [], "a delete and a code of a stored discount need no Admin API read");
 
         // The shop's own topics last: app/uninstalled names this shop; shop/redact then purges it.
         r = await send(["app/uninstalled"]);

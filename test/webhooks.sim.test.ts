@@ -6,7 +6,8 @@ import { enqueueInstallJobs, enqueueReconciles } from "../src/shopify/jobs.js";
 import { createWorker } from "../src/jobs/worker.js";
 import { runFullSync } from "../src/shopify/catalog/full-sync.js";
 import { readExport } from "../src/shopify/catalog/store.js";
-import { ensureSubscriptions, listSubscriptions } from "../src/shopify/webhooks/subscriptions.js";
+import { ensureSubscriptions, listSubscriptions, SubscriptionError } from "../src/shopify/webhooks/subscriptions.js";
+import type { AdminApi } from "../src/shopify/catalog/fetch.js";
 import { SUBSCRIBED_TOPICS, toGraphqlTopic } from "../src/shopify/webhooks/topics.js";
 import { testDialects } from "./helpers/db.js";
 import { API_KEY, linkToSimulator, type Linked } from "./helpers/sim-storelink.js";
@@ -64,7 +65,32 @@ for (const d of testDialects()) {
       }
     });
 
-    it("discount changes arrive as webhooks: a deactivated discount stops being ACTIVE, a deleted one goes, a new one appears, each read once", async () => {
+    it("a shop without the discounts scope gets every other topic; a topic Shopify refuses does not stop the ones after it", async () => {
+      const t = await d.open();
+      const l = await linkToSimulator(t);
+      try {
+        const discountTopics = SUBSCRIBED_TOPICS.filter((x) => x.startsWith("discounts/"));
+        const first = await ensureSubscriptions(l.ctx, l.admin(l.shop), l.shop, ["read_products", "read_inventory", "read_locations"]);
+        assert.deepEqual([...first.skipped].sort(), [...discountTopics].sort());
+        assert.deepEqual([...first.created].sort(), SUBSCRIBED_TOPICS.filter((x) => !x.startsWith("discounts/")).sort());
+        // Now granted, but Shopify refuses the first discounts topic: the others are still created.
+        const refusing: AdminApi = {
+          request: async <T>(doc: string, vars?: Record<string, unknown>) =>
+            doc === "WebhookSubscriptionCreate" && vars?.topic === "DISCOUNTS_CREATE"
+              ? ({ data: { webhookSubscriptionCreate: { webhookSubscription: null, userErrors: [{ field: ["topic"], message: "Access denied" }] } } } as { data: T })
+              : l.admin(l.shop).request<T>(doc, vars),
+        };
+        await assert.rejects(ensureSubscriptions(l.ctx, refusing, l.shop, ["read_products", "read_discounts"]), (e: Error) => e instanceof SubscriptionError && /discounts\/create/.test(e.message));
+        const topics = (await listSubscriptions(l.admin(l.shop))).map((x) => x.topic);
+        for (const topic of discountTopics.filter((x) => x !== "discounts/create")) assert.ok(topics.includes(toGraphqlTopic(topic)), `${topic} was subscribed after the refusal`);
+        assert.ok(!topics.includes("DISCOUNTS_CREATE"));
+      } finally {
+        await l.close();
+        await t.cleanup();
+      }
+    });
+
+    it("discount changes arrive as webhooks: a deactivated discount stops being ACTIVE, a deleted one goes, a new one appears; one read per changed discount at most", async () => {
       const t = await d.open();
       const l = await linkToSimulator(t, { products: 3 });
       try {
@@ -88,7 +114,7 @@ for (const d of testDialects()) {
         assert.equal(mine.find((x) => x.id === active[1]!.id), undefined);
         assert.ok(mine.some((x) => x.title === "New automatic 10%" && x.status === "ACTIVE"));
         const reads = asked.filter((doc) => /Discount/.test(doc));
-        assert.equal(reads.length, 3, `one read per changed discount, no whole-set refetch: ${reads.join(", ")}`);
+        assert.equal(reads.length, 2, `one read for the updated and one for the created discount, none for the deleted one, no whole-set refetch: ${reads.join(", ")}`);
         assert.ok(reads.every((doc) => doc.endsWith("DiscountById")), reads.join(", "));
       } finally {
         await l.close();

@@ -104,6 +104,8 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
   const wake = () => runtime?.wake();
 
   /** The job's shop when it is installed and active; null (job done, nothing to do) otherwise. */
+  /** The access scopes the shop granted (its subscriptions follow them). */
+  const grantedScopes = async (shop: string): Promise<string[]> => (await getShop(ctx.db, shop))?.scopes ?? [];
   const activeShop = async (job: Job): Promise<string | null> => {
     const shop = jobShop(job.payload);
     if (!shop) return null;
@@ -126,7 +128,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
     }),
     [SUBSCRIPTIONS_JOB]: async (job) => {
       const shop = await activeShop(job);
-      if (shop) await ensureSubscriptions(ctx, admin(shop), shop);
+      if (shop) await ensureSubscriptions(ctx, admin(shop), shop, await grantedScopes(shop));
     },
     [SYNC_JOB]: async (job) => {
       const shop = await activeShop(job);
@@ -137,7 +139,7 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
       const shop = await activeShop(job);
       if (!shop) return;
       // Subscriptions are re-checked in every reconciliation (a deleted one is recreated).
-      await ensureSubscriptions(ctx, admin(shop), shop);
+      await ensureSubscriptions(ctx, admin(shop), shop, await grantedScopes(shop));
       await reconcile({ ctx, admin: admin(shop), shop, mode: "auto" });
     },
   };

@@ -80,6 +80,10 @@ export interface CatalogDiscountsTable {
   shop: string;
   id: string;
   data: string;
+  /** When the read that wrote this row began (ms); a write from an earlier read never replaces it. */
+  fetched_at: Generated<number>;
+  /** 1: Shopify no longer has the discount (a tombstone, not exported). */
+  deleted: Generated<number>;
 }
 
 export interface CatalogShopMetadataTable {

@@ -84,7 +84,7 @@ export function locationAvailability(variants: ExportVariant[], meta: ShopMetada
 /** The shop's discounts that are active at `now` (status ACTIVE, started, not ended), at most `max`. */
 export async function activeDiscounts(db: Db, shop: string, opts: { now?: number; max?: number } = {}): Promise<AppliedDiscount[]> {
   const now = opts.now ?? Date.now();
-  const rows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).orderBy("id").execute();
+  const rows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).where("deleted", "=", 0).orderBy("id").execute();
   return rows
     .map((r) => JSON.parse(r.data) as ExportDiscount)
     .filter((d) => d.status === "ACTIVE" && Date.parse(d.startsAt) <= now && (d.endsAt === null || Date.parse(d.endsAt) > now))

@@ -1,16 +1,48 @@
 import { fetchDiscountById } from "../catalog/fetch.js";
 import { setDiscount } from "../catalog/store.js";
+import type { ExportDiscount } from "../catalog/export-types.js";
+import type { Db } from "../../storage/db.js";
 import { ids, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
 
 /**
- * Applies one discount's deliveries of a batch (discounts/create, update, delete and the redeem-code
- * events): the discount is read from the Admin API once and stored as it is now, or deleted when
- * Shopify no longer has it. The bodies carry little more than the id, and what is read is the
- * current state, so the order the deliveries arrived in does not matter.
+ * Applies one discount's deliveries of a batch (in event order):
+ * - discounts/delete: the discount is deleted, with no Admin API call;
+ * - only redeem-code events, for a discount already stored: each code is added or removed on the
+ *   stored row, with no call (a bulk import of codes sends one event per code: reading the whole
+ *   discount for each batch of them would cost quadratically);
+ * - otherwise (created, updated, or codes of a discount not stored): the discount is read once
+ *   and stored as it is now, or deleted when Shopify no longer has it.
+ * Every write carries the time its information was read, so a reconciliation's older read of the
+ * whole set cannot undo it (replaceDiscounts).
  */
 export async function applyDiscountGroup(deps: ApplyDeps, shop: string, id: string, group: ValidDelivery[], out: Outcome): Promise<void> {
+  const at = Date.now();
+  if (group.some((d) => d.topic === "discounts/delete")) {
+    await setDiscount(deps.db, shop, id, null, at);
+    out.applied.push(...ids(group));
+    return;
+  }
+  const codeEvents = group.every((d) => d.topic === "discounts/redeemcode_added" || d.topic === "discounts/redeemcode_removed");
+  const stored = codeEvents ? await storedDiscount(deps.db, shop, id) : null;
+  if (stored) {
+    const codes = new Set(stored.codes);
+    for (const d of group) {
+      const code = (d.payload as { code: string | null }).code;
+      if (code === null) continue;
+      if (d.topic === "discounts/redeemcode_added") codes.add(code);
+      else codes.delete(code);
+    }
+    await setDiscount(deps.db, shop, id, { ...stored, codes: [...codes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) }, at);
+    out.applied.push(...ids(group));
+    return;
+  }
   out.refetches++;
   const discount = await fetchDiscountById(deps.admin(shop), id);
-  await setDiscount(deps.db, shop, id, discount);
+  await setDiscount(deps.db, shop, id, discount, at);
   out.applied.push(...ids(group));
+}
+
+async function storedDiscount(db: Db, shop: string, id: string): Promise<ExportDiscount | null> {
+  const row = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).where("id", "=", id).where("deleted", "=", 0).executeTakeFirst();
+  return row ? (JSON.parse(row.data) as ExportDiscount) : null;
 }

@@ -243,6 +243,12 @@ export async function fetchDiscountById(admin: AdminApi, id: string): Promise<Ex
   if (!n) return null;
   const body = n.codeDiscount;
   if (!body?.codes?.pageInfo?.hasNextPage) return discountFromGraphql(n);
-  const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null);
-  return discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } });
+  // Further pages of codes; a discount deleted while they are read is gone, not stored with part of its codes.
+  let gone = false;
+  const codes = await drain(body.codes, async (after) => {
+    const page = (await q<DR>(admin, "DiscountCodesPage", { id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null;
+    if (!page) gone = true;
+    return page;
+  });
+  return gone ? null : discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } });
 }

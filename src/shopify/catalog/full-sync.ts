@@ -83,7 +83,8 @@ export async function syncCollectionsDiscountsMetadata(
   }
   for (const id of await listCollectionIds(db, shop)) if (!seen.has(id)) await deleteCollection(db, shop, id, { at: startedAt });
   progress?.({ phase: "discounts", done: collections.length, total: collections.length });
-  await replaceDiscounts(db, shop, await fetchDiscounts(admin));
+  const discountsReadAt = Date.now();
+  await replaceDiscounts(db, shop, await fetchDiscounts(admin), discountsReadAt);
   const metaAt = Date.now();
   await upsertShopMetadata(db, shop, await fetchShopMetadata(admin, shop), { fetchedAt: metaAt });
 }

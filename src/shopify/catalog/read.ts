@@ -91,7 +91,7 @@ export async function collectionsAndDiscounts(db: Db, shop: string): Promise<Pic
     return { id: c.id, title: c.title, handle: c.handle, updatedAt: c.updatedAt, productIds };
   });
   collections.sort((a, b) => compareGids(a.id, b.id));
-  const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).execute();
+  const discRows = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).where("deleted", "=", 0).execute();
   const discounts = discRows.map((r) => JSON.parse(r.data) as ExportDiscount).sort((a, b) => byString(a.id, b.id));
   return { collections, discounts };
 }

@@ -136,13 +136,14 @@ export async function runReconcile(o: ReconcileOptions): Promise<SyncResult & { 
       await deleteCollection(o.db, o.shop, id, { at: startedAt });
     }
     o.onProgress?.({ phase: "discounts", done: 0, total: null });
+    const discountsReadAt = Date.now();
     const discounts = await fetchDiscounts(o.admin);
     const byId = (xs: { id: string }[]) => new Map(xs.map((x) => [x.id, x]));
     const sd = byId(stored.discounts);
     const rd = byId(discounts);
     for (const [id, d] of rd) if (!isDeepStrictEqual(sd.get(id), d)) drift.discounts++;
     for (const id of sd.keys()) if (!rd.has(id)) drift.discounts++;
-    if (drift.discounts) await replaceDiscounts(o.db, o.shop, discounts);
+    if (drift.discounts) await replaceDiscounts(o.db, o.shop, discounts, discountsReadAt);
 
     // 2. products: ids and versions, then refetch what differs or changed since the last good sync
     o.onProgress?.({ phase: "products", done: 0, total: null });

@@ -129,7 +129,7 @@ const discountEvent = (type: string) =>
       deleted_at: timestamp.nullable().optional(),
       redeem_code: z.looseObject({ code: z.string().max(255) }).nullable().optional(),
     })
-    .transform((d) => ({ id: d.admin_graphql_api_id.replace(/\?.*$/, "") }));
+    .transform((d) => ({ id: d.admin_graphql_api_id.replace(/\?.*$/, ""), code: d.redeem_code?.code ?? null }));
 const anyDiscount = discountEvent("(?:DiscountCodeNode|DiscountAutomaticNode)");
 const codeDiscount = discountEvent("DiscountCodeNode");
 

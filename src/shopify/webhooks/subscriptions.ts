@@ -11,7 +11,7 @@
 import type { Config } from "../../config.js";
 import type { Logger } from "../../log.js";
 import type { AdminApi } from "../catalog/fetch.js";
-import { METAFIELD_NAMESPACES, METAFIELD_TOPICS, SUBSCRIBED_TOPICS, toGraphqlTopic } from "./topics.js";
+import { METAFIELD_NAMESPACES, METAFIELD_TOPICS, SUBSCRIBED_TOPICS, toGraphqlTopic, topicAllowed } from "./topics.js";
 import { WEBHOOK_PATH } from "./intake.js";
 
 /** A WebhookSubscription node as the WebhookSubscriptions query selects it. */
@@ -34,6 +34,8 @@ export interface EnsureReport {
   updated: string[];
   /** Topics already subscribed as wanted. */
   unchanged: string[];
+  /** Topics not subscribed: the shop did not grant a scope they need (TOPIC_SCOPES). */
+  skipped: string[];
   /** Subscriptions on these topics that are not storelink's (left alone). */
   foreign: number;
 }
@@ -85,15 +87,22 @@ function sameSet(a: readonly string[] | null | undefined, b: readonly string[]):
 /**
  * Makes the shop's subscriptions match SUBSCRIBED_TOPICS at `config.shopify.webhookAddress`, as the
  * file comment describes; idempotent. Of several storelink subscriptions on a topic, the one at the
- * exact address (else the first) is kept up to date and the others are left alone. Throws
- * SubscriptionError at the first topic Shopify refuses (topics before it are already done).
+ * exact address (else the first) is kept up to date and the others are left alone. With the shop's
+ * granted `scopes`, topics that need a scope it lacks are skipped (TOPIC_SCOPES). A topic Shopify
+ * refuses does not stop the others: every topic is tried, then the first refusal is thrown as a
+ * SubscriptionError.
  */
-export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, client: AdminApi, shop: string): Promise<EnsureReport> {
+export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, client: AdminApi, shop: string, scopes?: readonly string[]): Promise<EnsureReport> {
   const address = ctx.config.shopify.webhookAddress;
   const existing = await listSubscriptions(client);
-  const report: EnsureReport = { shop, created: [], updated: [], unchanged: [], foreign: 0 };
+  const report: EnsureReport = { shop, created: [], updated: [], unchanged: [], skipped: [], foreign: 0 };
+  let refused: SubscriptionError | null = null;
 
   for (const topic of SUBSCRIBED_TOPICS) {
+    if (scopes && !topicAllowed(topic, scopes)) {
+      report.skipped.push(topic);
+      continue;
+    }
     const enumTopic = toGraphqlTopic(topic);
     const namespaces = METAFIELD_TOPICS.has(topic) ? [...METAFIELD_NAMESPACES] : [];
     const onTopic = existing.filter((s) => s.topic === enumTopic);
@@ -108,7 +117,11 @@ export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, 
       type R = { webhookSubscriptionCreate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
       const r = await client.request<R>("WebhookSubscriptionCreate", { topic: enumTopic, webhookSubscription: input });
       const errs = r.data.webhookSubscriptionCreate.userErrors;
-      if (errs.length) throw new SubscriptionError(shop, topic, errs);
+      if (errs.length) {
+        refused ??= new SubscriptionError(shop, topic, errs);
+        ctx.log.warn({ shop, topic, err: refused.message }, "webhook subscription refused");
+        continue;
+      }
       report.created.push(topic);
       continue;
     }
@@ -120,9 +133,14 @@ export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, 
     type R = { webhookSubscriptionUpdate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
     const r = await client.request<R>("WebhookSubscriptionUpdate", { id: target.id, webhookSubscription: input });
     const errs = r.data.webhookSubscriptionUpdate.userErrors;
-    if (errs.length) throw new SubscriptionError(shop, topic, errs);
+    if (errs.length) {
+      refused ??= new SubscriptionError(shop, topic, errs);
+      ctx.log.warn({ shop, topic, err: refused.message }, "webhook subscription refused");
+      continue;
+    }
     report.updated.push(topic);
   }
+  if (refused) throw refused;
   const level = report.created.length || report.updated.length ? "info" : "debug";
   ctx.log[level]({ shop, created: report.created.length, updated: report.updated.length, unchanged: report.unchanged.length, foreign: report.foreign }, "webhook subscriptions ensured");
   return report;

@@ -15,15 +15,29 @@ export const SUBSCRIBED_TOPICS = [
   "collections/create",
   "collections/update",
   "collections/delete",
+  "shop/update",
+  "app/uninstalled",
+  "bulk_operations/finish",
   "discounts/create",
   "discounts/update",
   "discounts/delete",
   "discounts/redeemcode_added",
   "discounts/redeemcode_removed",
-  "shop/update",
-  "app/uninstalled",
-  "bulk_operations/finish",
 ] as const;
+
+/**
+ * Topics Shopify delivers only to an app holding one of these access scopes (the discounts topics
+ * need the discounts scope): a shop that did not grant one is not subscribed to them.
+ */
+export const TOPIC_SCOPES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
+  (["discounts/create", "discounts/update", "discounts/delete", "discounts/redeemcode_added", "discounts/redeemcode_removed"] as const).map((t) => [t, ["read_discounts", "write_discounts"]]),
+);
+
+/** Whether a shop that granted `scopes` can be subscribed to `topic`. */
+export function topicAllowed(topic: string, scopes: readonly string[]): boolean {
+  const need = TOPIC_SCOPES[topic];
+  return !need || need.some((s) => scopes.includes(s));
+}
 
 /** A topic of SUBSCRIBED_TOPICS. */
 export type Topic = (typeof SUBSCRIBED_TOPICS)[number];

@@ -9,6 +9,7 @@ import * as m0005 from "./0005_facebook.js";
 import * as m0006 from "./0006_search.js";
 import * as m0007 from "./0007_bot.js";
 import * as m0009 from "./0009_schedule_fires.js";
+import * as m0010 from "./0010_discount_versions.js";
 
 export const migrations: Record<string, Migration> = {
   "0001_foundation": m0001,
@@ -19,4 +20,5 @@ export const migrations: Record<string, Migration> = {
   "0006_search": m0006,
   "0007_bot": m0007,
   "0009_schedule_fires": m0009,
+  "0010_discount_versions": m0010,
 };

@@ -4,27 +4,42 @@ import type { ExportDiscount, ShopMetadataExport } from "../export-types.js";
 import { changed, toMs, type Timestamp } from "./changes.js";
 import { purgeSearchIndex } from "./search-index.js";
 
-/** The shop's discounts become exactly `discounts` (unversioned: always read whole from Shopify). */
-export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDiscount[]): Promise<void> {
+/** Tombstones of deleted discounts are kept this long (far longer than any read is in flight). */
+const DISCOUNT_TOMBSTONE_MS = 86_400_000;
+
+/**
+ * The shop's discounts become `discounts`, as read from Shopify in a read that began at `fetchedAt`
+ * (epoch ms): each is stored, and every other discount is marked deleted, except rows written from
+ * a later read (a discounts/* webhook applied meanwhile), which are left as they are.
+ */
+export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDiscount[], fetchedAt = Date.now()): Promise<void> {
   await withTransaction(db, async (trx) => {
-    await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).execute();
-    for (const c of chunks(discounts)) {
-      await trx.insertInto("catalog_discounts").values(c.map((d) => ({ shop, id: d.id, data: JSON.stringify(d) }))).execute();
-    }
+    for (const d of discounts) await writeDiscount(trx, shop, d.id, d, fetchedAt);
+    const ids = discounts.map((d) => d.id);
+    let gone = trx.updateTable("catalog_discounts").set({ deleted: 1, fetched_at: fetchedAt }).where("shop", "=", shop).where("deleted", "=", 0).where("fetched_at", "<=", fetchedAt);
+    for (const c of chunks(ids)) gone = gone.where("id", "not in", c);
+    await gone.execute();
+    await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).where("deleted", "=", 1).where("fetched_at", "<", fetchedAt - DISCOUNT_TOMBSTONE_MS).execute();
   });
   changed(db, shop);
 }
 
 /**
- * One discount as just read from Shopify: stored (replacing its row), or deleted when `discount` is
- * null (Shopify no longer has it). Unversioned like replaceDiscounts: the caller has just read it.
+ * One discount as read from Shopify in a read that began at `fetchedAt`: stored, or marked deleted
+ * when `discount` is null (Shopify no longer has it). A row written from a later read is kept.
  */
-export async function setDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null): Promise<void> {
-  await withTransaction(db, async (trx) => {
-    await trx.deleteFrom("catalog_discounts").where("shop", "=", shop).where("id", "=", id).execute();
-    if (discount) await trx.insertInto("catalog_discounts").values({ shop, id, data: JSON.stringify(discount) }).execute();
-  });
+export async function setDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null, fetchedAt = Date.now()): Promise<void> {
+  await withTransaction(db, (trx) => writeDiscount(trx, shop, id, discount, fetchedAt));
   changed(db, shop);
+}
+
+async function writeDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null, fetchedAt: number): Promise<void> {
+  const cols = { data: discount ? JSON.stringify(discount) : "null", deleted: discount ? 0 : 1, fetched_at: fetchedAt };
+  await db
+    .insertInto("catalog_discounts")
+    .values({ shop, id, ...cols })
+    .onConflict((oc) => oc.columns(["shop", "id"]).doUpdateSet(cols).where("catalog_discounts.fetched_at", "<=", fetchedAt))
+    .execute();
 }
 
 /**
