@@ -185,7 +185,20 @@ for (const d of testDialects()) {
         assert.equal(psids.length, 1, "the reconciliation stored the Page's conversation");
         await waitUntil("the conversation export in U2's folder", () => t.fb.documents.get(conv(u2, m5.pages[0]!, psids[0]!)));
 
-        // Signed in as U1, the merchant logs in to Facebook again: the account and its Pages join U1.
+        // A signed-in user who holds no shop takes nothing from another Facebook-only user.
+        const fbOnly = await createUser(db.db);
+        const s0 = await createSession(db.db, fbOnly.id, 3600);
+        const sideways = await login(t, `storelink_session=${s0.id}`);
+        assert.equal(sideways.body.user, u2);
+        assert.deepEqual(sideways.body.linked, []);
+        // Signed in as U1 when the login begins, but not at its callback: nothing moves either.
+        const s1 = await createSession(db.db, u1, 3600);
+        const begunAsU1 = await finishLogin(t, await startLogin(t, `storelink_session=${s1.id}`));
+        assert.equal(begunAsU1.status, 200, begunAsU1.text);
+        assert.deepEqual(begunAsU1.body!.linked, [], "the session at the callback must be the one the login began with");
+        assert.deepEqual(await listPagesByUser(db.db, u1), []);
+
+        // Signed in as U1 throughout, the merchant logs in to Facebook again: the account and its Pages join U1.
         const s = await createSession(db.db, u1, 3600);
         const again = await login(t, `storelink_session=${s.id}`);
         assert.equal(again.body.user, u1);

@@ -38,18 +38,29 @@ export function facebookExportKeys(userId: string, pageId: string) {
 }
 
 /**
- * After a Page moved to another owner: deletes its exports from `fromUserId`'s folder (its metadata
- * and every conversation it has) and returns the Page's conversations, for export in the new
- * owner's folder. Null, deleting nothing, when the Page is gone or `fromUserId` owns it again.
+ * After a Page moved from `fromUserId` to another owner: its exports are written in the new
+ * owner's folder first (metadata and every conversation, awaited and checked), and only then
+ * deleted from the old one, so a crash in between leaves a copy, never none (the job is retried).
+ * Returns how many conversations moved, or null (nothing done) when the Page is gone or
+ * `fromUserId` owns it again.
  */
-export async function deleteMovedPageExports(db: Db, documents: DocumentStore, pageId: string, fromUserId: string): Promise<string[] | null> {
+export async function movePageExports(db: Db, documents: DocumentStore, exporter: FacebookExporter, pageId: string, fromUserId: string): Promise<number | null> {
   const page = await db.selectFrom("facebook_pages").select("user_id").where("page_id", "=", pageId).executeTakeFirst();
   if (!page || page.user_id === fromUserId) return null;
-  const keys = facebookExportKeys(fromUserId, pageId);
   const psids = (await db.selectFrom("facebook_conversations").select("psid").where("page_id", "=", pageId).execute()).map((c) => c.psid);
-  await documents.delete(keys.metadata);
-  for (const psid of psids) await documents.delete(keys.conversation(psid));
-  return psids;
+  exporter.schedulePage(pageId);
+  for (const psid of psids) exporter.scheduleConversation(pageId, psid);
+  // Also waits for an export in flight that read the old owner before the move: it lands in the
+  // old folder before that folder is emptied below.
+  await exporter.flush();
+  const to = facebookExportKeys(page.user_id, pageId);
+  for (const key of [to.metadata, ...psids.map((p) => to.conversation(p))]) {
+    if (!(await documents.get(key))) throw new Error(`the moved Page's export ${key.split("/").slice(-2).join("/")} is not written yet`);
+  }
+  const from = facebookExportKeys(fromUserId, pageId);
+  await documents.delete(from.metadata);
+  for (const psid of psids) await documents.delete(from.conversation(psid));
+  return psids.length;
 }
 
 const str = (v: unknown) => (typeof v === "string" ? v : null);

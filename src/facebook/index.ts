@@ -7,7 +7,7 @@ import type { DocumentStore } from "../storage/documents.js";
 import { openDocumentStore } from "../storage/document-store.js";
 import { applyPendingEvents, type OnAppliedMessages } from "./conversations.js";
 import { createMessenger, type Messenger } from "./messenger.js";
-import { createFacebookExporter, deleteMovedPageExports, type FacebookExporter } from "./export.js";
+import { createFacebookExporter, movePageExports, type FacebookExporter } from "./export.js";
 import { createGraphClient, type GraphClient } from "./graph/client.js";
 import { cronPeriodMs } from "../jobs/scheduler.js";
 import type { Schedule } from "../integration.js";
@@ -145,11 +145,9 @@ export function createFacebookIntegration(ctx: AppContext, opts: FacebookOptions
       const pageId = payloadString(job.payload, "pageId");
       const from = payloadUserId(job.payload, "fromUserId");
       if (!pageId || !from) return;
-      const psids = await deleteMovedPageExports(ctx.db, documents, pageId, from);
-      if (!psids) return;
-      exporter?.schedulePage(pageId);
-      for (const psid of psids) exporter?.scheduleConversation(pageId, psid);
-      ctx.log.info({ pageId, conversations: psids.length }, "Page exports moved to the new owner's folder");
+      if (!exporter) throw new Error("the Facebook exporter is not running");
+      const moved = await movePageExports(ctx.db, documents, exporter, pageId, from);
+      if (moved !== null) ctx.log.info({ pageId, conversations: moved }, "Page exports moved to the new owner's folder");
     },
     [RECONCILE_JOB]: async (job) => {
       const pageId = payloadString(job.payload, "pageId");

@@ -125,12 +125,15 @@ export async function completeFacebookLogin(ctx: AppContext, graph: GraphClient,
     // One UUID per merchant across shops and Pages. A login without a live session (it expired
     // between the Shopify install and this login, say) makes a fresh user for a new Facebook
     // account, and the Pages then sit apart from the merchant's shops: the bot would find no
-    // catalog for them. So when the merchant logs in again while signed in, and the account's
-    // current owner holds no shop (it is such a Facebook-only user), the account and its Pages
-    // follow the signed-in merchant, who has just proved control of this Facebook account. A user
-    // who holds shops is never emptied this way, and Pages other users connected stay theirs.
+    // catalog for them. So when the merchant logs in again while signed in as a user who holds a
+    // shop (the same user when the login began and at its callback), and the account's current
+    // owner holds none (it is such a Facebook-only user), the account and its Pages follow the
+    // signed-in merchant, who has just proved control of this Facebook account. A user who holds
+    // shops is never emptied this way, Facebook-only users never take Pages from each other, and
+    // Pages other users connected stay theirs.
     const linked: string[] = [];
-    if (owner && signedIn && owner.id !== signedIn.id && !(await userOwnsShops(trx, owner.id))) {
+    const sameUserThroughout = state.userId !== null && state.userId === input.sessionUserId;
+    if (owner && signedIn && sameUserThroughout && owner.id !== signedIn.id && (await userOwnsShops(trx, signedIn.id)) && !(await userOwnsShops(trx, owner.id))) {
       const from = owner.id;
       await trx.updateTable("facebook_accounts").set({ user_id: signedIn.id }).where("fb_user_id", "=", me.id).execute();
       const moved = await trx
