@@ -271,7 +271,8 @@ function parseTrustProxy(v: string): false | number | string[] | undefined {
     if (["loopback", "linklocal", "uniquelocal"].includes(x)) return true;
     const [addr, bits, ...rest] = x.split("/");
     if (rest.length || !addr || isIP(addr) === 0) return false;
-    return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) <= (isIP(addr) === 4 ? 32 : 128));
+    // A /0 range would trust every address (and proxy-addr refuses it at start-up).
+    return bits === undefined || (/^[0-9]{1,3}$/.test(bits) && Number(bits) >= 1 && Number(bits) <= (isIP(addr) === 4 ? 32 : 128));
   };
   return entries.length && entries.every(ok) ? entries : undefined;
 }

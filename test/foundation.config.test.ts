@@ -64,7 +64,7 @@ describe("TRUST_PROXY", () => {
     assert.equal(loadConfig({ TRUST_PROXY: "false" }).trustProxy, false);
     assert.equal(loadConfig({ TRUST_PROXY: "2" }).trustProxy, 2);
     assert.deepEqual(loadConfig({ TRUST_PROXY: "10.0.0.0/8, 127.0.0.1,loopback,::1" }).trustProxy, ["10.0.0.0/8", "127.0.0.1", "loopback", "::1"]);
-    for (const bad of ["true", "10.0.0.0/33", "proxy.example.com", "1.2.3"]) {
+    for (const bad of ["true", "10.0.0.0/33", "0.0.0.0/0", "::/0", "proxy.example.com", "1.2.3"]) {
       assert.match(configError({ TRUST_PROXY: bad }).message, /^Invalid configuration: TRUST_PROXY must be false, a hop count/, bad);
     }
   });
