@@ -15,6 +15,8 @@ import { Secrets, shopTokenAad } from "../src/storage/secrets.js";
 import { createUser } from "../src/storage/users.js";
 import { saveInstalledShop } from "../src/shopify/shops.js";
 import { parseEncryptionKey } from "../src/config.js";
+import Fastify from "fastify";
+import { readSessionCookie, registerCookies, setSessionCookie } from "../src/http/cookies.js";
 
 const CLI = join(import.meta.dirname, "..", "bin", "storelink.js");
 
@@ -120,6 +122,34 @@ describe("cookies over https", () => {
       await t.close();
       await h.close();
       tmp.remove();
+    }
+  });
+});
+
+describe("the session cookie", () => {
+  it("over https is __Host-storelink_session (Secure, path /, no Domain), and a plain storelink_session planted beside it is ignored", async () => {
+    for (const [publicUrl, name] of [["https://storelink.example", "__Host-storelink_session"], ["http://127.0.0.1:5000", "storelink_session"]] as const) {
+      const config = testConfig({ PUBLIC_URL: publicUrl });
+      const app = Fastify();
+      await registerCookies(app, STATE_SECRET);
+      app.get("/set", async (_req, reply) => {
+        setSessionCookie(reply, config, "sid-1", Date.now() + 60_000);
+        return "ok";
+      });
+      app.get("/read", async (req) => ({ id: readSessionCookie(req, config) ?? null }));
+      try {
+        const set = (await app.inject({ url: "/set" })).headers["set-cookie"] as string;
+        assert.ok(set.startsWith(`${name}=sid-1;`), set);
+        assert.match(set, /; Path=\//);
+        assert.doesNotMatch(set, /Domain=/i);
+        if (publicUrl.startsWith("https")) assert.match(set, /; Secure/);
+        assert.deepEqual((await app.inject({ url: "/read", headers: { cookie: `${name}=sid-1` } })).json(), { id: "sid-1" });
+        if (publicUrl.startsWith("https")) {
+          assert.deepEqual((await app.inject({ url: "/read", headers: { cookie: "storelink_session=planted" } })).json(), { id: null }, "a cookie without the prefix is not the session");
+        }
+      } finally {
+        await app.close();
+      }
     }
   });
 });

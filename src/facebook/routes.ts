@@ -34,7 +34,7 @@ export async function facebookLoginRoutes(app: FastifyInstance, opts: FacebookLo
   await registerCookies(app, ctx.secrets.stateSecret);
 
   app.get("/facebook/login", async (req, reply) => {
-    const userId = await getSessionUserId(ctx.db, readSessionCookie(req));
+    const userId = await getSessionUserId(ctx.db, readSessionCookie(req, ctx.config));
     const { dialogUrl, nonce, ttlSeconds } = await beginFacebookLogin(ctx, userId);
     setSignedCookie(reply, ctx.config, STATE_COOKIE, nonce, ttlSeconds, STATE_COOKIE_PATH);
     req.log.info("redirecting to Facebook Login");
@@ -44,7 +44,7 @@ export async function facebookLoginRoutes(app: FastifyInstance, opts: FacebookLo
   app.get("/facebook/callback", async (req, reply) => {
     requireFacebookApp(ctx);
     const q = parseInput(callbackQuery, req.query);
-    const sessionId = readSessionCookie(req);
+    const sessionId = readSessionCookie(req, ctx.config);
     const { result, session } = await completeFacebookLogin(ctx, opts.graph(), {
       code: q.code ?? null,
       state: q.state,

@@ -13,8 +13,17 @@ export async function registerCookies(app: FastifyInstance, secret: string): Pro
   await app.register(fastifyCookie, { secret });
 }
 
-/** Name of the session cookie. */
+/** Name of the session cookie over http (see sessionCookieName). */
 export const SESSION_COOKIE = "storelink_session";
+
+/**
+ * The session cookie's name: over https `__Host-storelink_session`. Browsers accept a `__Host-`
+ * cookie only from this exact host, Secure, on path "/", so a sibling subdomain cannot plant a
+ * session (session fixation); a plain `storelink_session` sent to an https service is ignored.
+ */
+export function sessionCookieName(config: Config): string {
+  return config.publicUrl.startsWith("https://") ? `__Host-${SESSION_COOKIE}` : SESSION_COOKIE;
+}
 
 /** Options every storelink cookie gets: httpOnly, sameSite lax, path "/", secure when PUBLIC_URL is https. */
 export function baseCookieOptions(config: Config): CookieSerializeOptions {
@@ -23,12 +32,12 @@ export function baseCookieOptions(config: Config): CookieSerializeOptions {
 
 /** Sets the session cookie to the raw session id, expiring at `expiresAt` (epoch ms). */
 export function setSessionCookie(reply: FastifyReply, config: Config, id: string, expiresAt: number): void {
-  reply.setCookie(SESSION_COOKIE, id, { ...baseCookieOptions(config), expires: new Date(expiresAt) });
+  reply.setCookie(sessionCookieName(config), id, { ...baseCookieOptions(config), expires: new Date(expiresAt) });
 }
 
 /** The raw session id from the request's cookie, if any (not checked: see getSessionUserId). */
-export function readSessionCookie(req: FastifyRequest): string | undefined {
-  return req.cookies[SESSION_COOKIE];
+export function readSessionCookie(req: FastifyRequest, config: Config): string | undefined {
+  return req.cookies[sessionCookieName(config)];
 }
 
 /** Sets a signed cookie, limited to `path`, whose value also carries its own expiry (checked on read). */

@@ -49,7 +49,7 @@ export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAut
     let begun: Awaited<ReturnType<typeof beginShopifyInstall>>;
     try {
       await assertStateCapacity(ctx.db, ctx.config.oauthStates.max);
-      const userId = await getSessionUserId(ctx.db, readSessionCookie(req));
+      const userId = await getSessionUserId(ctx.db, readSessionCookie(req, ctx.config));
       begun = await beginShopifyInstall(ctx, domain, userId);
     } catch (err) {
       limiter.release(req.ip);
@@ -74,7 +74,7 @@ export async function shopifyOAuthRoutes(app: FastifyInstance, opts: ShopifyOAut
   app.get("/shopify/callback", async (req, reply) => {
     const q = parseInput(callbackQuery, req.query);
     const qi = req.url.indexOf("?");
-    const sessionId = readSessionCookie(req);
+    const sessionId = readSessionCookie(req, ctx.config);
     const { result, session } = await completeShopifyInstall(
       ctx,
       {

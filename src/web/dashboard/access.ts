@@ -48,7 +48,7 @@ export const notFound = () => new DashboardError(404, "Not found", "There is not
 
 /** The session's merchant, or null (no cookie, unknown, malformed or expired session). */
 export async function viewerOf(ctx: AppContext, req: FastifyRequest): Promise<Viewer | null> {
-  const sessionId = readSessionCookie(req);
+  const sessionId = readSessionCookie(req, ctx.config);
   const userId = await getSessionUserId(ctx.db, sessionId);
   if (!userId || !sessionId) return null;
   return { userId, sessionId, csrf: csrfToken(ctx.secrets.stateSecret, sessionId) };

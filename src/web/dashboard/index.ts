@@ -3,7 +3,7 @@
 // CSRF on POST, ownership of :shop / :page): the table is the whole surface, and the tests walk it.
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { AppContext } from "../../context.js";
-import { clearCookie, readSessionCookie, registerCookies, SESSION_COOKIE } from "../../http/cookies.js";
+import { clearCookie, readSessionCookie, registerCookies, sessionCookieName } from "../../http/cookies.js";
 import { HttpError } from "../../http/errors.js";
 import { openDocumentStore } from "../../storage/document-store.js";
 import type { DocumentStore } from "../../storage/documents.js";
@@ -226,8 +226,8 @@ ${renderCatalog(s.domain, { query: q, inStockOnly }, data)}`;
     url: "/logout",
     summary: "sign out: delete the session",
     async handler({ deps, req, reply }) {
-      await deleteSession(deps.ctx.db, readSessionCookie(req));
-      clearCookie(reply, deps.ctx.config, SESSION_COOKIE, "/");
+      await deleteSession(deps.ctx.db, readSessionCookie(req, deps.ctx.config));
+      clearCookie(reply, deps.ctx.config, sessionCookieName(deps.ctx.config), "/");
       return { redirect: "/" };
     },
   },
