@@ -103,9 +103,9 @@ export function createShopifyIntegration(ctx: AppContext, opts: ShopifyOptions =
   let runtime: RuntimeHandle | null = null;
   const wake = () => runtime?.wake();
 
-  /** The job's shop when it is installed and active; null (job done, nothing to do) otherwise. */
   /** The access scopes the shop granted (its subscriptions follow them). */
   const grantedScopes = async (shop: string): Promise<string[]> => (await getShop(ctx.db, shop))?.scopes ?? [];
+  /** The job's shop when it is installed and active; null (job done, nothing to do) otherwise. */
   const activeShop = async (job: Job): Promise<string | null> => {
     const shop = jobShop(job.payload);
     if (!shop) return null;

@@ -1,7 +1,5 @@
 import { fetchDiscountById } from "../catalog/fetch.js";
-import { setDiscount } from "../catalog/store.js";
-import type { ExportDiscount } from "../catalog/export-types.js";
-import type { Db } from "../../storage/db.js";
+import { getDiscount, setDiscount } from "../catalog/store.js";
 import { ids, type ApplyDeps, type Outcome, type ValidDelivery } from "./outcome.js";
 
 /**
@@ -23,7 +21,7 @@ export async function applyDiscountGroup(deps: ApplyDeps, shop: string, id: stri
     return;
   }
   const codeEvents = group.every((d) => d.topic === "discounts/redeemcode_added" || d.topic === "discounts/redeemcode_removed");
-  const stored = codeEvents ? await storedDiscount(deps.db, shop, id) : null;
+  const stored = codeEvents ? await getDiscount(deps.db, shop, id) : null;
   if (stored) {
     const codes = new Set(stored.codes);
     for (const d of group) {
@@ -32,7 +30,7 @@ export async function applyDiscountGroup(deps: ApplyDeps, shop: string, id: stri
       if (d.topic === "discounts/redeemcode_added") codes.add(code);
       else codes.delete(code);
     }
-    await setDiscount(deps.db, shop, id, { ...stored, codes: [...codes].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)) }, at);
+    await setDiscount(deps.db, shop, id, { ...stored, codes: [...codes].sort() }, at);
     out.applied.push(...ids(group));
     return;
   }
@@ -42,7 +40,3 @@ export async function applyDiscountGroup(deps: ApplyDeps, shop: string, id: stri
   out.applied.push(...ids(group));
 }
 
-async function storedDiscount(db: Db, shop: string, id: string): Promise<ExportDiscount | null> {
-  const row = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).where("id", "=", id).where("deleted", "=", 0).executeTakeFirst();
-  return row ? (JSON.parse(row.data) as ExportDiscount) : null;
-}

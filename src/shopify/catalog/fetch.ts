@@ -206,19 +206,12 @@ type DiscountNode = Parameters<typeof discountFromGraphql>[0];
 export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]> {
   type CR = { codeDiscountNodes: Connection<DiscountNode> };
   type AR = { automaticDiscountNodes: Connection<DiscountNode> };
-  type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
   const code = await drain(
     (await q<CR>(admin, "CodeDiscountsPage", CODE_DISCOUNTS)).codeDiscountNodes,
     async (after) => (await q<CR>(admin, "CodeDiscountsPage", { ...CODE_DISCOUNTS, after })).codeDiscountNodes,
   );
   const out: ExportDiscount[] = [];
-  for (const n of code) {
-    const body = n.codeDiscount;
-    if (body?.codes?.pageInfo?.hasNextPage) {
-      const codes = await drain(body.codes, async (after) => (await q<DR>(admin, "DiscountCodesPage", { id: n.id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null);
-      out.push(discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } }));
-    } else out.push(discountFromGraphql(n));
-  }
+  for (const n of code) out.push(discountFromGraphql(await withAllCodes(admin, n)));
   const auto = await drain(
     (await q<AR>(admin, "AutomaticDiscountsPage", AUTO_DISCOUNTS)).automaticDiscountNodes,
     async (after) => (await q<AR>(admin, "AutomaticDiscountsPage", { ...AUTO_DISCOUNTS, after })).automaticDiscountNodes,
@@ -227,28 +220,35 @@ export async function fetchDiscounts(admin: AdminApi): Promise<ExportDiscount[]>
   return out;
 }
 
-/** The ids the discounts/* webhooks name: a code or an automatic discount node. */
-const DISCOUNT_GID = /^gid:\/\/shopify\/(DiscountCodeNode|DiscountAutomaticNode)\/[1-9][0-9]{0,19}$/;
-
-/** One discount by its DiscountCodeNode or DiscountAutomaticNode id, codes complete; null when it no longer exists. */
-export async function fetchDiscountById(admin: AdminApi, id: string): Promise<ExportDiscount | null> {
-  const m = DISCOUNT_GID.exec(id);
-  if (!m) throw new Error(`not a discount id: ${id.slice(0, 100)}`);
-  if (m[1] === "DiscountAutomaticNode") {
-    const r = await q<{ automaticDiscountNode: DiscountNode | null }>(admin, "AutomaticDiscountById", { id });
-    return r.automaticDiscountNode ? discountFromGraphql(r.automaticDiscountNode) : null;
-  }
-  type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
-  const n = (await q<{ codeDiscountNode: DiscountNode | null }>(admin, "CodeDiscountById", { id, codesFirst: PAGE })).codeDiscountNode;
-  if (!n) return null;
+/**
+ * The code discount node `n` with every one of its codes (further pages from DiscountCodesPage).
+ * `gone` when the discount disappeared while they were read (the codes are then partial).
+ */
+async function withAllCodes(admin: AdminApi, n: DiscountNode): Promise<DiscountNode & { gone?: true }> {
   const body = n.codeDiscount;
-  if (!body?.codes?.pageInfo?.hasNextPage) return discountFromGraphql(n);
-  // Further pages of codes; a discount deleted while they are read is gone, not stored with part of its codes.
+  if (!body?.codes?.pageInfo?.hasNextPage) return n;
+  type DR = { codeDiscountNode: { codeDiscount: { codes?: Connection<{ code: string }> } } | null };
   let gone = false;
   const codes = await drain(body.codes, async (after) => {
-    const page = (await q<DR>(admin, "DiscountCodesPage", { id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null;
+    const page = (await q<DR>(admin, "DiscountCodesPage", { id: n.id, first: PAGE, after })).codeDiscountNode?.codeDiscount.codes ?? null;
     if (!page) gone = true;
     return page;
   });
-  return gone ? null : discountFromGraphql({ ...n, codeDiscount: { ...body, codes: { nodes: codes } } });
+  return { ...n, codeDiscount: { ...body, codes: { nodes: codes } }, ...(gone ? { gone: true as const } : {}) };
+}
+
+/**
+ * One discount by the id a discounts/* webhook names (a DiscountCodeNode or DiscountAutomaticNode
+ * GID, validated with the payload), codes complete; null when it no longer exists, also when it
+ * disappeared while its codes were read.
+ */
+export async function fetchDiscountById(admin: AdminApi, id: string): Promise<ExportDiscount | null> {
+  if (id.startsWith("gid://shopify/DiscountAutomaticNode/")) {
+    const r = await q<{ automaticDiscountNode: DiscountNode | null }>(admin, "AutomaticDiscountById", { id });
+    return r.automaticDiscountNode ? discountFromGraphql(r.automaticDiscountNode) : null;
+  }
+  const n = (await q<{ codeDiscountNode: DiscountNode | null }>(admin, "CodeDiscountById", { id, codesFirst: PAGE })).codeDiscountNode;
+  if (!n) return null;
+  const all = await withAllCodes(admin, n);
+  return all.gone ? null : discountFromGraphql(all);
 }

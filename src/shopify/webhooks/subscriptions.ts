@@ -34,7 +34,7 @@ export interface EnsureReport {
   updated: string[];
   /** Topics already subscribed as wanted. */
   unchanged: string[];
-  /** Topics not subscribed: the shop did not grant a scope they need (TOPIC_SCOPES). */
+  /** Topics not subscribed: the shop did not grant a scope they need (topicAllowed). */
   skipped: string[];
   /** Subscriptions on these topics that are not storelink's (left alone). */
   foreign: number;
@@ -88,7 +88,7 @@ function sameSet(a: readonly string[] | null | undefined, b: readonly string[]):
  * Makes the shop's subscriptions match SUBSCRIBED_TOPICS at `config.shopify.webhookAddress`, as the
  * file comment describes; idempotent. Of several storelink subscriptions on a topic, the one at the
  * exact address (else the first) is kept up to date and the others are left alone. With the shop's
- * granted `scopes`, topics that need a scope it lacks are skipped (TOPIC_SCOPES). A topic Shopify
+ * granted `scopes`, topics that need a scope it lacks are skipped (topicAllowed). A topic Shopify
  * refuses does not stop the others: every topic is tried, then the first refusal is thrown as a
  * SubscriptionError.
  */
@@ -97,6 +97,11 @@ export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, 
   const existing = await listSubscriptions(client);
   const report: EnsureReport = { shop, created: [], updated: [], unchanged: [], skipped: [], foreign: 0 };
   let refused: SubscriptionError | null = null;
+  const refuse = (topic: string, errs: UserError[]) => {
+    const err = new SubscriptionError(shop, topic, errs);
+    refused ??= err;
+    ctx.log.warn({ shop, topic, err: err.message }, "webhook subscription refused");
+  };
 
   for (const topic of SUBSCRIBED_TOPICS) {
     if (scopes && !topicAllowed(topic, scopes)) {
@@ -117,12 +122,8 @@ export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, 
       type R = { webhookSubscriptionCreate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
       const r = await client.request<R>("WebhookSubscriptionCreate", { topic: enumTopic, webhookSubscription: input });
       const errs = r.data.webhookSubscriptionCreate.userErrors;
-      if (errs.length) {
-        refused ??= new SubscriptionError(shop, topic, errs);
-        ctx.log.warn({ shop, topic, err: refused.message }, "webhook subscription refused");
-        continue;
-      }
-      report.created.push(topic);
+      if (errs.length) refuse(topic, errs);
+      else report.created.push(topic);
       continue;
     }
     const needsFix = target.uri !== address || (namespaces.length > 0 && !sameSet(target.metafieldNamespaces, namespaces));
@@ -133,12 +134,8 @@ export async function ensureSubscriptions(ctx: { config: Config; log: Logger }, 
     type R = { webhookSubscriptionUpdate: { webhookSubscription: WebhookSubscriptionNode | null; userErrors: UserError[] } };
     const r = await client.request<R>("WebhookSubscriptionUpdate", { id: target.id, webhookSubscription: input });
     const errs = r.data.webhookSubscriptionUpdate.userErrors;
-    if (errs.length) {
-      refused ??= new SubscriptionError(shop, topic, errs);
-      ctx.log.warn({ shop, topic, err: refused.message }, "webhook subscription refused");
-      continue;
-    }
-    report.updated.push(topic);
+    if (errs.length) refuse(topic, errs);
+    else report.updated.push(topic);
   }
   if (refused) throw refused;
   const level = report.created.length || report.updated.length ? "info" : "debug";

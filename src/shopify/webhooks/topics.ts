@@ -26,16 +26,14 @@ export const SUBSCRIBED_TOPICS = [
 ] as const;
 
 /**
- * Topics Shopify delivers only to an app holding one of these access scopes (the discounts topics
- * need the discounts scope): a shop that did not grant one is not subscribed to them.
+ * Resources whose topics Shopify delivers only to an app holding one of these access scopes (the
+ * discounts topics need the discounts scope): a shop that did not grant one is not subscribed.
  */
-export const TOPIC_SCOPES: Readonly<Record<string, readonly string[]>> = Object.fromEntries(
-  (["discounts/create", "discounts/update", "discounts/delete", "discounts/redeemcode_added", "discounts/redeemcode_removed"] as const).map((t) => [t, ["read_discounts", "write_discounts"]]),
-);
+const RESOURCE_SCOPES: Readonly<Record<string, readonly string[]>> = { discounts: ["read_discounts", "write_discounts"] };
 
 /** Whether a shop that granted `scopes` can be subscribed to `topic`. */
 export function topicAllowed(topic: string, scopes: readonly string[]): boolean {
-  const need = TOPIC_SCOPES[topic];
+  const need = RESOURCE_SCOPES[topic.split("/")[0]!];
   return !need || need.some((s) => scopes.includes(s));
 }
 

@@ -29,8 +29,14 @@ export async function replaceDiscounts(db: Db, shop: string, discounts: ExportDi
  * when `discount` is null (Shopify no longer has it). A row written from a later read is kept.
  */
 export async function setDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null, fetchedAt = Date.now()): Promise<void> {
-  await withTransaction(db, (trx) => writeDiscount(trx, shop, id, discount, fetchedAt));
+  await writeDiscount(db, shop, id, discount, fetchedAt);
   changed(db, shop);
+}
+
+/** The stored discount, or null (unknown or deleted). */
+export async function getDiscount(db: Db, shop: string, id: string): Promise<ExportDiscount | null> {
+  const row = await db.selectFrom("catalog_discounts").select("data").where("shop", "=", shop).where("id", "=", id).where("deleted", "=", 0).executeTakeFirst();
+  return row ? (JSON.parse(row.data) as ExportDiscount) : null;
 }
 
 async function writeDiscount(db: Db, shop: string, id: string, discount: ExportDiscount | null, fetchedAt: number): Promise<void> {
