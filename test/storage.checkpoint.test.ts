@@ -61,7 +61,10 @@ describe("SQLite WAL checkpoints", () => {
       const shm = openSync(`${path}-shm`, "r");
       const header = Buffer.alloc(24);
       const frames = () => (readSync(shm, header, 0, 24, 0), header.readUInt32LE(16));
-      const target = 20 * restartFrames;
+      // Enough commits that a WAL holding all of them (the old behaviour: at least a frame each)
+      // stands far above the bound below, while the rewound WAL's peak depends only on how many
+      // commits fit in a rewind interval (about 1,000 frames on a fast machine).
+      const target = 50 * restartFrames;
       const deadline = Date.now() + 60_000; // a very slow machine still ends, and fails below
       const stream = async () => {
         while (commits < target && Date.now() < deadline) {
@@ -75,7 +78,7 @@ describe("SQLite WAL checkpoints", () => {
       assert.ok(commits >= target, `enough traffic to tell (${commits} commits)`);
       // The writer lets the WAL start over every 50 ms here, so it peaks at a few ticks' worth of
       // commits (a few frames each); without that it holds every commit's frames.
-      assert.ok(walMax < 10 * restartFrames, `the WAL peaked at ${walMax} frames during ${commits} commits of a page`);
+      assert.ok(walMax < target / 2, `the WAL peaked at ${walMax} frames during ${commits} commits of a page`);
     } finally {
       await writer.stop();
       await ckpt.stop();
